@@ -1,0 +1,125 @@
+"""People, markets and their memberships.
+
+A person (`User`, logging in with an email) belongs to one or more markets
+through a `Membership`, which carries their role there. Every membership has
+a client account in the market's ledger (see `payments.models`).
+"""
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField(_("adresse e-mail"), unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Market(models.Model):
+    name = models.CharField(_("nom"), max_length=120)
+    slug = models.SlugField(_("identifiant"), max_length=60, unique=True)
+    payments_enabled = models.BooleanField(_("gestion des paiements"), default=True)
+    allow_negative_balances = models.BooleanField(_("autoriser les soldes négatifs"), default=True)
+    cagnotte_mode = models.BooleanField(_("option cagnotte"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("marché")
+        verbose_name_plural = _("marchés")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    CLIENT = "client", _("Client")
+    TREASURER = "treasurer", _("Trésorier")
+    ADMIN = "admin", _("Administrateur")
+
+
+STAFF_ROLES = (Role.TREASURER, Role.ADMIN)
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_market(self, market):
+        return self.filter(market=market)
+
+    def search(self, text: str):
+        text = (text or "").strip()
+        if not text:
+            return self
+        query = models.Q()
+        for word in text.split():
+            query &= (
+                models.Q(user__first_name__icontains=word)
+                | models.Q(user__last_name__icontains=word)
+                | models.Q(user__email__icontains=word)
+            )
+        return self.filter(query)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("rôle"), max_length=16, choices=Role.choices, default=Role.CLIENT)
+    joined_at = models.DateField(_("inscrit le"), default=timezone.localdate)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membre")
+        verbose_name_plural = _("membres")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "market"], name="membership_unique_user_market")
+        ]
+
+    def __str__(self):
+        return f"{self.user.display_name} — {self.market}"
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN

@@ -1,0 +1,111 @@
+import re
+import uuid
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cagette.money import MoneyField
+
+from .models import PaymentMethod
+
+_TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y"]
+
+
+class OnceForm(forms.Form):
+    """A form carrying a one-time token: submitting it twice has one effect.
+
+    The token is made when the form is shown; the service uses it as the
+    ledger's idempotency key, so a double click or a resent POST posts once.
+    """
+
+    token_prefix = "form"
+    form_token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("form_token", uuid.uuid4().hex)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_form_token(self):
+        token = self.cleaned_data["form_token"]
+        if not _TOKEN_RE.match(token):
+            raise ValidationError(_("Formulaire expiré : rechargez la page et recommencez."))
+        return token
+
+    def idempotency_key(self, *parts) -> str:
+        return ":".join([self.token_prefix, *map(str, parts), self.cleaned_data["form_token"]])
+
+
+def _not_in_future(value):
+    if value and value > timezone.localdate():
+        raise ValidationError(_("La date ne peut pas être dans le futur."))
+
+
+class OpeningBalanceForm(OnceForm):
+    token_prefix = "opening"
+    amount = MoneyField(
+        label=_("Montant"),
+        allow_negative=True,
+        help_text=_("Positif si le client a un avoir, négatif s'il doit de l'argent au marché."),
+    )
+    label = forms.CharField(label=_("Libellé"), max_length=200, initial=_("Reprise de solde"))
+    date = forms.DateField(
+        label=_("Date"),
+        initial=timezone.localdate,
+        input_formats=DATE_INPUTS,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[_not_in_future],
+    )
+
+
+class PaymentForm(OnceForm):
+    token_prefix = "payment"
+    method = forms.ChoiceField(label=_("Moyen de paiement"), choices=PaymentMethod.choices)
+    amount = MoneyField(label=_("Montant"))
+    paid_on = forms.DateField(
+        label=_("Date du paiement"),
+        initial=timezone.localdate,
+        input_formats=DATE_INPUTS,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[_not_in_future],
+    )
+    reference = forms.CharField(label=_("Référence"), max_length=80, required=False)
+    cheque_number = forms.CharField(label=_("Numéro de chèque"), max_length=40, required=False)
+    bank = forms.CharField(label=_("Banque"), max_length=80, required=False)
+
+    def __init__(self, *args, methods=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if methods is not None:
+            self.fields["method"].choices = [
+                (value, label) for value, label in PaymentMethod.choices if value in methods
+            ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("method") == PaymentMethod.CHEQUE and not data.get("cheque_number", "").strip():
+            self.add_error("cheque_number", _("Indiquez le numéro du chèque."))
+        if data.get("method") != PaymentMethod.CHEQUE:
+            data["cheque_number"] = ""
+            data["bank"] = ""
+        return data
+
+
+class ReversalForm(OnceForm):
+    token_prefix = "reversal"
+    reason = forms.CharField(
+        label=_("Motif de l'annulation"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": _("ex. : chèque saisi deux fois")}),
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(_("Indiquez pourquoi vous annulez cette opération."))
+        return reason

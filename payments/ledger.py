@@ -1,0 +1,221 @@
+"""The one posting service. Everything that moves money goes through here.
+
+See the "Design overview" in `payments.models` for the sign convention and
+the invariants. In short: amounts are debit-positive; a client account's
+``held`` (what people see) is minus its balance.
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date as date_type
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Market, Membership
+
+from .models import Account, AccountKind, Transaction, TransactionKind
+
+MAX_ENTRY_AMOUNT = Decimal("999999999999.99")
+
+
+class LedgerError(Exception):
+    """A posting that the ledger refuses: a bug in the caller, not a user error."""
+
+
+class UnbalancedTransactionError(LedgerError):
+    pass
+
+
+class InvalidAmountError(LedgerError):
+    pass
+
+
+class CrossMarketError(LedgerError):
+    pass
+
+
+class AlreadyReversedError(LedgerError):
+    pass
+
+
+class InsufficientBalanceError(LedgerError):
+    """Posting would push a client below the floor (e.g. no negative balances)."""
+
+    def __init__(self, account: Account, available: Decimal, requested: Decimal):
+        self.account = account
+        self.available = available
+        self.requested = requested
+        super().__init__(f"account {account.pk}: holds {available}, needs {requested}")
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    amount: Decimal  # debit-positive
+
+
+def market_account(market: Market, kind: str) -> Account:
+    """The market's system account of this kind (created on first use)."""
+    if kind in (AccountKind.CLIENT, AccountKind.SALES):
+        raise ValueError(f"{kind} accounts are not one per market")
+    account, _ = Account.objects.get_or_create(
+        market=market, kind=kind, defaults={"name": str(AccountKind(kind).label)}
+    )
+    return account
+
+
+def sales_account(market: Market) -> Account:
+    account = Account.objects.filter(market=market, kind=AccountKind.SALES).order_by("pk").first()
+    return account or Account.objects.create(
+        market=market, kind=AccountKind.SALES, name=str(AccountKind.SALES.label)
+    )
+
+
+def client_account(membership: Membership) -> Account:
+    account, _ = Account.objects.get_or_create(
+        membership=membership,
+        defaults={
+            "market_id": membership.market_id,
+            "kind": AccountKind.CLIENT,
+            "name": membership.user.display_name,
+        },
+    )
+    return account
+
+
+def _check_amount(amount) -> None:
+    if not isinstance(amount, Decimal):
+        raise InvalidAmountError(f"amounts are Decimal, not {type(amount).__name__}")
+    if not amount.is_finite() or amount.as_tuple().exponent < -2:
+        raise InvalidAmountError(f"{amount} is not an amount with at most 2 decimals")
+    if amount == 0:
+        raise InvalidAmountError("an entry cannot be zero")
+    if abs(amount) > MAX_ENTRY_AMOUNT:
+        raise InvalidAmountError(f"{amount} is too large")
+
+
+def _validate_legs(market: Market, legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise UnbalancedTransactionError("a transaction needs at least two entries")
+    for leg in legs:
+        _check_amount(leg.amount)
+        if leg.account.market_id != market.pk:
+            raise CrossMarketError(f"account {leg.account.pk} is not in market {market.pk}")
+    total = sum((leg.amount for leg in legs), Decimal("0"))
+    if total != 0:
+        raise UnbalancedTransactionError(f"entries sum to {total}, not 0")
+
+
+def _lock_accounts(account_ids) -> dict[int, Account]:
+    # ORDER BY id before FOR UPDATE: every posting takes its locks in the same
+    # order, so two postings on the same accounts cannot deadlock.
+    locked = Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
+    return {account.pk: account for account in locked}
+
+
+def _check_floors(locked, deltas, floors: Mapping[Account, Decimal]) -> None:
+    for account, floor in floors.items():
+        delta = deltas.get(account.pk, Decimal("0"))
+        if delta <= 0:  # this posting does not lower what the client holds
+            continue
+        current = locked[account.pk]
+        held_after = -(current.balance + delta)
+        if held_after < floor:
+            raise InsufficientBalanceError(current, current.held, delta)
+
+
+def transaction_post(
+    *,
+    market: Market,
+    kind: str,
+    label: str,
+    legs: Sequence[Leg],
+    posted_by=None,
+    date: date_type | None = None,
+    idempotency_key: str | None = None,
+    floors: Mapping[Account, Decimal] | None = None,
+    reverses: Transaction | None = None,
+    reason: str = "",
+) -> tuple[Transaction, bool]:
+    """Post one balanced transaction; return ``(transaction, created)``.
+
+    With an ``idempotency_key`` already used in this market, nothing is posted
+    and the first transaction is returned with ``created=False``. ``floors``
+    maps client accounts to the least they must still hold afterwards.
+    """
+    _validate_legs(market, legs)
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for leg in legs:
+        deltas[leg.account.pk] += leg.amount
+
+    with transaction.atomic():
+        locked = _lock_accounts(sorted(deltas))
+        if idempotency_key:
+            existing = Transaction.objects.filter(
+                market=market, idempotency_key=idempotency_key
+            ).first()
+            if existing is not None:
+                return existing, False
+        if reverses is not None and Transaction.objects.filter(reverses=reverses).exists():
+            raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed")
+        _check_floors(locked, deltas, floors or {})
+        try:
+            with transaction.atomic():
+                txn = Transaction.objects.create(
+                    market=market,
+                    kind=kind,
+                    label=label[:200],
+                    date=date or timezone.localdate(),
+                    created_by=posted_by,
+                    idempotency_key=idempotency_key or None,
+                    reverses=reverses,
+                    reason=reason,
+                )
+        except IntegrityError:
+            # A concurrent posting with the same key or reversing the same
+            # transaction committed first (it did not touch our accounts).
+            if idempotency_key:
+                existing = Transaction.objects.filter(
+                    market=market, idempotency_key=idempotency_key
+                ).first()
+                if existing is not None:
+                    return existing, False
+            if reverses is not None:
+                raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed")
+            raise
+        txn.entries.bulk_create(
+            [txn.entries.model(transaction=txn, account=leg.account, amount=leg.amount) for leg in legs]
+        )
+        for account_id, delta in deltas.items():
+            if delta:
+                Account.objects.filter(pk=account_id).update(balance=F("balance") + delta)
+    return txn, True
+
+
+def transaction_reverse(
+    *,
+    txn: Transaction,
+    reason: str,
+    posted_by=None,
+    idempotency_key: str | None = None,
+) -> tuple[Transaction, bool]:
+    """Post the exact opposite of ``txn``, linked to it. The original stays."""
+    if not reason.strip():
+        raise LedgerError("a reversal needs a reason")
+    if txn.kind == TransactionKind.REVERSAL:
+        raise LedgerError("a reversal is not reversed; post a new transaction instead")
+    legs = [Leg(entry.account, -entry.amount) for entry in txn.entries.select_related("account")]
+    return transaction_post(
+        market=txn.market,
+        kind=TransactionKind.REVERSAL,
+        label=f"Annulation : {txn.label}",
+        legs=legs,
+        posted_by=posted_by,
+        idempotency_key=idempotency_key,
+        reverses=txn,
+        reason=reason.strip(),
+    )

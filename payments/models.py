@@ -1,0 +1,268 @@
+"""The ledger: accounts, transactions and entries, in double entry.
+
+Design overview
+===============
+Each market keeps its own books. An `Account` belongs to one market: one
+client account per membership, plus the market's money accounts (cash box,
+cheques to deposit, bank, card terminal, online payments) and its sales and
+opening-balance accounts. A `Transaction` is one journal entry; its `Entry`
+rows move amounts between accounts.
+
+Sign convention
+---------------
+``Entry.amount`` is **positive for a debit and negative for a credit**, and
+``Account.balance`` is the sum of its entries with that same sign. So:
+
+* an order debits the client account (+) and credits sales (−);
+* a received payment debits a money account (+) and credits the client (−).
+
+A client account's ``balance`` is therefore what the client *owes* (positive)
+or is owed (negative). What people see is the opposite, what the client
+*holds*: positive = « avoir » (credit), negative = debt, zero = « à jour ».
+`Account.held` is the one conversion, used by every page, export and email.
+
+Invariants (see DESIGN.md) and where they are enforced
+------------------------------------------------------
+1. Every transaction sums to zero: `payments.ledger.transaction_post`, and on
+   PostgreSQL a deferred constraint trigger checked at commit.
+2. Append-only: a trigger rejects UPDATE and DELETE of entries and
+   transactions. Mistakes are corrected by a reversal (`Transaction.reverses`,
+   one-to-one, so a transaction is reversed at most once).
+3. Amounts are `Decimal` with 2 places; a CHECK constraint forbids zero.
+4. ``Account.balance`` equals the sum of its entries: updated by the posting
+   service in the same database transaction, under row locks taken in id
+   order.
+5. Idempotency: ``(market, idempotency_key)`` is unique.
+6. Balance floors are checked under the same locks.
+7. Every transaction records ``created_by`` and ``created_at``;
+   ``manage.py check_ledger`` verifies 1, 3 and 4.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Market, Membership
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class AccountKind(models.TextChoices):
+    CLIENT = "client", _("Compte client")
+    CASH = "cash", _("Caisse (espèces)")
+    CHEQUES = "cheques", _("Chèques à remettre")
+    BANK = "bank", _("Banque")
+    CARD_TERMINAL = "card_terminal", _("Terminal de paiement (TPE)")
+    ONLINE = "online", _("Paiements en ligne (Stripe)")
+    SALES = "sales", _("Ventes")
+    OPENING = "opening", _("Reprises de solde")
+
+
+class Account(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="ledger_accounts")
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    membership = models.OneToOneField(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account",
+    )
+    name = models.CharField(max_length=200)
+    balance = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("compte")
+        verbose_name_plural = _("comptes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "kind"],
+                condition=~Q(kind__in=["client", "sales"]),
+                name="account_one_system_account_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="client", membership__isnull=False)
+                | (~Q(kind="client") & Q(membership__isnull=True)),
+                name="account_client_iff_membership",
+            ),
+        ]
+        indexes = [models.Index(fields=["market", "kind", "balance"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.market})"
+
+    @property
+    def held(self) -> Decimal:
+        """What the client holds: positive = credit (avoir), negative = debt."""
+        return -self.balance
+
+
+class TransactionKind(models.TextChoices):
+    ORDER = "order", _("Commande")
+    ORDER_ADJUSTMENT = "order_adjustment", _("Ajustement de commande")
+    PAYMENT = "payment", _("Paiement")
+    REFUND = "refund", _("Remboursement")
+    OPENING_BALANCE = "opening_balance", _("Reprise de solde")
+    REVERSAL = "reversal", _("Annulation")
+
+
+class Transaction(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(max_length=20, choices=TransactionKind.choices)
+    label = models.CharField(_("libellé"), max_length=200)
+    date = models.DateField(_("date"), default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enregistré par"),
+    )
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True)
+    reverses = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversal",
+        verbose_name=_("annule"),
+    )
+    reason = models.TextField(_("motif"), blank=True)
+
+    class Meta:
+        verbose_name = _("opération")
+        verbose_name_plural = _("opérations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "idempotency_key"], name="transaction_idempotency_key_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False)
+                | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="transaction_reversal_iff_reverses",
+            ),
+        ]
+        indexes = [models.Index(fields=["market", "date"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.label}"
+
+
+class EntryQuerySet(models.QuerySet):
+    def history(self):
+        """Entries with ``running``: the account's balance right after each one.
+
+        Ordered newest first; the running sum is computed oldest first, in
+        the order the entries were posted (date, then transaction, then entry).
+        """
+        return (
+            self.select_related(
+                "transaction__created_by", "transaction__payment", "transaction__reverses"
+            )
+            .annotate(
+                running=models.Window(
+                    models.Sum("amount"),
+                    order_by=[
+                        models.F("transaction__date").asc(),
+                        models.F("transaction_id").asc(),
+                        models.F("id").asc(),
+                    ],
+                )
+            )
+            .order_by("-transaction__date", "-transaction_id", "-id")
+        )
+
+
+class Entry(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = models.DecimalField(**MONEY)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("écriture")
+        verbose_name_plural = _("écritures")
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+        ]
+        indexes = [models.Index(fields=["account", "transaction"])]
+
+    def __str__(self):
+        return f"{self.account.name}: {self.amount}"
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", _("Espèces")
+    CHEQUE = "cheque", _("Chèque")
+    TRANSFER = "transfer", _("Virement")
+    CARD_TERMINAL = "card_terminal", _("Carte bancaire sur place")
+    ONLINE_CARD = "online_card", _("Carte bancaire en ligne")
+
+
+# Where received money sits, per method.
+METHOD_ACCOUNT = {
+    PaymentMethod.CASH: AccountKind.CASH,
+    PaymentMethod.CHEQUE: AccountKind.CHEQUES,
+    PaymentMethod.TRANSFER: AccountKind.BANK,
+    PaymentMethod.CARD_TERMINAL: AccountKind.CARD_TERMINAL,
+    PaymentMethod.ONLINE_CARD: AccountKind.ONLINE,
+}
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("À recevoir")
+    RECEIVED = "received", _("Reçu")
+    CANCELLED = "cancelled", _("Annulé")
+
+
+class Payment(models.Model):
+    """What a client said they would pay, or what was received.
+
+    Only received money is in the ledger (``transaction``); a pending payment
+    is an expectation shown beside the balance.
+    """
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="payments")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(_("moyen de paiement"), max_length=20, choices=PaymentMethod.choices)
+    amount = models.DecimalField(_("montant"), **MONEY)
+    status = models.CharField(
+        _("statut"), max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    reference = models.CharField(_("référence"), max_length=80, blank=True)
+    cheque_number = models.CharField(_("numéro de chèque"), max_length=40, blank=True)
+    bank = models.CharField(_("banque"), max_length=80, blank=True)
+    paid_on = models.DateField(_("date du paiement"), default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment"
+    )
+
+    class Meta:
+        verbose_name = _("paiement")
+        verbose_name_plural = _("paiements")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="received") | Q(transaction__isnull=False),
+                name="payment_received_has_transaction",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.amount} ({self.get_status_display()})"

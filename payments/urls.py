@@ -1,0 +1,22 @@
+from django.urls import path
+
+from .views import balances, clients
+
+urlpatterns = [
+    path("clients/soldes/", balances.balance_list, name="balance_list"),
+    path("clients/soldes/export.csv", balances.balance_csv, name="balance_csv"),
+    path("clients/soldes/export.pdf", balances.balance_pdf, name="balance_pdf"),
+    path("clients/<int:membership_id>/", clients.client_history, name="client_history"),
+    path(
+        "clients/<int:membership_id>/reprise-de-solde/",
+        clients.opening_balance_create,
+        name="opening_balance_create",
+    ),
+    path("clients/<int:membership_id>/paiement/", clients.payment_create, name="payment_create"),
+    path(
+        "clients/<int:membership_id>/operations/<int:transaction_id>/annuler/",
+        clients.transaction_reverse,
+        name="transaction_reverse",
+    ),
+    path("mon-compte/", clients.my_account, name="my_account"),
+]
