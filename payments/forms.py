@@ -48,6 +48,7 @@ def _not_in_future(value):
 
 
 class OpeningBalanceForm(OnceForm):
+    prefix = "opening"
     token_prefix = "opening"
     amount = MoneyField(
         label=_("Montant"),
@@ -65,6 +66,7 @@ class OpeningBalanceForm(OnceForm):
 
 
 class PaymentForm(OnceForm):
+    prefix = "payment"
     token_prefix = "payment"
     method = forms.ChoiceField(label=_("Moyen de paiement"), choices=PaymentMethod.choices)
     amount = MoneyField(label=_("Montant"))

@@ -164,7 +164,10 @@ class EntryQuerySet(models.QuerySet):
         """
         return (
             self.select_related(
-                "transaction__created_by", "transaction__payment", "transaction__reverses"
+                "transaction__created_by",
+                "transaction__payment",
+                "transaction__reverses",
+                "transaction__reversal",
             )
             .annotate(
                 running=models.Window(
@@ -197,6 +200,19 @@ class Entry(models.Model):
 
     def __str__(self):
         return f"{self.account.name}: {self.amount}"
+
+    @property
+    def debit(self) -> Decimal | None:
+        return self.amount if self.amount > 0 else None
+
+    @property
+    def credit(self) -> Decimal | None:
+        return -self.amount if self.amount < 0 else None
+
+    @property
+    def held_after(self) -> Decimal:
+        """What the client held right after this entry (rows from `history()` only)."""
+        return -self.running
 
 
 class PaymentMethod(models.TextChoices):

@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test` (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEV_ENV := DEBUG=$${DEBUG:-1}
+
+.PHONY: run test install system-deps lint format bench check-ledger
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	@./scripts/system-deps.sh
+
+run: install system-deps
+	$(DEV_ENV) $(PY) manage.py migrate --no-input
+	$(DEV_ENV) $(PY) manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (database: $${DATABASE_URL:-SQLite db.sqlite3})"
+	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	@./scripts/system-deps.sh --browser
+	@./scripts/test.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check-ledger: install
+	$(DEV_ENV) $(PY) manage.py check_ledger
+
+bench: install
+	$(PY) bench/balance_page.py

@@ -1,0 +1,42 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Market, Membership, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Identité"), {"fields": ("first_name", "last_name")}),
+        (_("Droits"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "payments_enabled", "cagnotte_mode", "allow_negative_balances"]
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ["name"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "market", "role", "joined_at"]
+    list_filter = ["market", "role"]
+    search_fields = ["user__email", "user__last_name"]
+    autocomplete_fields = ["user", "market"]
+
+    def save_model(self, request, obj, form, change):
+        # A new member gets their client account, as everywhere else.
+        from payments.ledger import client_account
+
+        super().save_model(request, obj, form, change)
+        client_account(obj)

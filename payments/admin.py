@@ -1,0 +1,56 @@
+"""The ledger in the Django admin: read-only, like everywhere else.
+
+Entries and transactions are append-only (the database refuses changes);
+corrections go through a reversal from the client's history page.
+"""
+
+from django.contrib import admin
+
+from .models import Account, Entry, Payment, Transaction
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ["account", "amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["name", "market", "kind", "balance"]
+    list_filter = ["market", "kind"]
+    search_fields = ["name"]
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "date", "market", "kind", "label", "created_by", "created_at"]
+    list_filter = ["market", "kind"]
+    search_fields = ["label", "idempotency_key"]
+    inlines = [EntryInline]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "market", "membership", "method", "amount", "status", "paid_on"]
+    list_filter = ["market", "method", "status"]
+    search_fields = ["reference", "cheque_number"]
