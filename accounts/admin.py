@@ -19,7 +19,6 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-
 @admin.register(Market)
 class MarketAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "payments_enabled", "cagnotte_mode", "allow_negative_balances"]

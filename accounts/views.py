@@ -30,4 +30,6 @@ def client_list(request):
         .order_by("user__last_name", "user__first_name", "pk")
     )
     page = Paginator(members, 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/client_list.html", {"page": page, "q": request.GET.get("q", "")})
+    return render(
+        request, "accounts/client_list.html", {"page": page, "q": request.GET.get("q", "")}
+    )

@@ -18,7 +18,9 @@ class Producer(models.Model):
         verbose_name_plural = _("producteurs")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["market", "name"], name="producer_unique_name_per_market")
+            models.UniqueConstraint(
+                fields=["market", "name"], name="producer_unique_name_per_market"
+            )
         ]
 
     def __str__(self):

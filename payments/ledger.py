@@ -185,10 +185,15 @@ def transaction_post(
                 if existing is not None:
                     return existing, False
             if reverses is not None:
-                raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed")
+                raise AlreadyReversedError(
+                    f"transaction {reverses.pk} is already reversed"
+                ) from None
             raise
         txn.entries.bulk_create(
-            [txn.entries.model(transaction=txn, account=leg.account, amount=leg.amount) for leg in legs]
+            [
+                txn.entries.model(transaction=txn, account=leg.account, amount=leg.amount)
+                for leg in legs
+            ]
         )
         for account_id, delta in deltas.items():
             if delta:

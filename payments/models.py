@@ -125,7 +125,8 @@ class Transaction(models.Model):
         related_name="+",
         verbose_name=_("enregistré par"),
     )
-    idempotency_key = models.CharField(max_length=120, null=True, blank=True)
+    # NULL, not "": many transactions have no key, and NULLs never collide.
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001
     reverses = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,

@@ -33,7 +33,9 @@ def _get_client_for_staff(request, membership_id) -> Membership:
 
 def _get_transaction_for_client(membership, transaction_id) -> Transaction:
     return get_object_or_404(
-        Transaction.objects.filter(market=membership.market, entries__account__membership=membership)
+        Transaction.objects.filter(
+            market=membership.market, entries__account__membership=membership
+        )
         .select_related("market")
         .distinct(),
         pk=transaction_id,
@@ -145,7 +147,9 @@ def transaction_reverse(request, membership_id, transaction_id):
     except LedgerError:
         messages.error(request, _("Cette opération a déjà été annulée ou ne peut pas l'être."))
     else:
-        messages.success(request, _("L'opération « %(label)s » a été annulée.") % {"label": txn.label})
+        messages.success(
+            request, _("L'opération « %(label)s » a été annulée.") % {"label": txn.label}
+        )
     return redirect("client_history", request.market.slug, client.pk)
 
 

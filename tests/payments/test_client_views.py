@@ -162,7 +162,10 @@ def test_the_history_shows_each_operation_with_the_running_balance(login, treasu
 
 def test_correcting_a_payment_reverses_it_and_cancels_it(login, treasurer, member):
     payment = payment_record(
-        membership=member, method="cheque", amount=Decimal("30.00"), recorded_by=treasurer.user,
+        membership=member,
+        method="cheque",
+        amount=Decimal("30.00"),
+        recorded_by=treasurer.user,
         cheque_number="12",
     )
     url = _url("transaction_reverse", member, transaction_id=payment.transaction_id)

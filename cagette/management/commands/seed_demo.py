@@ -39,14 +39,22 @@ CLIENTS = [
     ("manon.michel@exemple.fr", "Manon", "Michel", None, []),
     ("jules.garcia@exemple.fr", "Jules", "Garcia", "-120.00", [("cheque", "60.00", "0004321")]),
     ("ines.roux@exemple.fr", "Inès", "Roux", "4.60", []),
-    ("arthur.fournier@exemple.fr", "Arthur", "Fournier", "-1250.00", [("cheque", "1250.00", "7781")]),
+    (
+        "arthur.fournier@exemple.fr",
+        "Arthur",
+        "Fournier",
+        "-1250.00",
+        [("cheque", "1250.00", "7781")],
+    ),
     ("zoe.girard@exemple.fr", "Zoé", "Girard", None, [("card_terminal", "35.50", "")]),
     ("nathan.andre@exemple.fr", "Nathan", "André", "-12.80", []),
 ]
 
 
 class Command(BaseCommand):
-    help = "Load demo data (a market, producers, clients with varied balances) and print the logins."
+    help = (
+        "Load demo data (a market, producers, clients with varied balances) and print the logins."
+    )
 
     def handle(self, *args, **options):
         if Market.objects.filter(slug=MARKET_SLUG).exists():
@@ -105,7 +113,7 @@ class Command(BaseCommand):
 
     def _print_logins(self):
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         for email, _, _, role in STAFF:
             self.stdout.write(f"  {Role(role).label:<15} {email}")
         self.stdout.write(f"  {'Client':<15} {CLIENT_LOGIN}")
