@@ -39,7 +39,9 @@ def market_view(*roles: str):
                 raise PermissionDenied
             request.market = membership.market
             request.membership = membership
-            request.session[SESSION_MARKET_KEY] = membership.market.slug
+            if request.session.get(SESSION_MARKET_KEY) != membership.market.slug:
+                # Only on change: writing it every time would save the session on every page.
+                request.session[SESSION_MARKET_KEY] = membership.market.slug
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -45,6 +45,8 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
+        # Client lists are sorted by name (« Solde des clients », CLIENTS).
+        indexes = [models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx")]
 
     def __str__(self):
         return self.get_full_name() or self.email

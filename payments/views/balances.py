@@ -1,18 +1,155 @@
-from django.http import HttpResponse
+"""« Solde des clients »: every client's balance, the market's totals, and exports.
+
+The page and both exports read the same filtered, sorted rows
+(`payments.balances`); the exports take every row, not just one page.
+"""
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.access import staff_view
+from cagette.money import format_number
+
+from ..balances import (
+    SEARCH_MAX_LENGTH,
+    STATES,
+    BalanceFilters,
+    balance_rows,
+    balance_totals,
+    client_balances,
+    page_rows,
+)
+
+PAGE_SIZE = 50
+# WeasyPrint lays out about 200 rows a second: past this, the CSV is the tool.
+PDF_MAX_ROWS = 2000
+# Spreadsheets run a cell starting with these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _sorting(filters: BalanceFilters) -> dict:
+    """For each sortable column: the link that sorts by it, and its current order."""
+    sorting = {}
+    for column in ("nom", "solde"):
+        order = {column: "ascending", f"-{column}": "descending"}.get(filters.sort, "none")
+        query = filters.query_string(sort=filters.toggled_sort(column))
+        sorting[column] = {"query": query, "order": order}
+    return sorting
+
+
+def _state_links(filters: BalanceFilters) -> list[dict]:
+    choices = [(None, _("Tous"))] + [(state, state.plural) for state in STATES.values()]
+    return [
+        {
+            "label": label,
+            "query": filters.query_string(state=state),
+            "active": state == filters.state,
+        }
+        for state, label in choices
+    ]
 
 
 @staff_view
 def balance_list(request):
-    return HttpResponse("")
+    filters = BalanceFilters.from_query(request.GET)
+    page = Paginator(client_balances(request.market, filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "filters": filters,
+        "page": page,
+        "rows": page_rows(page.object_list, filters),
+        "totals": balance_totals(request.market),
+        "query_string": filters.query_string(),
+        "sorting": _sorting(filters),
+        "state_links": _state_links(filters),
+        "search_max_length": SEARCH_MAX_LENGTH,
+    }
+    return render(request, "payments/balance_list.html", context)
+
+
+def _export_filename(market, extension: str) -> str:
+    return f"soldes-clients-{market.slug}-{timezone.localdate():%Y-%m-%d}.{extension}"
+
+
+def _text_cell(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+class _Echo:
+    """csv.writer writes into this and gets each line back, so lines can be streamed."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_lines(rows):
+    writer = csv.writer(_Echo(), delimiter=";")
+    # The BOM tells spreadsheet software the file is UTF-8, or accents break.
+    yield "\ufeff" + writer.writerow([_("Nom"), _("Prénom"), _("E-mail"), _("Solde"), _("État")])
+    for row in rows:
+        yield writer.writerow(
+            [
+                _text_cell(row.last_name),
+                _text_cell(row.first_name),
+                _text_cell(row.email),
+                format_number(row.held, grouping=False),
+                row.state.label,
+            ]
+        )
 
 
 @staff_view
 def balance_csv(request):
-    return HttpResponse("")
+    filters = BalanceFilters.from_query(request.GET)
+    rows = balance_rows(client_balances(request.market, filters), stream=True)
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    filename = _export_filename(request.market, "csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @staff_view
 def balance_pdf(request):
-    return HttpResponse("")
+    # WeasyPrint loads Pango and fonts on import: only this export pays for it.
+    from weasyprint import HTML
+
+    filters = BalanceFilters.from_query(request.GET)
+    clients = client_balances(request.market, filters)
+    count = clients.count()
+    if count > PDF_MAX_ROWS:
+        messages.error(
+            request,
+            _(
+                "Trop de clients pour un PDF (%(count)s, au plus %(max)s) : "
+                "filtrez la liste ou utilisez l'export CSV."
+            )
+            % {"count": count, "max": PDF_MAX_ROWS},
+        )
+        query = filters.query_string()
+        return redirect(reverse("balance_list", args=[request.market.slug]) + f"?{query}")
+    rows = balance_rows(clients, stream=True)
+    html = render_to_string(
+        "payments/pdf/balances.html",
+        {
+            "market": request.market,
+            "rows": rows,
+            "totals": balance_totals(request.market),
+            "filters": filters.description(),
+            "now": timezone.now(),
+        },
+    )
+    pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = _export_filename(request.market, "pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
