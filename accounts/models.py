@@ -56,12 +56,22 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
+def _default_methods():
+    return ["cheque", "cash"]
+
+
 class Market(models.Model):
     name = models.CharField(_("nom"), max_length=120)
     slug = models.SlugField(_("identifiant"), max_length=60, unique=True)
     payments_enabled = models.BooleanField(_("gestion des paiements"), default=True)
     allow_negative_balances = models.BooleanField(_("autoriser les soldes négatifs"), default=True)
     cagnotte_mode = models.BooleanField(_("option cagnotte"), default=False)
+    # Methods offered at checkout (codes from payments.methods.OFFERABLE).
+    payment_methods = models.JSONField(_("moyens de paiement proposés"), default=_default_methods)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    account_holder = models.CharField(_("titulaire du compte"), max_length=120, blank=True)
+    cheque_payee = models.CharField(_("ordre des chèques"), max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -71,6 +81,19 @@ class Market(models.Model):
 
     def __str__(self):
         return self.name
+
+    def offers(self, method: str) -> bool:
+        return method in (self.payment_methods or [])
+
+    @property
+    def iban_display(self) -> str:
+        """The IBAN grouped by 4, as printed on a bank statement."""
+        compact = self.iban.replace(" ", "").upper()
+        return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+    @property
+    def payee(self) -> str:
+        return self.cheque_payee or self.account_holder or self.name
 
 
 class Role(models.TextChoices):

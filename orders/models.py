@@ -1,9 +1,20 @@
-"""Producers, and (soon) the products, distributions and orders of a market."""
+"""Producers, products, and the clients' orders (one basket per distribution).
+
+An order is a record that changes as the client adds products; the ledger
+never does. Each change of an order's total is posted as a new transaction
+for the difference (see `orders.services`).
+"""
+
+from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Market
+from accounts.models import Market, Membership
+from distributions.models import Distribution
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class Producer(models.Model):
@@ -25,3 +36,105 @@ class Producer(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Unit(models.TextChoices):
+    PIECE = "piece", _("pièce")
+    KG = "kg", _("kg")
+    LITRE = "litre", _("litre")
+    BUNCH = "bunch", _("botte")
+    BASKET = "basket", _("panier")
+
+    @classmethod
+    def whole(cls) -> set[str]:
+        """Units sold by whole numbers only."""
+        return {cls.PIECE, cls.BUNCH, cls.BASKET}
+
+
+class ProductQuerySet(models.QuerySet):
+    def available(self):
+        return self.filter(active=True, producer__active=True)
+
+
+class Product(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="products")
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(_("nom"), max_length=150)
+    unit = models.CharField(_("unité"), max_length=10, choices=Unit.choices, default=Unit.PIECE)
+    unit_price = models.DecimalField(_("prix unitaire"), **MONEY)
+    active = models.BooleanField(_("en vente"), default=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("produit")
+        verbose_name_plural = _("produits")
+        ordering = ["producer__name", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gt=0), name="product_price_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def sold_by_whole_units(self) -> bool:
+        return self.unit in Unit.whole()
+
+
+class Order(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
+    distribution = models.ForeignKey(Distribution, on_delete=models.PROTECT, related_name="orders")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="orders")
+    number = models.PositiveIntegerField(_("numéro de panier"))
+    total = models.DecimalField(_("montant"), default=Decimal("0.00"), **MONEY)
+    payment_method = models.CharField(_("paiement choisi"), max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("commande")
+        verbose_name_plural = _("commandes")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["distribution", "membership"], name="order_one_basket_per_distribution"
+            ),
+            models.UniqueConstraint(fields=["market", "number"], name="order_number_unique"),
+        ]
+
+    def __str__(self):
+        return f"Panier n° {self.number}"
+
+    @property
+    def reference(self) -> str:
+        """What a client writes on a transfer or a cheque: ``2026-12-04-0042``."""
+        return f"{self.distribution.date:%Y-%m-%d}-{self.number:04d}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantité"), max_digits=9, decimal_places=3)
+    unit_price = models.DecimalField(_("prix unitaire"), **MONEY)
+
+    class Meta:
+        verbose_name = _("ligne de commande")
+        verbose_name_plural = _("lignes de commande")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="order_line_unique_product"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product}"
+
+    @property
+    def amount(self) -> Decimal:
+        from cagette.money import to_cents
+
+        return to_cents(self.quantity * self.unit_price)

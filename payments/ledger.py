@@ -68,11 +68,15 @@ def market_account(market: Market, kind: str) -> Account:
     return account
 
 
-def sales_account(market: Market) -> Account:
-    account = Account.objects.filter(market=market, kind=AccountKind.SALES).order_by("pk").first()
-    return account or Account.objects.create(
-        market=market, kind=AccountKind.SALES, name=str(AccountKind.SALES.label)
+def sales_account(market: Market, producer=None) -> Account:
+    """Sales, per producer when given (what the market owes that producer)."""
+    name = (
+        f"{AccountKind.SALES.label} — {producer.name}" if producer else str(AccountKind.SALES.label)
     )
+    account, _ = Account.objects.get_or_create(
+        market=market, kind=AccountKind.SALES, producer=producer, defaults={"name": name}
+    )
+    return account
 
 
 def client_account(membership: Membership) -> Account:

@@ -48,6 +48,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Market, Membership
 
+from .methods import PaymentMethod
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -72,6 +74,14 @@ class Account(models.Model):
         blank=True,
         related_name="account",
     )
+    producer = models.ForeignKey(
+        "orders.Producer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales_accounts",
+        help_text=_("For sales accounts kept per producer."),
+    )
     name = models.CharField(max_length=200)
     balance = models.DecimalField(default=Decimal("0.00"), **MONEY)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -89,6 +99,20 @@ class Account(models.Model):
                 condition=Q(kind="client", membership__isnull=False)
                 | (~Q(kind="client") & Q(membership__isnull=True)),
                 name="account_client_iff_membership",
+            ),
+            models.UniqueConstraint(
+                fields=["market", "producer"],
+                condition=Q(kind="sales"),
+                name="account_one_sales_account_per_producer",
+            ),
+            models.UniqueConstraint(
+                fields=["market"],
+                condition=Q(kind="sales", producer__isnull=True),
+                name="account_one_general_sales_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(producer__isnull=True) | Q(kind="sales"),
+                name="account_producer_only_on_sales",
             ),
         ]
         indexes = [models.Index(fields=["market", "kind", "balance"])]
@@ -136,6 +160,14 @@ class Transaction(models.Model):
         verbose_name=_("annule"),
     )
     reason = models.TextField(_("motif"), blank=True)
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("commande"),
+    )
 
     class Meta:
         verbose_name = _("opération")
@@ -216,14 +248,6 @@ class Entry(models.Model):
         return -self.running
 
 
-class PaymentMethod(models.TextChoices):
-    CASH = "cash", _("Espèces")
-    CHEQUE = "cheque", _("Chèque")
-    TRANSFER = "transfer", _("Virement")
-    CARD_TERMINAL = "card_terminal", _("Carte bancaire sur place")
-    ONLINE_CARD = "online_card", _("Carte bancaire en ligne")
-
-
 # Where received money sits, per method.
 METHOD_ACCOUNT = {
     PaymentMethod.CASH: AccountKind.CASH,
@@ -269,6 +293,16 @@ class Payment(models.Model):
     transaction = models.OneToOneField(
         Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment"
     )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    distribution = models.ForeignKey(
+        "distributions.Distribution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+    )
 
     class Meta:
         verbose_name = _("paiement")
@@ -278,6 +312,10 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="received") | Q(transaction__isnull=False),
                 name="payment_received_has_transaction",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="received") | ~Q(method="on_site"),
+                name="payment_received_method_known",
             ),
         ]
 

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.access import staff_view
 from cagette.money import format_number
@@ -95,7 +96,8 @@ class _Echo:
 def _csv_lines(rows):
     writer = csv.writer(_Echo(), delimiter=";")
     # The BOM tells spreadsheet software the file is UTF-8, or accents break.
-    yield "\ufeff" + writer.writerow([_("Nom"), _("Prénom"), _("E-mail"), _("Solde"), _("État")])
+    header = [pgettext("nom de famille", "Nom"), _("Prénom"), _("E-mail"), _("Solde"), _("État")]
+    yield "\ufeff" + writer.writerow(header)
     for row in rows:
         yield writer.writerow(
             [

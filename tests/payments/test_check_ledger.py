@@ -20,6 +20,7 @@ from django.db.models import F
 from payments.ledger import Leg, client_account, sales_account, transaction_post
 from payments.models import Account, Entry, PaymentMethod, Transaction, TransactionKind
 from payments.services import payment_record
+from tests.factories import MembershipFactory
 
 
 def check_ledger(*args) -> str:
@@ -217,7 +218,7 @@ def test_an_unknown_market_is_an_error(db):
 
 def test_problems_beyond_the_limit_are_counted_not_listed(market):
     accounts = [
-        Account.objects.create(market=market, kind="sales", name=f"Ventes {i}") for i in range(4)
+        client_account(MembershipFactory(market=market)) for _ in range(4)
     ]
     Account.objects.filter(pk__in=[a.pk for a in accounts]).update(balance=Decimal("1.00"))
 

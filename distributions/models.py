@@ -1,0 +1,65 @@
+"""Distributions: the day and place where clients pick up their baskets."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Market
+
+
+class DistributionStatus(models.TextChoices):
+    OPEN = "open", _("Ouverte aux commandes")
+    CLOSED = "closed", _("Commandes closes")
+    VALIDATED = "validated", _("Validée")
+
+
+class DistributionQuerySet(models.QuerySet):
+    def accepting_orders(self, now=None):
+        now = now or timezone.now()
+        return self.filter(
+            status=DistributionStatus.OPEN, orders_open_at__lte=now, orders_close_at__gt=now
+        )
+
+
+class Distribution(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="distributions")
+    date = models.DateField(_("date"))
+    place = models.CharField(_("lieu"), max_length=200)
+    starts_at = models.TimeField(_("début de la distribution"), null=True, blank=True)
+    ends_at = models.TimeField(_("fin de la distribution"), null=True, blank=True)
+    orders_open_at = models.DateTimeField(_("ouverture des commandes"))
+    orders_close_at = models.DateTimeField(_("fermeture des commandes"))
+    status = models.CharField(
+        _("statut"),
+        max_length=12,
+        choices=DistributionStatus.choices,
+        default=DistributionStatus.OPEN,
+    )
+
+    objects = DistributionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("distribution")
+        verbose_name_plural = _("distributions")
+        ordering = ["-date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(orders_close_at__gt=models.F("orders_open_at")),
+                name="distribution_orders_close_after_open",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.date:%d/%m/%Y} — {self.place}"
+
+    def is_open_for_orders(self, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.status == DistributionStatus.OPEN
+            and self.orders_open_at <= now < self.orders_close_at
+        )
+
+    @property
+    def orders_closed(self) -> bool:
+        """Past the closing time, or closed by hand: only an admin changes orders now."""
+        return self.status != DistributionStatus.OPEN or timezone.now() >= self.orders_close_at
