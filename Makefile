@@ -42,3 +42,13 @@ check-ledger: install
 
 bench: install
 	$(PY) bench/balance_page.py
+
+# Update the English catalog from the French source strings, then compile it.
+# Translate what makemessages adds to locale/en/LC_MESSAGES/django.po and run it
+# again; the compiled .mo is committed, so running the app needs no gettext.
+MESSAGES_IGNORE := --ignore=$(VENV) --ignore=bench --ignore=tests --ignore=staticfiles
+
+.PHONY: messages
+messages: install
+	$(DEV_ENV) $(PY) manage.py makemessages -l en $(MESSAGES_IGNORE)
+	$(DEV_ENV) $(PY) manage.py compilemessages -l en --ignore=$(VENV)

@@ -80,7 +80,7 @@ class Account(models.Model):
         null=True,
         blank=True,
         related_name="sales_accounts",
-        help_text=_("For sales accounts kept per producer."),
+        help_text=_("Pour les comptes de ventes tenus par producteur."),
     )
     name = models.CharField(max_length=200)
     balance = models.DecimalField(default=Decimal("0.00"), **MONEY)
