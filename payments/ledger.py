@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Market, Membership
+from cagette.i18n import stored_language
 
 from .models import Account, AccountKind, Transaction, TransactionKind
 
@@ -62,17 +63,16 @@ def market_account(market: Market, kind: str) -> Account:
     """The market's system account of this kind (created on first use)."""
     if kind in (AccountKind.CLIENT, AccountKind.SALES):
         raise ValueError(f"{kind} accounts are not one per market")
-    account, _ = Account.objects.get_or_create(
-        market=market, kind=kind, defaults={"name": str(AccountKind(kind).label)}
-    )
+    with stored_language():
+        name = str(AccountKind(kind).label)
+    account, _ = Account.objects.get_or_create(market=market, kind=kind, defaults={"name": name})
     return account
 
 
 def sales_account(market: Market, producer=None) -> Account:
     """Sales, per producer when given (what the market owes that producer)."""
-    name = (
-        f"{AccountKind.SALES.label} — {producer.name}" if producer else str(AccountKind.SALES.label)
-    )
+    with stored_language():
+        name = str(AccountKind.SALES.label) + (f" — {producer.name}" if producer else "")
     account, _ = Account.objects.get_or_create(
         market=market, kind=AccountKind.SALES, producer=producer, defaults={"name": name}
     )
@@ -144,6 +144,7 @@ def transaction_post(
     floors: Mapping[Account, Decimal] | None = None,
     reverses: Transaction | None = None,
     reason: str = "",
+    order=None,
 ) -> tuple[Transaction, bool]:
     """Post one balanced transaction; return ``(transaction, created)``.
 
@@ -178,6 +179,7 @@ def transaction_post(
                     idempotency_key=idempotency_key or None,
                     reverses=reverses,
                     reason=reason,
+                    order=order,
                 )
         except IntegrityError:
             # A concurrent posting with the same key or reversing the same
@@ -219,6 +221,7 @@ def transaction_reverse(
         raise LedgerError("a reversal is not reversed; post a new transaction instead")
     legs = [Leg(entry.account, -entry.amount) for entry in txn.entries.select_related("account")]
     return transaction_post(
+        order=txn.order,
         market=txn.market,
         kind=TransactionKind.REVERSAL,
         label=f"Annulation : {txn.label}",

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership
+from cagette.i18n import stored_language
 
 from .ledger import (
     Leg,
@@ -77,7 +78,8 @@ def payment_record(
     """
     method = PaymentMethod(method)
     paid_on = paid_on or timezone.localdate()
-    label = f"{method.label}" + (f" n° {cheque_number}" if cheque_number else "")
+    with stored_language():
+        label = str(method.label) + (f" n° {cheque_number}" if cheque_number else "")
     with transaction.atomic():
         txn, created = transaction_post(
             market=membership.market,
