@@ -114,3 +114,16 @@ class MoneyField(forms.CharField):
         if isinstance(value, Decimal):
             return format_number(value, grouping=False)
         return value
+
+
+def format_quantity(quantity: Decimal | int | None) -> str:
+    """``Decimal("1.500")`` → ``1,5``; ``Decimal("10.000")`` → ``10``."""
+    if quantity is None or quantity == "":
+        return ""
+    try:
+        text = f"{Decimal(quantity):f}"
+    except (ArithmeticError, TypeError, ValueError):
+        return str(quantity)  # what the person typed, shown back as is
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")

@@ -1,9 +1,15 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 urlpatterns = [
+    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
     path("m/<slug:market_slug>/", include("payments.urls")),
+    path("m/<slug:market_slug>/", include("orders.urls")),
+    path("m/<slug:market_slug>/gestion/", include("orders.urls_manage")),
+    path("m/<slug:market_slug>/gestion/distributions/", include("distributions.urls")),
 ]

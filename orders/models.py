@@ -109,6 +109,12 @@ class Order(models.Model):
         return f"Panier n° {self.number}"
 
     @property
+    def payment_choice_label(self) -> str:
+        from payments.methods import checkout_label
+
+        return checkout_label(self.payment_method)
+
+    @property
     def reference(self) -> str:
         """What a client writes on a transfer or a cheque: ``2026-12-04-0042``."""
         return f"{self.distribution.date:%Y-%m-%d}-{self.number:04d}"

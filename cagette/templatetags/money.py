@@ -2,7 +2,7 @@
 
 from django import template
 
-from cagette.money import format_euros, format_number
+from cagette.money import format_euros, format_number, format_quantity
 
 register = template.Library()
 
@@ -15,3 +15,8 @@ def euros(amount):
 @register.filter
 def decimal_fr(amount):
     return format_number(amount)
+
+
+@register.filter
+def quantity(value):
+    return format_quantity(value)

@@ -217,9 +217,7 @@ def test_an_unknown_market_is_an_error(db):
 
 
 def test_problems_beyond_the_limit_are_counted_not_listed(market):
-    accounts = [
-        client_account(MembershipFactory(market=market)) for _ in range(4)
-    ]
+    accounts = [client_account(MembershipFactory(market=market)) for _ in range(4)]
     Account.objects.filter(pk__in=[a.pk for a in accounts]).update(balance=Decimal("1.00"))
 
     output = check_ledger_finds_drift("--limit", "1")

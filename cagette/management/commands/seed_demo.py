@@ -10,9 +10,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Market, Role, User
+from accounts.models import Market, Membership, Role, User
 from accounts.services import membership_create
-from orders.models import Producer
+from distributions.models import Distribution, DistributionStatus
+from orders.models import Producer, Product, Unit
+from orders.services import basket_read, order_checkout
 from payments.services import opening_balance_record, payment_record
 
 DEMO_PASSWORD = "cagette-demo"
@@ -27,6 +29,25 @@ PRODUCERS = [
     ("Fromagerie du Plateau", "Fromages de chèvre et de vache"),
     ("Boulangerie Au Levain", "Pains au levain, farines locales"),
     ("Rucher de la Vallée", "Miel et pain d'épices"),
+]
+# producer index, name, unit, price
+PRODUCTS = [
+    (0, "Panier de légumes", Unit.BASKET, "15.00"),
+    (0, "Pommes de terre", Unit.KG, "2.40"),
+    (0, "Carottes", Unit.KG, "2.10"),
+    (0, "Botte de radis", Unit.BUNCH, "1.80"),
+    (1, "Crottin de chèvre", Unit.PIECE, "2.90"),
+    (1, "Tomme de vache", Unit.KG, "21.50"),
+    (2, "Pain de campagne 1 kg", Unit.PIECE, "5.20"),
+    (2, "Baguette tradition", Unit.PIECE, "1.30"),
+    (3, "Miel de châtaignier 500 g", Unit.PIECE, "9.50"),
+]
+# Past orders: (client email, {product index: quantity}, checkout choice)
+PAST_ORDERS = [
+    (CLIENT_LOGIN, {0: "1", 4: "2"}, "cheque"),
+    ("emma.leroy@exemple.fr", {1: "2,5", 6: "1"}, "cagnotte"),
+    ("hugo.petit@exemple.fr", {0: "1", 8: "1"}, "transfer"),
+    ("zoe.girard@exemple.fr", {5: "0,4", 7: "2"}, "on_site"),
 ]
 # (email, first name, last name, opening balance or None, payments: [(method, amount, cheque n°)])
 CLIENTS = [
@@ -63,6 +84,11 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self._seed()
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        market = Market.objects.get(slug=MARKET_SLUG)
+        if not market.products.exists():
+            with transaction.atomic():
+                self._seed_catalog(market)
+            self.stdout.write(self.style.SUCCESS("Demo products and distributions loaded."))
         self._print_logins()
 
     def _user(self, email, first_name, last_name):
@@ -75,7 +101,15 @@ class Command(BaseCommand):
         return user
 
     def _seed(self):
-        market = Market.objects.create(name="Marché de Montreuil", slug=MARKET_SLUG)
+        market = Market.objects.create(
+            name="Marché de Montreuil",
+            slug=MARKET_SLUG,
+            payment_methods=["cheque", "cash", "transfer", "card_terminal", "cagnotte"],
+            iban="FR7630006000011234567890189",
+            bic="AGRIFRPP882",
+            account_holder="Association Marché de Montreuil",
+            cheque_payee="Marché de Montreuil",
+        )
         amap = Market.objects.create(
             name="AMAP des Lilas", slug="amap-des-lilas", allow_negative_balances=False
         )
@@ -110,6 +144,50 @@ class Command(BaseCommand):
                 )
         lea = User.objects.get(email=CLIENT_LOGIN)
         membership_create(user=lea, market=amap)
+
+    def _seed_catalog(self, market):
+        producers = list(Producer.objects.filter(market=market).order_by("pk"))
+        products = [
+            Product.objects.create(
+                market=market,
+                producer=producers[producer],
+                name=name,
+                unit=unit,
+                unit_price=Decimal(price),
+            )
+            for producer, name, unit, price in PRODUCTS
+        ]
+        now = timezone.now()
+        today = timezone.localdate()
+        past = Distribution.objects.create(
+            market=market,
+            date=today - timedelta(days=7),
+            place="Halle du marché, place de la République",
+            orders_open_at=now - timedelta(days=14),
+            orders_close_at=now + timedelta(minutes=5),
+        )
+        for email, quantities, choice in PAST_ORDERS:
+            member = Membership.objects.get(market=market, user__email=email)
+            wanted = {products[i].pk: q for i, q in quantities.items()}
+            order_checkout(
+                membership=member,
+                distribution=past,
+                lines=basket_read(market, wanted),
+                choice=choice,
+                token=f"demo-{past.pk}-{member.pk}",
+                notify=False,
+            )
+        # The orders were taken while it was open; now it is over.
+        Distribution.objects.filter(pk=past.pk).update(
+            orders_close_at=now - timedelta(days=8), status=DistributionStatus.CLOSED
+        )
+        Distribution.objects.create(
+            market=market,
+            date=today + timedelta(days=5),
+            place="Halle du marché, place de la République",
+            orders_open_at=now - timedelta(days=1),
+            orders_close_at=now + timedelta(days=3),
+        )
 
     def _print_logins(self):
         self.stdout.write("")

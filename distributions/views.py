@@ -1,0 +1,98 @@
+"""« Gestion »: the market admin's pages for distributions."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import admin_view
+
+from .forms import (
+    VALIDATED_MESSAGE,
+    DistributionCloseForm,
+    DistributionForm,
+    DistributionReopenForm,
+    is_editable,
+)
+from .models import Distribution
+
+PAST_PAGE_SIZE = 20
+
+
+def _get_distribution_for_admin(request, pk) -> Distribution:
+    return get_object_or_404(Distribution, pk=pk, market=request.market)
+
+
+@admin_view
+def distribution_list(request):
+    today = timezone.localdate()
+    distributions = Distribution.objects.filter(market=request.market).annotate(
+        order_count=Count("orders")
+    )
+    upcoming = distributions.filter(date__gte=today).order_by("date", "pk")
+    past = distributions.filter(date__lt=today).order_by("-date", "-pk")
+    page = Paginator(past, PAST_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"upcoming": upcoming, "page": page}
+    return render(request, "distributions/distribution_list.html", context)
+
+
+def _distribution_form(request, distribution, success: str):
+    data = request.POST if request.method == "POST" else None
+    form = DistributionForm(data, instance=distribution, market=request.market)
+    if form.is_bound and form.is_valid():
+        distribution = form.save()
+        messages.success(request, success % {"distribution": distribution})
+        return redirect("distribution_list", request.market.slug)
+    status = 400 if form.is_bound else 200
+    context = {"form": form, "distribution": distribution}
+    return render(request, "distributions/distribution_form.html", context, status=status)
+
+
+@admin_view
+def distribution_create(request):
+    return _distribution_form(
+        request, Distribution(), _("Distribution « %(distribution)s » créée.")
+    )
+
+
+@admin_view
+def distribution_edit(request, pk):
+    distribution = _get_distribution_for_admin(request, pk)
+    if not is_editable(distribution):
+        messages.error(request, VALIDATED_MESSAGE)
+        return redirect("distribution_list", request.market.slug)
+    success = _("Distribution « %(distribution)s » enregistrée.")
+    return _distribution_form(request, distribution, success)
+
+
+def _change_status(request, pk, form_class, success: str):
+    distribution = _get_distribution_for_admin(request, pk)
+    form = form_class(request.POST, distribution=distribution)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()))
+    elif not form.save():
+        messages.error(
+            request, _("Le statut de cette distribution vient de changer : vérifiez-le.")
+        )
+    else:
+        messages.success(request, success % {"distribution": distribution})
+        for warning in form.warnings():
+            messages.warning(request, warning)
+    return redirect("distribution_list", request.market.slug)
+
+
+@require_POST
+@admin_view
+def distribution_close(request, pk):
+    success = _("Commandes closes pour la distribution « %(distribution)s ».")
+    return _change_status(request, pk, DistributionCloseForm, success)
+
+
+@require_POST
+@admin_view
+def distribution_reopen(request, pk):
+    success = _("Commandes rouvertes pour la distribution « %(distribution)s ».")
+    return _change_status(request, pk, DistributionReopenForm, success)

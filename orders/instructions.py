@@ -1,0 +1,33 @@
+"""What a client must do to pay, per method: one source for page and email."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from accounts.models import Market
+from payments.methods import CAGNOTTE, PaymentMethod, checkout_label
+
+
+@dataclass(frozen=True)
+class PaymentInstructions:
+    market: Market
+    choice: str  # a checkout choice ("" when the market does not ask)
+    amount: Decimal
+    reference: str
+
+    @property
+    def label(self) -> str:
+        return checkout_label(self.choice)
+
+    @property
+    def kind(self) -> str:
+        """Which instructions to show: one template block per kind."""
+        if not self.choice:
+            return "cagnotte_mode" if self.market.cagnotte_mode else "none"
+        if self.choice in (PaymentMethod.CASH, PaymentMethod.CARD_TERMINAL, PaymentMethod.ON_SITE):
+            return "on_site"
+        return {
+            PaymentMethod.TRANSFER: "transfer",
+            PaymentMethod.CHEQUE: "cheque",
+            PaymentMethod.ONLINE_CARD: "online_card",
+            CAGNOTTE: "cagnotte",
+        }[self.choice]

@@ -1,0 +1,394 @@
+"""Checkout and order changes.
+
+An order is a record that follows the basket; the ledger never changes. Each
+time an order's total changes, the difference is posted as a new transaction
+(client debited, each producer's sales credited), and, when the market
+manages payments, a pending `Payment` is created for what is still to pay.
+
+Refusals a client can act on raise `CheckoutError`, whose message is a French
+sentence for the page.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Market, Membership
+from cagette.i18n import stored_language
+from cagette.money import format_euros, to_cents
+from distributions.models import Distribution
+from payments.ledger import (
+    InsufficientBalanceError,
+    Leg,
+    client_account,
+    sales_account,
+    transaction_post,
+)
+from payments.methods import CAGNOTTE, OFFERABLE, ON_SITE_METHODS, PaymentMethod
+from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
+
+from .models import Order, OrderLine, Product
+
+logger = logging.getLogger(__name__)
+MAX_QUANTITY = Decimal("999")
+ZERO = Decimal("0.00")
+
+
+class CheckoutError(Exception):
+    """A refusal the client can understand and act on."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class BasketLine:
+    product: Product
+    quantity: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return to_cents(self.quantity * self.product.unit_price)
+
+
+# -- What the client may choose -------------------------------------------------
+
+
+def online_card_configured() -> bool:
+    return bool(getattr(settings, "STRIPE_SECRET_KEY", ""))
+
+
+def asks_for_payment(market: Market) -> bool:
+    """Whether checkout asks the client how they will pay."""
+    return market.payments_enabled and not market.cagnotte_mode
+
+
+def checkout_choices(market: Market) -> list[str]:
+    """The methods offered at checkout, in display order."""
+    if not asks_for_payment(market):
+        return []
+    offered = [m for m in OFFERABLE if market.offers(m)]
+    if not online_card_configured():
+        offered = [m for m in offered if m != PaymentMethod.ONLINE_CARD]
+    on_site = [m for m in offered if m in ON_SITE_METHODS]
+    if len(on_site) > 1:
+        # "Sur place": the client need not decide now; the admin records how.
+        offered.insert(offered.index(on_site[-1]) + 1, PaymentMethod.ON_SITE)
+    return [str(m) for m in offered]
+
+
+# -- Reading a basket -------------------------------------------------------------
+
+
+def parse_quantity(text, product: Product) -> Decimal:
+    """A quantity typed by the client; 0 means "none of this product"."""
+    raw = str(text if text is not None else "").strip().replace(",", ".")
+    if raw == "":
+        return Decimal("0")
+    try:
+        quantity = Decimal(raw)
+    except ArithmeticError:
+        raise CheckoutError(
+            _("« %(text)s » n'est pas une quantité valable pour %(product)s.")
+            % {"text": text, "product": product.name}
+        ) from None
+    if not quantity.is_finite() or quantity < 0:
+        raise CheckoutError(
+            _("La quantité de %(product)s ne peut pas être négative.") % {"product": product.name}
+        )
+    if quantity > MAX_QUANTITY:
+        raise CheckoutError(
+            _("%(product)s : %(max)s au plus par commande.")
+            % {"product": product.name, "max": MAX_QUANTITY}
+        )
+    if product.sold_by_whole_units and quantity != quantity.to_integral_value():
+        raise CheckoutError(
+            _("%(product)s se commande à l'unité : indiquez un nombre entier.")
+            % {"product": product.name}
+        )
+    if quantity.as_tuple().exponent < -3:
+        raise CheckoutError(_("%(product)s : trois décimales au plus.") % {"product": product.name})
+    return quantity
+
+
+def basket_read(market: Market, quantities: Mapping) -> list[BasketLine]:
+    """Turn ``{product_id: typed quantity}`` into basket lines (zero lines dropped)."""
+    wanted = {}
+    for key, text in quantities.items():
+        try:
+            wanted[int(key)] = text
+        except (TypeError, ValueError):
+            raise CheckoutError(_("Ce produit n'existe pas.")) from None
+    products = Product.objects.available().filter(market=market, pk__in=wanted)
+    products = {p.pk: p for p in products.select_related("producer")}
+    if set(wanted) - set(products):
+        raise CheckoutError(_("Un des produits demandés n'est pas proposé par ce marché."))
+    lines = []
+    for pk, text in wanted.items():
+        quantity = parse_quantity(text, products[pk])
+        if quantity:
+            lines.append(BasketLine(products[pk], quantity))
+    return sorted(lines, key=lambda line: (line.product.producer.name, line.product.name))
+
+
+def basket_total(lines) -> Decimal:
+    return sum((line.amount for line in lines), ZERO)
+
+
+# -- Recording an order -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wanted:
+    product: Product
+    quantity: Decimal
+    unit_price: Decimal
+
+
+def _current_lines(order: Order | None) -> dict[int, OrderLine]:
+    if order is None:
+        return {}
+    return {line.product_id: line for line in order.lines.select_related("product__producer")}
+
+
+def _refuse_reductions(current: dict[int, OrderLine], wanted: dict[int, Wanted]) -> None:
+    for product_id, line in current.items():
+        if product_id not in wanted or wanted[product_id].quantity < line.quantity:
+            raise CheckoutError(
+                _(
+                    "Votre commande est enregistrée : vous pouvez ajouter des produits, "
+                    "mais pas retirer %(product)s ni en diminuer la quantité."
+                )
+                % {"product": line.product.name}
+            )
+
+
+def _set_lines(order: Order, current: dict[int, OrderLine], wanted: dict[int, Wanted]):
+    """Make the order's lines match ``wanted``; return the change per producer."""
+    change: dict = defaultdict(Decimal)
+    for product_id, line in current.items():
+        change[line.product.producer] -= line.amount
+        if product_id not in wanted:
+            line.delete()
+    for product_id, want in wanted.items():
+        line = current.get(product_id) or OrderLine(order=order, product=want.product)
+        line.quantity, line.unit_price = want.quantity, want.unit_price
+        line.save()
+        change[want.product.producer] += line.amount
+    return {producer: amount for producer, amount in change.items() if amount}
+
+
+def _post_change(order, change, *, kind, label, posted_by, key, floors=False, reason=""):
+    """Post the change of an order's total: client debited, producers' sales credited."""
+    total = sum(change.values(), ZERO)
+    client = client_account(order.membership)
+    legs = [
+        Leg(sales_account(order.market, producer), -amount) for producer, amount in change.items()
+    ]
+    if total:
+        legs.append(Leg(client, total))
+    if len(legs) < 2:
+        return None
+    txn, _created = transaction_post(
+        market=order.market,
+        kind=kind,
+        label=label,
+        legs=legs,
+        posted_by=posted_by,
+        idempotency_key=key,
+        floors={client: ZERO} if floors else None,
+        order=order,
+        reason=reason,
+    )
+    return txn
+
+
+def _next_number(market: Market) -> int:
+    last = Order.objects.filter(market=market).aggregate(last=Max("number"))["last"]
+    return (last or 0) + 1
+
+
+def _not_covered(error: InsufficientBalanceError, amount: Decimal) -> CheckoutError:
+    return CheckoutError(
+        _(
+            "Votre solde (%(balance)s) ne couvre pas cette commande (%(amount)s) : "
+            "créditez votre compte d'abord."
+        )
+        % {"balance": format_euros(error.available), "amount": format_euros(amount)}
+    )
+
+
+def _checked_choice(market: Market, choice: str) -> str:
+    if not asks_for_payment(market):
+        return ""
+    if choice not in checkout_choices(market):
+        raise CheckoutError(_("Choisissez un des moyens de paiement proposés par le marché."))
+    return choice
+
+
+def order_checkout(
+    *,
+    membership: Membership,
+    distribution: Distribution,
+    lines: list[BasketLine],
+    choice: str,
+    token: str,
+    notify: bool = True,
+) -> Order:
+    """Record the client's basket once they have chosen how to pay.
+
+    A first checkout creates the order; a later one for the same distribution
+    changes it (only additions when the market manages payments). The same
+    ``token`` (a double click, a resent form) records the basket once.
+    """
+    market = membership.market
+    if distribution.market_id != market.pk or not distribution.is_open_for_orders():
+        raise CheckoutError(_("Les commandes sont closes pour cette distribution."))
+    choice = _checked_choice(market, choice)
+    key = f"checkout:{distribution.pk}:{membership.pk}:{token}"
+    with transaction.atomic():
+        # One checkout at a time per market: basket numbers stay unique and
+        # gapless, and a client's two tabs cannot both create the basket.
+        market = Market.objects.select_for_update().get(pk=market.pk)
+        replay = Transaction.objects.filter(market=market, idempotency_key=key).first()
+        if replay is not None:
+            return replay.order
+        order = Order.objects.filter(distribution=distribution, membership=membership).first()
+        current = _current_lines(order)
+        wanted = _wanted_from_basket(current, lines)
+        if not wanted and order is None:
+            raise CheckoutError(_("Votre panier est vide."))
+        if order is not None and market.payments_enabled:
+            _refuse_reductions(current, wanted)
+        if order is None:
+            order = Order.objects.create(
+                market=market,
+                distribution=distribution,
+                membership=membership,
+                number=_next_number(market),
+            )
+        return _record(
+            order, current, wanted, choice=choice, key=key, first=not current, notify=notify
+        )
+
+
+def _wanted_from_basket(current, lines) -> dict[int, Wanted]:
+    # A line already ordered keeps the price it was ordered at.
+    return {
+        line.product.pk: Wanted(
+            line.product,
+            line.quantity,
+            current[line.product.pk].unit_price
+            if line.product.pk in current
+            else line.product.unit_price,
+        )
+        for line in lines
+    }
+
+
+def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
+    market = order.market
+    change = _set_lines(order, current, wanted)
+    difference = sum(change.values(), ZERO)
+    with stored_language():
+        if first:
+            label = _("Commande panier n° %(number)s")
+        elif market.payments_enabled:
+            label = _("Complément de commande panier n° %(number)s")
+        else:
+            label = _("Modification de commande panier n° %(number)s")
+        label = label % {"number": order.number} + f" ({order.distribution.date:%d/%m/%Y})"
+    floors = choice == CAGNOTTE and not market.allow_negative_balances
+    try:
+        _post_change(
+            order,
+            change,
+            kind=TransactionKind.ORDER,
+            label=label,
+            posted_by=order.membership.user,
+            key=key,
+            floors=floors,
+        )
+    except InsufficientBalanceError as error:
+        raise _not_covered(error, difference) from None
+    payment = None
+    if choice and choice != CAGNOTTE and difference > 0:
+        payment = Payment.objects.create(
+            market=market,
+            membership=order.membership,
+            method=choice,
+            amount=difference,
+            status=PaymentStatus.PENDING,
+            reference=order.reference,
+            order=order,
+            distribution=order.distribution,
+            created_by=order.membership.user,
+        )
+    order.total += difference
+    order.payment_method = choice
+    order.updated_at = timezone.now()
+    order.save(update_fields=["total", "payment_method", "updated_at"])
+    if notify and (first or difference > 0):
+        _send_recap_after_commit(order, choice=choice, amount=difference, payment=payment)
+    return order
+
+
+def _send_recap_after_commit(order, *, choice, amount, payment) -> None:
+    from .emails import send_order_recap
+
+    payment_id = payment.pk if payment else None
+    transaction.on_commit(
+        lambda: send_order_recap(order.pk, choice=choice, amount=amount, payment_id=payment_id)
+    )
+
+
+def order_adjust(
+    *,
+    order: Order,
+    wanted: list[Wanted],
+    reason: str,
+    adjusted_by,
+    token: str,
+) -> Transaction | None:
+    """An admin changes an order (missing product, price fixed at pickup).
+
+    The difference is posted as an order adjustment with its reason; the
+    lines are set to ``wanted`` (a line left out is removed).
+    """
+    if not reason.strip():
+        raise CheckoutError(_("Indiquez la raison de la modification."))
+    key = f"adjust:{order.pk}:{token}"
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .select_related("market", "distribution")
+            .get(pk=order.pk)
+        )
+        replay = Transaction.objects.filter(market=order.market, idempotency_key=key).first()
+        if replay is not None:
+            return replay
+        change = _set_lines(order, _current_lines(order), {w.product.pk: w for w in wanted})
+        with stored_language():
+            label = _("Ajustement de commande panier n° %(number)s") % {"number": order.number}
+        txn = _post_change(
+            order,
+            change,
+            kind=TransactionKind.ORDER_ADJUSTMENT,
+            label=label,
+            posted_by=adjusted_by,
+            key=key,
+            reason=reason.strip(),
+        )
+        order.total += sum(change.values(), ZERO)
+        order.updated_at = timezone.now()
+        order.save(update_fields=["total", "updated_at"])
+    return txn

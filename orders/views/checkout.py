@@ -1,0 +1,214 @@
+"""The client's side: fill a basket, review it, choose how to pay, see orders."""
+
+from django.contrib import messages
+from django.db.models import Q, Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.access import member_view
+from distributions.models import Distribution
+from payments.ledger import client_account
+from payments.methods import CAGNOTTE
+from payments.models import PaymentStatus
+
+from ..basket import basket_clear, basket_get, basket_put, quantities_of
+from ..checkout_forms import PaymentChoiceForm
+from ..instructions import PaymentInstructions
+from ..models import Order, Product
+from ..services import (
+    CheckoutError,
+    asks_for_payment,
+    basket_read,
+    basket_total,
+    checkout_choices,
+    order_checkout,
+)
+
+QUANTITY_PREFIX = "qty-"
+
+
+def _get_distribution_for_member(request, distribution_id) -> Distribution:
+    return get_object_or_404(Distribution, pk=distribution_id, market=request.market)
+
+
+def _get_order_for_member(request, order_id) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("distribution", "market"),
+        pk=order_id,
+        membership=request.membership,
+    )
+
+
+def _my_order(request, distribution) -> Order | None:
+    return (
+        Order.objects.filter(distribution=distribution, membership=request.membership)
+        .prefetch_related("lines")
+        .first()
+    )
+
+
+def _basket_lines(request, distribution, order):
+    """The basket in the session, else the recorded order; re-checked every time."""
+    quantities = basket_get(request.session, distribution.pk) or quantities_of(order)
+    return basket_read(request.market, quantities)
+
+
+@member_view
+def distribution_list(request):
+    distributions = Distribution.objects.filter(market=request.market).accepting_orders()
+    orders = {
+        o.distribution_id: o
+        for o in Order.objects.filter(membership=request.membership, distribution__in=distributions)
+    }
+    rows = [(d, orders.get(d.pk)) for d in distributions.order_by("date")]
+    return render(request, "orders/distribution_list.html", {"rows": rows})
+
+
+@member_view
+def distribution_shop(request, distribution_id):
+    distribution = _get_distribution_for_member(request, distribution_id)
+    order = _my_order(request, distribution)
+    error = None
+    if request.method == "POST" and distribution.is_open_for_orders():
+        quantities = {
+            key.removeprefix(QUANTITY_PREFIX): value
+            for key, value in request.POST.items()
+            if key.startswith(QUANTITY_PREFIX)
+        }
+        try:
+            lines = basket_read(request.market, quantities)
+            if not lines and order is None:
+                raise CheckoutError(_("Votre panier est vide : indiquez au moins une quantité."))
+            basket_put(request.session, distribution.pk, lines)
+            return redirect("basket_review", request.market.slug, distribution.pk)
+        except CheckoutError as exc:
+            error = exc.message
+    products = (
+        Product.objects.available()
+        .filter(market=request.market)
+        .select_related("producer")
+        .order_by("producer__name", "name")
+    )
+    wanted = basket_get(request.session, distribution.pk) or quantities_of(order)
+    if error:
+        wanted = {k.removeprefix(QUANTITY_PREFIX): v for k, v in request.POST.items()}
+    ordered = quantities_of(order)
+    rows = [(p, wanted.get(str(p.pk), ""), ordered.get(str(p.pk))) for p in products]
+    context = {
+        "distribution": distribution,
+        "order": order,
+        "rows": rows,
+        "error": error,
+        "locked": order is not None and request.market.payments_enabled,
+    }
+    return render(request, "orders/shop.html", context, status=400 if error else 200)
+
+
+def _review_context(request, distribution):
+    order = _my_order(request, distribution)
+    lines = _basket_lines(request, distribution, order)
+    total = basket_total(lines)
+    already = order.total if order else 0
+    return {
+        "distribution": distribution,
+        "order": order,
+        "lines": lines,
+        "total": total,
+        "to_pay": total - already,
+        "held": client_account(request.membership).held,
+    }
+
+
+@member_view
+def basket_review(request, distribution_id):
+    distribution = _get_distribution_for_member(request, distribution_id)
+    try:
+        context = _review_context(request, distribution)
+    except CheckoutError as exc:
+        messages.error(request, exc.message)
+        return redirect("distribution_shop", request.market.slug, distribution.pk)
+    if not context["lines"] and context["order"] is None:
+        return redirect("distribution_shop", request.market.slug, distribution.pk)
+    return render(request, "orders/review.html", context)
+
+
+@member_view
+def checkout_payment(request, distribution_id):
+    distribution = _get_distribution_for_member(request, distribution_id)
+    try:
+        context = _review_context(request, distribution)
+    except CheckoutError as exc:
+        messages.error(request, exc.message)
+        return redirect("distribution_shop", request.market.slug, distribution.pk)
+    if not context["lines"] and context["order"] is None:
+        return redirect("distribution_shop", request.market.slug, distribution.pk)
+    choices = checkout_choices(request.market)
+    form = PaymentChoiceForm(request.POST or None, choices=choices)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_checkout(
+                membership=request.membership,
+                distribution=distribution,
+                lines=context["lines"],
+                choice=form.cleaned_data.get("choice", ""),
+                token=form.cleaned_data["form_token"],
+            )
+        except CheckoutError as exc:
+            error = exc.message
+        else:
+            basket_clear(request.session, distribution.pk)
+            messages.success(request, _("Votre commande est enregistrée."))
+            return redirect("order_detail", request.market.slug, order.pk)
+    context.update(
+        {
+            "form": form,
+            "error": error,
+            "asks_for_payment": asks_for_payment(request.market),
+            "cagnotte_offered": CAGNOTTE in choices,
+        }
+    )
+    status = 400 if request.method == "POST" else 200
+    return render(request, "orders/payment.html", context, status=status)
+
+
+def _payment_summary(order_qs):
+    received = Q(payments__status=PaymentStatus.RECEIVED)
+    pending = Q(payments__status=PaymentStatus.PENDING)
+    return order_qs.annotate(
+        received=Sum("payments__amount", filter=received),
+        pending=Sum("payments__amount", filter=pending),
+    )
+
+
+@member_view
+def my_orders(request):
+    orders = _payment_summary(
+        Order.objects.filter(membership=request.membership).select_related("distribution")
+    ).order_by("-distribution__date", "-pk")
+    return render(request, "orders/my_orders.html", {"orders": orders})
+
+
+@member_view
+def order_detail(request, order_id):
+    order = _get_order_for_member(request, order_id)
+    payments = order.payments.order_by("created_at")
+    pending = [
+        PaymentInstructions(request.market, p.method, p.amount, p.reference)
+        for p in payments
+        if p.status == PaymentStatus.PENDING
+    ]
+    if not asks_for_payment(request.market) or order.payment_method == CAGNOTTE:
+        pending.insert(
+            0,
+            PaymentInstructions(request.market, order.payment_method, order.total, order.reference),
+        )
+    context = {
+        "order": order,
+        "lines": order.lines.select_related("product__producer").order_by("product__name"),
+        "payments": payments,
+        "instructions": pending,
+        "held": client_account(request.membership).held,
+        "can_add": order.distribution.is_open_for_orders(),
+    }
+    return render(request, "orders/order_detail.html", context)
