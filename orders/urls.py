@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import checkout
+from .views import adjust, checkout
 
 urlpatterns = [
     path("distributions/", checkout.distribution_list, name="shop_distribution_list"),
@@ -21,4 +21,10 @@ urlpatterns = [
     ),
     path("commandes/", checkout.my_orders, name="my_orders"),
     path("commandes/<int:order_id>/", checkout.order_detail, name="order_detail"),
+    path(
+        "gestion/distributions/<int:distribution_id>/commandes/",
+        adjust.distribution_orders,
+        name="distribution_orders",
+    ),
+    path("gestion/commandes/<int:order_id>/", adjust.order_edit, name="order_edit"),
 ]

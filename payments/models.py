@@ -201,6 +201,7 @@ class EntryQuerySet(models.QuerySet):
                 "transaction__payment",
                 "transaction__reverses",
                 "transaction__reversal",
+                "transaction__order",
             )
             .annotate(
                 running=models.Window(
