@@ -1,5 +1,7 @@
 """Distributions: the day and place where clients pick up their baskets."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,3 +65,28 @@ class Distribution(models.Model):
     def orders_closed(self) -> bool:
         """Past the closing time, or closed by hand: only an admin changes orders now."""
         return self.status != DistributionStatus.OPEN or timezone.now() >= self.orders_close_at
+
+
+class CashCount(models.Model):
+    """The till of one distribution: the float at opening and the cash counted at the end."""
+
+    distribution = models.OneToOneField(
+        Distribution, on_delete=models.PROTECT, related_name="cash_count"
+    )
+    opening_float = models.DecimalField(
+        _("fond de caisse"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    counted = models.DecimalField(
+        _("espèces comptées"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("comptage de caisse")
+        verbose_name_plural = _("comptages de caisse")
+
+    def __str__(self):
+        return f"Caisse — {self.distribution}"

@@ -93,6 +93,11 @@ class Order(models.Model):
     payment_method = models.CharField(_("paiement choisi"), max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Validated at the pickup: the basket is then locked (corrections by reversal).
+    validated_at = models.DateTimeField(_("validé le"), null=True, blank=True)
+    validated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("commande")
@@ -107,6 +112,10 @@ class Order(models.Model):
 
     def __str__(self):
         return f"Panier n° {self.number}"
+
+    @property
+    def is_validated(self) -> bool:
+        return self.validated_at is not None
 
     @property
     def payment_choice_label(self) -> str:

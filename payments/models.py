@@ -322,3 +322,21 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.get_method_display()} {self.amount} ({self.get_status_display()})"
+
+
+class PaymentReminder(models.Model):
+    """A reminder sent to a client about a payment still expected (a transfer)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="reminders")
+    sent_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("relance")
+        verbose_name_plural = _("relances")
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return f"Relance du {self.sent_at:%d/%m/%Y} — paiement #{self.payment_id}"

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from cagette.i18n import stored_language
@@ -59,6 +60,28 @@ def opening_balance_record(
     return txn
 
 
+def _payment_label(method: PaymentMethod, cheque_number: str = "") -> str:
+    with stored_language():
+        return str(method.label) + (f" n° {cheque_number}" if cheque_number else "")
+
+
+def _post_payment(*, membership, method, amount, label, posted_by, date, key, order=None):
+    """Money received: the method's money account debited, the client credited."""
+    return transaction_post(
+        market=membership.market,
+        kind=TransactionKind.PAYMENT,
+        label=label,
+        legs=[
+            Leg(market_account(membership.market, METHOD_ACCOUNT[method]), amount),
+            Leg(client_account(membership), -amount),
+        ],
+        posted_by=posted_by,
+        date=date,
+        idempotency_key=key,
+        order=order,
+    )
+
+
 def payment_record(
     *,
     membership: Membership,
@@ -70,28 +93,26 @@ def payment_record(
     cheque_number: str = "",
     bank: str = "",
     idempotency_key: str | None = None,
+    order=None,
 ) -> Payment:
-    """Record money received from a client (e.g. AMAP contract cheques).
+    """Record money received from a client (e.g. AMAP contract cheques, or a
+    second payment at the pickup when ``order`` is given).
 
     Creates a received `Payment` and posts it: the money account for the
     method is debited, the client account credited.
     """
     method = PaymentMethod(method)
     paid_on = paid_on or timezone.localdate()
-    with stored_language():
-        label = str(method.label) + (f" n° {cheque_number}" if cheque_number else "")
     with transaction.atomic():
-        txn, created = transaction_post(
-            market=membership.market,
-            kind=TransactionKind.PAYMENT,
-            label=label,
-            legs=[
-                Leg(market_account(membership.market, METHOD_ACCOUNT[method]), amount),
-                Leg(client_account(membership), -amount),
-            ],
+        txn, created = _post_payment(
+            membership=membership,
+            method=method,
+            amount=amount,
+            label=_payment_label(method, cheque_number),
             posted_by=recorded_by,
             date=paid_on,
-            idempotency_key=idempotency_key,
+            key=idempotency_key,
+            order=order,
         )
         if not created:
             return txn.payment
@@ -101,7 +122,7 @@ def payment_record(
             method=method,
             amount=amount,
             status=PaymentStatus.RECEIVED,
-            reference=reference,
+            reference=reference or (order.reference if order else ""),
             cheque_number=cheque_number,
             bank=bank,
             paid_on=paid_on,
@@ -109,7 +130,107 @@ def payment_record(
             received_at=timezone.now(),
             received_by=recorded_by,
             transaction=txn,
+            order=order,
+            distribution=order.distribution if order else None,
         )
+
+
+class PaymentStateError(Exception):
+    """The payment is no longer in a state that allows this (e.g. cancelled)."""
+
+
+def payment_receive(
+    *,
+    payment: Payment,
+    received_by,
+    method: str | None = None,
+    amount: Decimal | None = None,
+    cheque_number: str = "",
+    bank: str = "",
+    paid_on: date_type | None = None,
+) -> Payment:
+    """Confirm an expected payment as received, with what was actually paid.
+
+    Posting is keyed on the payment itself, so confirming it twice (two tabs,
+    a double click, a bulk action racing a single one) posts once.
+    """
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .select_related("membership__market")
+            .get(pk=payment.pk)
+        )
+        if payment.status == PaymentStatus.RECEIVED:
+            return payment
+        if payment.status != PaymentStatus.PENDING:
+            raise PaymentStateError(f"payment {payment.pk} is {payment.status}")
+        method = PaymentMethod(method or payment.method)
+        if method == PaymentMethod.ON_SITE:
+            raise PaymentStateError("the method actually used must be chosen")
+        payment.method = method
+        payment.amount = amount if amount is not None else payment.amount
+        payment.cheque_number = cheque_number if method == PaymentMethod.CHEQUE else ""
+        payment.bank = bank if method == PaymentMethod.CHEQUE else ""
+        payment.paid_on = paid_on or timezone.localdate()
+        payment.transaction, _ = _post_payment(
+            membership=payment.membership,
+            method=method,
+            amount=payment.amount,
+            label=_payment_label(method, payment.cheque_number),
+            posted_by=received_by,
+            date=payment.paid_on,
+            key=f"payment:{payment.pk}",
+            order=payment.order,
+        )
+        payment.status = PaymentStatus.RECEIVED
+        payment.received_at = timezone.now()
+        payment.received_by = received_by
+        payment.save()
+    return payment
+
+
+def payment_cancel(*, payment: Payment, cancelled_by) -> Payment:
+    """The expected payment will not come (the debt, if any, stays on the balance)."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.PENDING:
+            payment.status = PaymentStatus.CANCELLED
+            payment.received_by = cancelled_by
+            payment.received_at = timezone.now()
+            payment.save(update_fields=["status", "received_by", "received_at"])
+        elif payment.status == PaymentStatus.RECEIVED:
+            raise PaymentStateError("a received payment is corrected by a reversal")
+    return payment
+
+
+def refund_record(
+    *,
+    membership: Membership,
+    amount: Decimal,
+    refunded_by,
+    idempotency_key: str | None = None,
+    order=None,
+) -> Transaction:
+    """Give back cash from the client's credit (an overpayment, say).
+
+    The client must hold at least ``amount``: a refund never creates a debt.
+    Raises `payments.ledger.InsufficientBalanceError` otherwise.
+    """
+    client = client_account(membership)
+    cash = market_account(membership.market, AccountKind.CASH)
+    with stored_language():
+        label = str(_("Remboursement en espèces"))
+    txn, _created = transaction_post(
+        market=membership.market,
+        kind=TransactionKind.REFUND,
+        label=label,
+        legs=[Leg(client, amount), Leg(cash, -amount)],
+        posted_by=refunded_by,
+        idempotency_key=idempotency_key,
+        floors={client: Decimal("0.00")},
+        order=order,
+    )
+    return txn
 
 
 def transaction_correct(

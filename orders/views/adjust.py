@@ -39,7 +39,7 @@ def distribution_orders(request, distribution_id):
 @admin_view
 def order_edit(request, order_id):
     order = _get_order_for_admin(request, order_id)
-    locked = order.distribution.status == DistributionStatus.VALIDATED
+    locked = order.is_validated or order.distribution.status == DistributionStatus.VALIDATED
     form = OrderAdjustForm(request.POST or None, order=order)
     if request.method == "POST" and not locked and form.is_valid():
         try:
