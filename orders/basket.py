@@ -5,8 +5,10 @@ from decimal import Decimal
 SESSION_KEY = "baskets"
 
 
-def basket_get(session, distribution_id: int) -> dict[str, str]:
-    return dict(session.get(SESSION_KEY, {}).get(str(distribution_id), {}))
+def basket_get(session, distribution_id: int) -> dict[str, str] | None:
+    """The basket being filled; None when there is none (an emptied basket is ``{}``)."""
+    basket = session.get(SESSION_KEY, {}).get(str(distribution_id))
+    return None if basket is None else dict(basket)
 
 
 def basket_put(session, distribution_id: int, lines) -> None:

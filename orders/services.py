@@ -12,7 +12,7 @@ sentence for the page.
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -39,6 +39,7 @@ from .models import Order, OrderLine, Product
 
 logger = logging.getLogger(__name__)
 MAX_QUANTITY = Decimal("999")
+MAX_ID = 2**63 - 1
 ZERO = Decimal("0.00")
 
 
@@ -54,10 +55,15 @@ class CheckoutError(Exception):
 class BasketLine:
     product: Product
     quantity: Decimal
+    unit_price: Decimal | None = None  # the price it was ordered at, once recorded
+
+    @property
+    def price(self) -> Decimal:
+        return self.product.unit_price if self.unit_price is None else self.unit_price
 
     @property
     def amount(self) -> Decimal:
-        return to_cents(self.quantity * self.product.unit_price)
+        return to_cents(self.quantity * self.price)
 
 
 # -- What the client may choose -------------------------------------------------
@@ -120,14 +126,20 @@ def parse_quantity(text, product: Product) -> Decimal:
     return quantity
 
 
+def _product_id(key) -> int:
+    try:
+        pk = int(key)
+    except (TypeError, ValueError):
+        pk = 0
+    # Out of a database id's range, SQLite raises instead of finding nothing.
+    if not 0 < pk <= MAX_ID:
+        raise CheckoutError(_("Ce produit n'existe pas."))
+    return pk
+
+
 def basket_read(market: Market, quantities: Mapping) -> list[BasketLine]:
     """Turn ``{product_id: typed quantity}`` into basket lines (zero lines dropped)."""
-    wanted = {}
-    for key, text in quantities.items():
-        try:
-            wanted[int(key)] = text
-        except (TypeError, ValueError):
-            raise CheckoutError(_("Ce produit n'existe pas.")) from None
+    wanted = {_product_id(key): text for key, text in quantities.items()}
     products = Product.objects.available().filter(market=market, pk__in=wanted)
     products = {p.pk: p for p in products.select_related("producer")}
     if set(wanted) - set(products):
@@ -142,6 +154,23 @@ def basket_read(market: Market, quantities: Mapping) -> list[BasketLine]:
 
 def basket_total(lines) -> Decimal:
     return sum((line.amount for line in lines), ZERO)
+
+
+def basket_priced(order: Order | None, lines: list[BasketLine]) -> list[BasketLine]:
+    """The basket at the prices checkout will record, so the pages show what is posted."""
+    current = _current_lines(order)
+    return [
+        replace(line, unit_price=current[line.product.pk].unit_price)
+        if line.product.pk in current
+        else line
+        for line in lines
+    ]
+
+
+def basket_check(*, market: Market, order: Order | None, lines: list[BasketLine]) -> None:
+    """Refuse at once a basket that checkout would refuse (a recorded order only grows)."""
+    if order is not None and market.payments_enabled:
+        _refuse_reductions(_current_lines(order), {line.product.pk: line for line in lines})
 
 
 # -- Recording an order -----------------------------------------------------------
@@ -263,6 +292,8 @@ def order_checkout(
         if replay is not None:
             return replay.order
         order = Order.objects.filter(distribution=distribution, membership=membership).first()
+        if order is not None and order.validated_at is not None:
+            raise CheckoutError(_("Ce panier est déjà validé : il ne peut plus être modifié."))
         current = _current_lines(order)
         wanted = _wanted_from_basket(current, lines)
         if not wanted and order is None:
@@ -298,6 +329,10 @@ def _wanted_from_basket(current, lines) -> dict[int, Wanted]:
 def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
     market = order.market
     change = _set_lines(order, current, wanted)
+    if not change and not first:
+        # The same basket sent again: nothing to post, and the method chosen
+        # for what was recorded stays.
+        return order
     difference = sum(change.values(), ZERO)
     with stored_language():
         if first:
@@ -337,7 +372,7 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
     order.payment_method = choice
     order.updated_at = timezone.now()
     order.save(update_fields=["total", "payment_method", "updated_at"])
-    if notify and (first or difference > 0):
+    if notify:  # something changed (see above): the client gets the new recap
         _send_recap_after_commit(order, choice=choice, amount=difference, payment=payment)
     return order
 
@@ -376,6 +411,13 @@ def order_adjust(
         replay = Transaction.objects.filter(market=order.market, idempotency_key=key).first()
         if replay is not None:
             return replay
+        if order.validated_at is not None:
+            raise CheckoutError(
+                _(
+                    "Ce panier est validé : corrigez-le par une annulation "
+                    "depuis l'historique du client."
+                )
+            )
         change = _set_lines(order, _current_lines(order), {w.product.pk: w for w in wanted})
         with stored_language():
             label = _("Ajustement de commande panier n° %(number)s") % {"number": order.number}

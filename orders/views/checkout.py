@@ -1,5 +1,7 @@
 """The client's side: fill a basket, review it, choose how to pay, see orders."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +20,8 @@ from ..models import Order, Product
 from ..services import (
     CheckoutError,
     asks_for_payment,
+    basket_check,
+    basket_priced,
     basket_read,
     basket_total,
     checkout_choices,
@@ -47,10 +51,16 @@ def _my_order(request, distribution) -> Order | None:
     )
 
 
+def _wanted(request, distribution, order) -> dict[str, str]:
+    """The basket in the session, else the recorded order (an emptied basket stays empty)."""
+    quantities = basket_get(request.session, distribution.pk)
+    return quantities_of(order) if quantities is None else quantities
+
+
 def _basket_lines(request, distribution, order):
-    """The basket in the session, else the recorded order; re-checked every time."""
-    quantities = basket_get(request.session, distribution.pk) or quantities_of(order)
-    return basket_read(request.market, quantities)
+    """The basket at the prices checkout will record; re-checked every time."""
+    lines = basket_read(request.market, _wanted(request, distribution, order))
+    return basket_priced(order, lines)
 
 
 @member_view
@@ -79,6 +89,7 @@ def distribution_shop(request, distribution_id):
             lines = basket_read(request.market, quantities)
             if not lines and order is None:
                 raise CheckoutError(_("Votre panier est vide : indiquez au moins une quantité."))
+            basket_check(market=request.market, order=order, lines=lines)
             basket_put(request.session, distribution.pk, lines)
             return redirect("basket_review", request.market.slug, distribution.pk)
         except CheckoutError as exc:
@@ -89,7 +100,7 @@ def distribution_shop(request, distribution_id):
         .select_related("producer")
         .order_by("producer__name", "name")
     )
-    wanted = basket_get(request.session, distribution.pk) or quantities_of(order)
+    wanted = _wanted(request, distribution, order)
     if error:
         wanted = {k.removeprefix(QUANTITY_PREFIX): v for k, v in request.POST.items()}
     ordered = quantities_of(order)
@@ -119,6 +130,13 @@ def _review_context(request, distribution):
     }
 
 
+def _nothing_to_check_out(distribution, context) -> bool:
+    # Once orders are closed the shop page says so, and nothing can be recorded.
+    if not distribution.is_open_for_orders():
+        return True
+    return not context["lines"] and context["order"] is None
+
+
 @member_view
 def basket_review(request, distribution_id):
     distribution = _get_distribution_for_member(request, distribution_id)
@@ -127,7 +145,7 @@ def basket_review(request, distribution_id):
     except CheckoutError as exc:
         messages.error(request, exc.message)
         return redirect("distribution_shop", request.market.slug, distribution.pk)
-    if not context["lines"] and context["order"] is None:
+    if _nothing_to_check_out(distribution, context):
         return redirect("distribution_shop", request.market.slug, distribution.pk)
     return render(request, "orders/review.html", context)
 
@@ -140,7 +158,7 @@ def checkout_payment(request, distribution_id):
     except CheckoutError as exc:
         messages.error(request, exc.message)
         return redirect("distribution_shop", request.market.slug, distribution.pk)
-    if not context["lines"] and context["order"] is None:
+    if _nothing_to_check_out(distribution, context):
         return redirect("distribution_shop", request.market.slug, distribution.pk)
     choices = checkout_choices(request.market)
     form = PaymentChoiceForm(request.POST or None, choices=choices)
@@ -189,6 +207,13 @@ def my_orders(request):
     return render(request, "orders/my_orders.html", {"orders": orders})
 
 
+def _not_covered_by_payments(order, payments) -> Decimal:
+    # A basket paid by transfer may have had an addition paid from the balance:
+    # only what no payment covers came from the balance.
+    expected = [p.amount for p in payments if p.status != PaymentStatus.CANCELLED]
+    return order.total - sum(expected, Decimal("0.00"))
+
+
 @member_view
 def order_detail(request, order_id):
     order = _get_order_for_member(request, order_id)
@@ -199,9 +224,9 @@ def order_detail(request, order_id):
         if p.status == PaymentStatus.PENDING
     ]
     if not asks_for_payment(request.market) or order.payment_method == CAGNOTTE:
+        amount = _not_covered_by_payments(order, payments)
         pending.insert(
-            0,
-            PaymentInstructions(request.market, order.payment_method, order.total, order.reference),
+            0, PaymentInstructions(request.market, order.payment_method, amount, order.reference)
         )
     context = {
         "order": order,

@@ -1,0 +1,272 @@
+"""The order recap email: sent after commit, in French, text and HTML alike."""
+
+import datetime
+import logging
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.utils import translation
+
+from orders.models import Order, Unit
+from orders.services import basket_read, order_checkout
+from payments.models import Payment, Transaction
+from payments.services import opening_balance_record
+from tests.factories import MembershipFactory, UserFactory
+from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+
+NBSP = "\u00a0"
+IBAN_GROUPED = "FR76 3000 6000 0112 3456 7890 189"
+
+
+@pytest.fixture
+def market(db, market):
+    # ``db`` named here too: pytest does not count the fixtures an overridden
+    # fixture uses, and without it the test database would not be set up.
+    market.payment_methods = ["cheque", "cash", "transfer", "cagnotte"]
+    market.iban = "fr76 3000 6000 0112 3456 7890 189"
+    market.bic = "AGRIFRPP882"
+    market.account_holder = "Association Marché de Montreuil"
+    market.cheque_payee = "Les Amis du Marché"
+    market.save()
+    return market
+
+
+@pytest.fixture
+def member(member):
+    member.user.first_name = "Camille"
+    member.user.email = "camille@exemple.fr"
+    member.user.save()
+    return member
+
+
+@pytest.fixture
+def carrots(market):
+    farm = ProducerFactory(market=market, name="Ferme du Bois")
+    return ProductFactory(producer=farm, name="Carottes", unit=Unit.KG, unit_price=Decimal("2.80"))
+
+
+@pytest.fixture
+def honey(market):
+    hives = ProducerFactory(market=market, name="Rucher des Lilas")
+    return ProductFactory(producer=hives, name="Miel", unit=Unit.PIECE, unit_price=Decimal("6.80"))
+
+
+@pytest.fixture
+def distribution(market):
+    return DistributionFactory(market=market, date=datetime.date(2026, 12, 4), place="La Halle")
+
+
+@pytest.fixture
+def order_now(member, distribution, django_capture_on_commit_callbacks):
+    """``order_now({product: qty}, choice)``: check out, running what waits for the commit."""
+
+    def _order(quantities, choice, token=None):
+        lines = basket_read(member.market, {str(p.pk): q for p, q in quantities.items()})
+        with django_capture_on_commit_callbacks(execute=True):
+            return order_checkout(
+                membership=member,
+                distribution=distribution,
+                lines=lines,
+                choice=choice,
+                token=token or uuid.uuid4().hex,
+            )
+
+    return _order
+
+
+def bodies(message) -> tuple[str, str]:
+    (html, mimetype) = message.alternatives[0]
+    assert mimetype == "text/html"
+    return message.body, html
+
+
+def test_the_recap_is_sent_only_once_the_order_is_committed(
+    member, distribution, carrots, mailoutbox, django_capture_on_commit_callbacks
+):
+    lines = basket_read(member.market, {str(carrots.pk): "2"})
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order_checkout(
+            membership=member,
+            distribution=distribution,
+            lines=lines,
+            choice="cheque",
+            token=uuid.uuid4().hex,
+        )
+        assert mailoutbox == []
+
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert len(mailoutbox) == 1
+
+
+def test_the_recap_goes_to_the_client_in_french_with_text_and_html(
+    member, carrots, honey, order_now, mailoutbox
+):
+    with translation.override("en"):  # the client reads the site in English
+        order = order_now({carrots: "2", honey: "1"}, "cheque")
+
+    (message,) = mailoutbox
+    assert message.to == ["camille@exemple.fr"]
+    assert message.subject == f"Marché de Montreuil — votre commande (panier n° {order.number})"
+    text, html = bodies(message)
+    assert text.startswith("Bonjour Camille,")
+    assert "Votre commande auprès de Marché de Montreuil est enregistrée" in text
+    assert "vendredi 4 décembre 2026 (La Halle)" in text
+    assert f"- Carottes (Ferme du Bois) : 2 × 2,80{NBSP}€ = 5,60{NBSP}€" in text
+    assert f"Total : 12,40{NBSP}€" in text
+    assert "Bonjour Camille," in html
+    assert '<html lang="fr">' in html
+    assert "Miel" in html
+
+
+def test_a_transfer_recap_gives_the_iban_by_groups_of_four_and_the_reference(
+    carrots, honey, order_now, mailoutbox
+):
+    order = order_now({carrots: "2", honey: "1"}, "transfer")
+
+    text, html = bodies(mailoutbox[0])
+    assert order.reference == f"2026-12-04-{order.number:04d}"
+    for body in (text, html):
+        assert IBAN_GROUPED in body
+        assert "AGRIFRPP882" in body
+        assert "Association Marché de Montreuil" in body
+        assert order.reference in body
+        assert f"12,40{NBSP}€" in body
+    assert f"Référence à indiquer : {order.reference}" in text
+
+
+def test_a_cheque_recap_gives_the_payee_and_the_reference_for_the_back(
+    carrots, order_now, mailoutbox
+):
+    order = order_now({carrots: "2"}, "cheque")
+
+    text, html = bodies(mailoutbox[0])
+    assert (
+        f"Préparez un chèque de 5,60{NBSP}€ à l'ordre de Les Amis du Marché, "
+        f"avec au dos la référence {order.reference}, et remettez-le à la distribution."
+    ) in text
+    assert "Les Amis du Marché" in html
+    assert order.reference in html
+    assert IBAN_GROUPED not in text
+
+
+def test_an_on_site_recap_says_to_pay_at_pickup(carrots, order_now, mailoutbox):
+    order_now({carrots: "2"}, "on_site")
+
+    text, html = bodies(mailoutbox[0])
+    assert "Sur place (à préciser)" in text
+    assert f"Vous réglerez 5,60{NBSP}€ sur place, en récupérant votre panier." in text
+    assert "sur place, en récupérant votre panier" in html
+
+
+def test_a_cagnotte_recap_gives_the_balance_left(member, carrots, order_now, mailoutbox):
+    opening_balance_record(
+        membership=member, amount=Decimal("20.00"), label="Reprise", recorded_by=None
+    )
+
+    order_now({carrots: "2"}, "cagnotte")
+
+    text, html = bodies(mailoutbox[0])
+    assert f"Payé avec votre cagnotte : 5,60{NBSP}€ ont été déduits de votre solde." in text
+    assert f"Votre solde après cette commande : 14,40{NBSP}€." in text
+    assert "14,40" in html
+
+
+def test_in_cagnotte_mode_the_recap_explains_the_cagnotte(market, carrots, order_now, mailoutbox):
+    market.cagnotte_mode = True
+    market.save()
+
+    order_now({carrots: "2"}, "")
+
+    text, html = bodies(mailoutbox[0])
+    for body in (text, html):
+        assert "Ce marché fonctionne avec une cagnotte" in body
+        assert "administrateur du marché se rapprochera de vous" in body
+    assert f"Votre solde après cette commande : -5,60{NBSP}€." in text
+
+
+def test_an_addition_sends_a_recap_for_the_difference(carrots, honey, order_now, mailoutbox):
+    order_now({carrots: "2"}, "cheque")
+
+    order = order_now({carrots: "2", honey: "1"}, "transfer")
+
+    assert len(mailoutbox) == 2
+    text, _html = bodies(mailoutbox[1])
+    assert f"Total : 12,40{NBSP}€" in text
+    assert f"Montant : 6,80{NBSP}€" in text
+    assert order.reference in text
+
+
+def test_without_payment_management_a_reduction_sends_the_updated_recap(
+    market, carrots, honey, order_now, mailoutbox
+):
+    market.payments_enabled = False
+    market.save()
+    order_now({carrots: "2", honey: "1"}, "")
+
+    order_now({carrots: "1"}, "")
+
+    assert len(mailoutbox) == 2
+    text, _html = bodies(mailoutbox[1])
+    assert f"Total : 2,80{NBSP}€" in text
+    assert "Miel" not in text
+
+
+def test_no_email_is_sent_when_nothing_changed(carrots, order_now, mailoutbox):
+    token = uuid.uuid4().hex
+    order_now({carrots: "2"}, "cheque", token=token)
+
+    order_now({carrots: "2"}, "cheque", token=token)  # the same form, sent again
+    order_now({carrots: "2"}, "cheque")  # the same basket, checked out again
+
+    assert len(mailoutbox) == 1
+
+
+def test_a_failed_send_keeps_the_order_and_is_logged(
+    member, carrots, order_now, mailoutbox, monkeypatch, caplog
+):
+    def refuse(self, fail_silently=False):
+        raise ConnectionRefusedError("SMTP server unreachable")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+
+    with caplog.at_level(logging.ERROR, logger="orders.emails"):
+        order = order_now({carrots: "2"}, "transfer")
+
+    assert Order.objects.get() == order
+    assert Transaction.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert mailoutbox == []
+    (record,) = [r for r in caplog.records if r.name == "orders.emails"]
+    assert record.getMessage() == f"Order recap email for order {order.pk} was not sent"
+    assert record.exc_info[0] is ConnectionRefusedError
+
+
+def test_a_failing_email_backend_keeps_the_order(carrots, order_now, settings, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+
+    with caplog.at_level(logging.ERROR, logger="orders.emails"):
+        order_now({carrots: "2"}, "cheque")
+
+    assert Order.objects.count() == 1
+    assert "was not sent" in caplog.text
+
+
+def test_a_client_without_a_first_name_is_greeted_by_email(
+    market, distribution, carrots, mailoutbox, django_capture_on_commit_callbacks
+):
+    member = MembershipFactory(market=market, user=UserFactory(first_name="", email="x@exemple.fr"))
+    with django_capture_on_commit_callbacks(execute=True):
+        order_checkout(
+            membership=member,
+            distribution=distribution,
+            lines=basket_read(market, {str(carrots.pk): "1"}),
+            choice="cash",
+            token=uuid.uuid4().hex,
+        )
+
+    assert mailoutbox[0].body.startswith("Bonjour x@exemple.fr,")
