@@ -325,18 +325,34 @@ class Payment(models.Model):
 
 
 class PaymentReminder(models.Model):
-    """A reminder sent to a client about a payment still expected (a transfer)."""
+    """A reminder emailed to a client about a payment still expected (a transfer).
+
+    The row is written first, in the database transaction of the request that
+    asks for it, and the email goes out after commit; ``sent_at`` is set once
+    the mail server has taken the email. A row without ``sent_at`` is a
+    reminder asked for but not sent (the send failed): it does not count as a
+    reminder. ``token`` is the one-time token of the form that asked for it,
+    so the same form submitted twice reminds once (see `payments.transfers`).
+    """
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="reminders")
-    sent_at = models.DateTimeField(default=timezone.now)
+    requested_at = models.DateTimeField(_("demandée le"), default=timezone.now)
+    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # NULL, not "": reminders recorded without a form never collide.
+    token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("relance")
         verbose_name_plural = _("relances")
-        ordering = ["-sent_at"]
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "token"], name="payment_reminder_once_per_form"
+            ),
+        ]
 
     def __str__(self):
-        return f"Relance du {self.sent_at:%d/%m/%Y} — paiement #{self.payment_id}"
+        return f"Relance du {self.requested_at:%d/%m/%Y} — paiement #{self.payment_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import balances, clients
+from .views import balances, clients, transfers
 
 urlpatterns = [
     path("clients/soldes/", balances.balance_list, name="balance_list"),
@@ -19,4 +19,10 @@ urlpatterns = [
         name="transaction_reverse",
     ),
     path("mon-compte/", clients.my_account, name="my_account"),
+]
+
+urlpatterns += [
+    path("virements/", transfers.transfer_list, name="pending_transfers"),
+    path("virements/recus/", transfers.transfers_received, name="transfers_received"),
+    path("virements/relance/", transfers.transfers_remind, name="transfers_remind"),
 ]

@@ -1,0 +1,86 @@
+"""Forms of the « Virements attendus » page."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .forms import OnceForm
+from .transfers import upcoming_distributions
+
+# Ids the database can hold (bigint); anything else is not a payment of ours.
+MAX_ID = 2**63 - 1
+MAX_SELECTED = 1000
+
+
+class IdListField(forms.Field):
+    """The ids of the ticked rows (``name="payments"`` checkboxes in the table)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": _("Sélection invalide : rechargez la page et recommencez."),
+        "too_many": _("Sélectionnez au plus %(max)s virements à la fois."),
+    }
+
+    def to_python(self, value) -> list[int]:
+        if not value:
+            return []
+        if not isinstance(value, list | tuple):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            ids = {int(item) for item in value}
+        except (TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(not 0 < pk <= MAX_ID for pk in ids):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if len(ids) > MAX_SELECTED:
+            raise ValidationError(
+                self.error_messages["too_many"], code="too_many", params={"max": MAX_SELECTED}
+            )
+        return sorted(ids)
+
+
+class TransferSelectionForm(OnceForm):
+    """The ticked transfers, for « Marquer comme reçus » or « Envoyer un rappel »."""
+
+    token_prefix = "transfers"
+    payments = IdListField(required=False)
+    # The distribution the page was showing, to come back to it.
+    distribution = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, **kwargs):
+        # The page's distribution filter has a field of the same name.
+        kwargs.setdefault("auto_id", "selection_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean_payments(self):
+        ids = self.cleaned_data["payments"]
+        if not ids:
+            raise ValidationError(_("Cochez au moins un virement."))
+        return ids
+
+
+class DistributionFilterForm(forms.Form):
+    """Which upcoming distribution to show (all of them by default)."""
+
+    distribution = forms.ModelChoiceField(
+        label=_("Distribution"),
+        queryset=None,
+        required=False,
+        empty_label=_("Toutes les distributions à venir"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args, market, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["distribution"].queryset = upcoming_distributions(market)
+        self.fields["distribution"].label_from_instance = _distribution_label
+
+    @property
+    def selected(self):
+        return self.cleaned_data.get("distribution") if self.is_bound else None
+
+
+def _distribution_label(distribution) -> str:
+    return f"{distribution.date:%d/%m/%Y} — {distribution.place}"

@@ -1,0 +1,280 @@
+"""Transfers still expected: what the treasurer checks before a distribution.
+
+The help page asks the market to check, before the distribution, that the
+transfers were made, and to remind the clients who have not made theirs.
+
+Reads: `pending_transfers` (one query per list, with the days since ordering
+and the reminders annotated) and `upcoming_distributions`. Services:
+`transfers_mark_received` and `transfer_reminders_send`, which both act on a
+selection of payment ids and simply ignore an id that is not a transfer still
+expected from this market (another market's, already received, cancelled).
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date as date_type
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from accounts.models import Market
+from distributions.models import Distribution
+from orders.instructions import PaymentInstructions
+
+from .methods import PaymentMethod
+from .models import Payment, PaymentReminder, PaymentStatus
+from .services import PaymentStateError, payment_receive
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+
+
+# -- Reads -----------------------------------------------------------------------
+
+
+def expected_transfers(market: Market) -> QuerySet[Payment]:
+    """Every transfer of this market not yet received (nor cancelled)."""
+    return Payment.objects.filter(
+        market=market, method=PaymentMethod.TRANSFER, status=PaymentStatus.PENDING
+    )
+
+
+def upcoming_distributions(market: Market, today: date_type | None = None):
+    today = today or timezone.localdate()
+    return Distribution.objects.filter(market=market, date__gte=today).order_by("date", "pk")
+
+
+def pending_transfers(
+    market: Market,
+    distribution: Distribution | None = None,
+    *,
+    late: bool = False,
+    today: date_type | None = None,
+) -> QuerySet[Payment]:
+    """Transfers still expected for the upcoming distributions, in one query.
+
+    ``late=True``: those of past distributions instead (and any not tied to a
+    distribution), still not received. Each row carries ``waiting`` (a
+    timedelta: whole days since the client ordered, in local time),
+    ``reminder_count`` and ``last_reminded_at`` (reminders actually sent),
+    ``last_requested_at`` (the last one asked for, sent or not) and
+    ``last_reminder_failed`` (the last one asked for was not sent).
+    """
+    today = today or timezone.localdate()
+    payments = expected_transfers(market)
+    if late:
+        payments = payments.filter(Q(distribution__date__lt=today) | Q(distribution__isnull=True))
+    else:
+        payments = payments.filter(distribution__date__gte=today)
+    if distribution is not None:
+        payments = payments.filter(distribution=distribution)
+    sent = Q(reminders__sent_at__isnull=False)
+    return (
+        payments.select_related("membership__user", "distribution")
+        .annotate(
+            waiting=ExpressionWrapper(
+                Value(today, output_field=DateField()) - TruncDate("created_at"),
+                output_field=DurationField(),
+            ),
+            reminder_count=Count("reminders", filter=sent),
+            last_reminded_at=Max("reminders__sent_at"),
+            last_requested_at=Max("reminders__requested_at"),
+        )
+        .annotate(
+            last_reminder_failed=Case(
+                When(
+                    Q(last_requested_at__isnull=False)
+                    & (
+                        Q(last_reminded_at__isnull=True)
+                        | Q(last_requested_at__gt=F("last_reminded_at"))
+                    ),
+                    then=Value(True),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by(
+            "distribution__date",
+            "membership__user__last_name",
+            "membership__user__first_name",
+            "pk",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int
+    amount: Decimal
+
+
+def transfer_totals(rows: Iterable[Payment]) -> Totals:
+    rows = list(rows)
+    return Totals(count=len(rows), amount=sum((p.amount for p in rows), ZERO))
+
+
+# -- Marking transfers as received --------------------------------------------------
+
+
+@dataclass
+class Received:
+    payments: list[Payment] = field(default_factory=list)
+    skipped: int = 0  # selected, but not a transfer still expected from this market
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((p.amount for p in self.payments), ZERO)
+
+
+def transfers_mark_received(*, market: Market, payment_ids: Iterable[int], received_by) -> Received:
+    """Confirm the selected transfers as received: each posted once.
+
+    Each payment is confirmed in its own database transaction, as a single
+    confirmation would be, and `payment_receive` keys the posting on the
+    payment: the same selection sent twice (double click, two tabs) posts once,
+    the second time finding the payments no longer expected.
+    """
+    ids = set(payment_ids)
+    outcome = Received()
+    for payment in expected_transfers(market).filter(pk__in=ids).order_by("pk"):
+        try:
+            outcome.payments.append(payment_receive(payment=payment, received_by=received_by))
+        except PaymentStateError:
+            # Cancelled in another tab since it was read: nothing to post.
+            continue
+    outcome.skipped = len(ids) - len(outcome.payments)
+    return outcome
+
+
+# -- Reminders -------------------------------------------------------------------
+
+
+class MissingIbanError(Exception):
+    """The market has no IBAN: a reminder would not say where to pay."""
+
+
+@dataclass
+class Reminders:
+    queued: list[PaymentReminder] = field(default_factory=list)
+    repeated: int = 0  # already asked for by this same form: not sent again
+    skipped: int = 0  # selected, but not a transfer still expected from this market
+    # Filled in after commit, once the emails have been handed to the mail server.
+    sent: int | None = None
+    failed: int | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.sent is not None
+
+
+def transfer_reminders_send(
+    *, market: Market, payment_ids: Iterable[int], sent_by, token: str
+) -> Reminders:
+    """Email the client of each selected transfer a reminder, once per form.
+
+    The order of the steps is what makes this safe:
+
+    1. In one database transaction, each selected payment is locked and its
+       `PaymentReminder` row is claimed with the form's one-time ``token``
+       (unique per payment). The same form submitted twice finds the row and
+       sends nothing; two submits racing wait on the payment's lock.
+    2. After commit, each email is sent, and only then is ``sent_at`` set.
+
+    Recording the reminder *after* a successful send instead would leave
+    nothing for a second submit to collide with until the emails are out, so
+    both would send; sending *before* commit could email about a reminder that
+    is then rolled back. Claiming first means a failed send (or a crash between
+    commit and send) leaves a row without ``sent_at``: the client is reminded
+    at most once per form, and never counted as reminded when they were not.
+
+    Raises `MissingIbanError` when the market has no IBAN to give.
+    """
+    if not market.iban:
+        raise MissingIbanError(market.slug)
+    ids = set(payment_ids)
+    outcome = Reminders()
+    with transaction.atomic():
+        payments = list(
+            expected_transfers(market).filter(pk__in=ids).select_for_update().order_by("pk")
+        )
+        for payment in payments:
+            reminder, created = PaymentReminder.objects.get_or_create(
+                payment=payment, token=token, defaults={"sent_by": sent_by}
+            )
+            if created:
+                outcome.queued.append(reminder)
+            else:
+                outcome.repeated += 1
+        outcome.skipped = len(ids) - len(payments)
+        if outcome.queued:
+            reminder_ids = [reminder.pk for reminder in outcome.queued]
+            transaction.on_commit(partial(_deliver, reminder_ids, outcome), robust=True)
+    return outcome
+
+
+def _deliver(reminder_ids: list[int], outcome: Reminders) -> None:
+    reminders = PaymentReminder.objects.filter(pk__in=reminder_ids).select_related(
+        "payment__market", "payment__membership__user", "payment__distribution"
+    )
+    results = [reminder_email_send(reminder) for reminder in reminders]
+    outcome.sent = results.count(True)
+    outcome.failed = len(results) - outcome.sent
+
+
+def reminder_email_send(reminder: PaymentReminder) -> bool:
+    """Send one reminder; a failure is logged, and the reminder stays unsent."""
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            message = _build(reminder.payment)
+        message.send()
+    except Exception:
+        logger.exception(
+            "Transfer reminder %s (payment %s) was not sent", reminder.pk, reminder.payment_id
+        )
+        return False
+    PaymentReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())
+    return True
+
+
+def _build(payment: Payment) -> EmailMultiAlternatives:
+    market = payment.market
+    context = {
+        "payment": payment,
+        "market": market,
+        "client": payment.membership.user,
+        "distribution": payment.distribution,
+        "instructions": PaymentInstructions(
+            market, PaymentMethod.TRANSFER, payment.amount, payment.reference
+        ),
+    }
+    subject = " ".join(render_to_string("emails/transfer_reminder-subject.txt", context).split())
+    body = render_to_string("emails/transfer_reminder-body.txt", context)
+    html = render_to_string("emails/transfer_reminder-body.html", context)
+    message = EmailMultiAlternatives(
+        subject, body, settings.DEFAULT_FROM_EMAIL, [payment.membership.user.email]
+    )
+    message.attach_alternative(html, "text/html")
+    return message

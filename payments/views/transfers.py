@@ -1,0 +1,178 @@
+"""« Virements attendus »: check the transfers before the distribution, and chase them."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from accounts.access import staff_view
+from cagette.money import format_euros
+
+from ..transfer_forms import DistributionFilterForm, TransferSelectionForm
+from ..transfers import (
+    MissingIbanError,
+    pending_transfers,
+    transfer_reminders_send,
+    transfer_totals,
+    transfers_mark_received,
+)
+
+
+@staff_view
+def transfer_list(request):
+    filter_form = DistributionFilterForm(request.GET or None, market=request.market)
+    if filter_form.is_bound and not filter_form.is_valid():
+        raise Http404("No such upcoming distribution in this market")
+    distribution = filter_form.selected
+    upcoming = list(pending_transfers(request.market, distribution))
+    late = list(pending_transfers(request.market, late=True))
+    sections = [
+        {
+            "id": "upcoming",
+            "title": _("Distributions à venir"),
+            "empty": _("Aucun virement attendu pour les distributions à venir."),
+            "rows": upcoming,
+            "totals": transfer_totals(upcoming),
+        },
+        {
+            "id": "late",
+            "title": _("En retard"),
+            "help": _(
+                "Virements attendus pour des distributions passées et toujours pas reçus : "
+                "ils restent dus par ces clients."
+            ),
+            "empty": _("Aucun virement en retard."),
+            "rows": late,
+            "totals": transfer_totals(late),
+        },
+    ]
+    context = {
+        "filter_form": filter_form,
+        "distribution": distribution,
+        "sections": sections,
+        "form": TransferSelectionForm(initial={"distribution": distribution and distribution.pk}),
+    }
+    return render(request, "payments/transfers.html", context)
+
+
+def _back(request, form: TransferSelectionForm):
+    """Back to the page, showing the distribution it was showing."""
+    url = reverse("pending_transfers", args=[request.market.slug])
+    distribution = form.cleaned_data.get("distribution")
+    return redirect(f"{url}?{urlencode({'distribution': distribution})}" if distribution else url)
+
+
+def _selection(request) -> TransferSelectionForm:
+    """The submitted selection; when invalid, the person is told why."""
+    form = TransferSelectionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return form
+
+
+def _report_skipped(request, skipped: int) -> None:
+    if skipped:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s virement sélectionné n'est plus attendu : il a été ignoré.",
+                "%(count)s virements sélectionnés ne sont plus attendus : ils ont été ignorés.",
+                skipped,
+            )
+            % {"count": skipped},
+        )
+
+
+@require_POST
+@staff_view
+def transfers_received(request):
+    form = _selection(request)
+    if not form.is_valid():
+        return _back(request, form)
+    outcome = transfers_mark_received(
+        market=request.market,
+        payment_ids=form.cleaned_data["payments"],
+        received_by=request.user,
+    )
+    count = len(outcome.payments)
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s virement marqué comme reçu (%(amount)s).",
+                "%(count)s virements marqués comme reçus (%(amount)s).",
+                count,
+            )
+            % {"count": count, "amount": format_euros(outcome.amount)},
+        )
+    _report_skipped(request, outcome.skipped)
+    return _back(request, form)
+
+
+@require_POST
+@staff_view
+def transfers_remind(request):
+    form = _selection(request)
+    if not form.is_valid():
+        return _back(request, form)
+    try:
+        outcome = transfer_reminders_send(
+            market=request.market,
+            payment_ids=form.cleaned_data["payments"],
+            sent_by=request.user,
+            token=form.cleaned_data["form_token"],
+        )
+    except MissingIbanError:
+        messages.error(
+            request,
+            _(
+                "Renseignez l'IBAN du marché dans les moyens de paiement avant d'envoyer "
+                "des rappels : le message le donne aux clients."
+            ),
+        )
+        return _back(request, form)
+    _report_reminders(request, outcome)
+    _report_skipped(request, outcome.skipped)
+    return _back(request, form)
+
+
+def _report_reminders(request, outcome) -> None:
+    if outcome.repeated:
+        messages.info(
+            request, _("Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double.")
+        )
+    if not outcome.queued:
+        return
+    if not outcome.delivered:
+        count = len(outcome.queued)
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s rappel en cours d'envoi.", "%(count)s rappels en cours d'envoi.", count
+            )
+            % {"count": count},
+        )
+        return
+    if outcome.sent:
+        messages.success(
+            request,
+            ngettext("%(count)s rappel envoyé.", "%(count)s rappels envoyés.", outcome.sent)
+            % {"count": outcome.sent},
+        )
+    if outcome.failed:
+        messages.error(
+            request,
+            ngettext(
+                "%(count)s rappel n'a pas pu être envoyé : réessayez plus tard.",
+                "%(count)s rappels n'ont pas pu être envoyés : réessayez plus tard.",
+                outcome.failed,
+            )
+            % {"count": outcome.failed},
+        )
