@@ -11,5 +11,13 @@ urlpatterns = [
     path("m/<slug:market_slug>/", include("payments.urls")),
     path("m/<slug:market_slug>/", include("orders.urls")),
     path("m/<slug:market_slug>/gestion/", include("orders.urls_manage")),
+    path(
+        "m/<slug:market_slug>/gestion/distributions/<int:distribution_id>/encaissements/",
+        include("distributions.urls_cash"),
+    ),
+    path(
+        "m/<slug:market_slug>/gestion/distributions/<int:distribution_id>/",
+        include("distributions.urls_day"),
+    ),
     path("m/<slug:market_slug>/gestion/distributions/", include("distributions.urls")),
 ]

@@ -10,14 +10,32 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Membership
 from cagette.money import format_euros
 from orders.models import Order
-from payments.methods import ON_SITE_METHODS, PaymentMethod
-from payments.models import Payment, PaymentStatus
-from payments.services import payment_receive
+from payments.methods import CAGNOTTE, ON_SITE_METHODS, PaymentMethod
+from payments.models import AccountKind, Entry, Payment, PaymentStatus, TransactionKind
+from payments.services import payment_cancel, payment_receive, payment_record, refund_record
 
 from .models import CashCount, Distribution, DistributionStatus
 
@@ -83,6 +101,96 @@ def _close_distribution_if_done(distribution_id: int) -> None:
         distribution.save(update_fields=["status"])
 
 
+# -- The basket's payments at the pickup --------------------------------------------
+
+
+class BasketLocked(Exception):
+    """The basket is validated: it changes only by a reversal in the client's history."""
+
+
+def _lock_open_basket(order: Order) -> Order:
+    """Lock the basket, refusing a validated one.
+
+    Every change to a basket takes this lock first, as `basket_validate` and
+    `bulk_validate` do: a payment cannot slip in after the basket is locked.
+    """
+    order = _lock(order)
+    if order.validated_at is not None:
+        raise BasketLocked(order.pk)
+    return order
+
+
+def basket_payment_receive(
+    *,
+    order: Order,
+    payment: Payment,
+    received_by,
+    method: str,
+    amount: Decimal,
+    cheque_number: str = "",
+    bank: str = "",
+) -> Payment:
+    """Confirm an expected payment of an open basket with what was actually paid."""
+    with transaction.atomic():
+        _lock_open_basket(order)
+        return payment_receive(
+            payment=payment,
+            received_by=received_by,
+            method=method,
+            amount=amount,
+            cheque_number=cheque_number,
+            bank=bank,
+        )
+
+
+def basket_payment_cancel(*, order: Order, payment: Payment, cancelled_by) -> Payment:
+    """« Non payé »: the expected payment will not come; the debt stays on the balance."""
+    with transaction.atomic():
+        _lock_open_basket(order)
+        return payment_cancel(payment=payment, cancelled_by=cancelled_by)
+
+
+def basket_payment_add(
+    *,
+    order: Order,
+    recorded_by,
+    method: str,
+    amount: Decimal,
+    idempotency_key: str,
+    cheque_number: str = "",
+    bank: str = "",
+) -> Payment:
+    """Money received for this basket beyond what was expected (half cash, half cheque)."""
+    with transaction.atomic():
+        order = _lock_open_basket(order)
+        return payment_record(
+            membership=order.membership,
+            order=order,
+            method=method,
+            amount=amount,
+            cheque_number=cheque_number,
+            bank=bank,
+            recorded_by=recorded_by,
+            idempotency_key=idempotency_key,
+        )
+
+
+def basket_refund(*, order: Order, amount: Decimal, refunded_by, idempotency_key: str):
+    """« Rendre la monnaie »: cash given back from the client's credit.
+
+    Raises `payments.ledger.InsufficientBalanceError` past what the client holds.
+    """
+    with transaction.atomic():
+        order = _lock_open_basket(order)
+        return refund_record(
+            membership=order.membership,
+            amount=amount,
+            refunded_by=refunded_by,
+            idempotency_key=idempotency_key,
+            order=order,
+        )
+
+
 # -- Validating a whole distribution ----------------------------------------------
 
 
@@ -134,12 +242,122 @@ def bulk_validate(*, distribution: Distribution, validated_by) -> BulkPlan:
     (a payment confirmed in another tab) is simply taken as it now is.
     """
     plan = bulk_plan(distribution)
-    for order, payments in plan.ready:
+    done = BulkPlan(blocked=plan.blocked)
+    for order, _payments in plan.ready:
         with transaction.atomic():
+            # The basket first, as every change to one basket does (see
+            # `_lock_open_basket`): a payment confirmed or marked not paid on
+            # the basket page meanwhile is seen here, never raced.
+            order = _lock(order)
+            if order.validated_at is not None:
+                continue
+            reasons = _bulk_blockers(order)
+            if reasons:
+                done.blocked.append((order, reasons))
+                continue
+            payments = _pending(order)
             for payment in payments:
                 payment_receive(payment=payment, received_by=validated_by)
             basket_validate(order=order, validated_by=validated_by)
-    return plan
+            done.ready.append((order, payments))
+    return done
+
+
+def _lock(order: Order) -> Order:
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("membership__user", "membership__market", "distribution")
+        .prefetch_related("payments")
+        .get(pk=order.pk)
+    )
+
+
+# -- Reading the day: every basket with what is paid and still due -----------------
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Decimal("0.00")
+# Checkout choices that ask for no money at the pickup: paid from the balance
+# (« cagnotte »), or no method asked at all (cagnotte mode, payments not managed).
+ON_BALANCE = ["", CAGNOTTE]
+
+
+def _per_order_sum(queryset, order_field: str, amount_field: str):
+    summed = (
+        queryset.filter(**{order_field: OuterRef("pk")})
+        .order_by()
+        .values(order_field)
+        .annotate(sum=Sum(amount_field))
+        .values("sum")
+    )
+    return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+
+
+def day_baskets(distribution: Distribution) -> QuerySet[Order]:
+    """The baskets of a distribution with, on each, in one query:
+
+    ``received``: money received for it, less cash given back (a reversed
+    refund never happened); ``paid``: what counts as paid, the whole basket
+    when it is settled on the balance; ``due``: what is still to pay;
+    ``is_new``: the client's first order in this market (no lower number).
+    """
+    received = _per_order_sum(
+        Payment.objects.filter(status=PaymentStatus.RECEIVED), "order", "amount"
+    )
+    refunded = _per_order_sum(
+        Entry.objects.filter(
+            account__kind=AccountKind.CLIENT,
+            transaction__kind=TransactionKind.REFUND,
+            transaction__reversal__isnull=True,
+        ),
+        "transaction__order",
+        "amount",
+    )
+    earlier = Order.objects.filter(
+        market=OuterRef("market"), membership=OuterRef("membership"), number__lt=OuterRef("number")
+    )
+    return (
+        Order.objects.filter(distribution=distribution)
+        .select_related("membership__user", "membership__account", "validated_by")
+        .annotate(
+            received=ExpressionWrapper(received - refunded, output_field=_MONEY),
+            on_balance=ExpressionWrapper(Q(payment_method__in=ON_BALANCE), BooleanField()),
+            is_new=~Exists(earlier),
+        )
+        .annotate(
+            paid=Case(When(on_balance=True, then=F("total")), default=F("received")),
+        )
+        .annotate(due=Greatest(F("total") - F("paid"), Value(ZERO), output_field=_MONEY))
+    )
+
+
+# The distribution page's filters, on `day_baskets` rows.
+DAY_FILTERS = {
+    "a-valider": Q(validated_at__isnull=True),
+    "impayes": Q(due__gt=0),
+    "nouveaux": Q(is_new=True),
+}
+
+
+def day_baskets_search(baskets: QuerySet[Order], text: str) -> QuerySet[Order]:
+    """By the client's name or email, or by basket number."""
+    text = (text or "").strip()
+    if text.isdigit():
+        return baskets.filter(number=int(text))
+    members = Membership.objects.search(text)
+    return baskets.filter(membership__in=members.values("pk")) if text else baskets
+
+
+def day_totals(baskets: QuerySet[Order]) -> dict:
+    """The page's totals and the count behind each filter, in one query."""
+    # Named apart from the rows' own ``received`` and ``due``, which the filters read.
+    return baskets.aggregate(
+        count=Count("pk"),
+        amount=Coalesce(Sum("total"), Value(ZERO), output_field=_MONEY),
+        received_total=Coalesce(Sum("received"), Value(ZERO), output_field=_MONEY),
+        due_total=Coalesce(Sum("due"), Value(ZERO), output_field=_MONEY),
+        validated=Count("pk", filter=Q(validated_at__isnull=False)),
+        **{slug: Count("pk", filter=condition) for slug, condition in DAY_FILTERS.items()},
+    )
 
 
 # -- The till --------------------------------------------------------------------

@@ -1,0 +1,395 @@
+"""« Encaissements »: what one distribution brought in, read for the page and its exports.
+
+Every figure counts received payments only (``Payment.status == received``):
+those are exactly the payments posted to the ledger, each debiting the money
+account of its method (`payments.models.METHOD_ACCOUNT`). Cash given back at
+the pickup is a refund transaction crediting the cash box, tied to a basket of
+this distribution; a refund later reversed never happened and is left out.
+
+Each read is one query whatever the number of payments: the page costs the
+same for ten baskets or five hundred.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+from payments.methods import CAGNOTTE, PaymentMethod
+from payments.models import (
+    METHOD_ACCOUNT,
+    MONEY,
+    AccountKind,
+    Entry,
+    Payment,
+    PaymentStatus,
+    TransactionKind,
+)
+
+from .models import CashCount, Distribution
+
+ZERO = Decimal("0.00")
+# Every method that brings money in, each with its money account in the ledger.
+METHODS = list(METHOD_ACCOUNT)
+# Checkout choices that ask for no money at the pickup: paid from the balance,
+# or no method asked at all (cagnotte mode, payments not managed).
+SETTLED_ON_BALANCE = ["", CAGNOTTE]
+
+
+def _money(expression):
+    return Coalesce(expression, Value(ZERO), output_field=DecimalField(**MONEY))
+
+
+# -- The queries --------------------------------------------------------------------
+
+
+def received_payments(distribution: Distribution) -> QuerySet[Payment]:
+    return Payment.objects.filter(distribution=distribution, status=PaymentStatus.RECEIVED)
+
+
+def cash_refund_entries(distribution: Distribution) -> QuerySet[Entry]:
+    """The cash box's side of each cash refund made for a basket of this distribution."""
+    return Entry.objects.filter(
+        account__kind=AccountKind.CASH,
+        transaction__kind=TransactionKind.REFUND,
+        transaction__order__distribution=distribution,
+        transaction__reversal__isnull=True,
+    )
+
+
+# -- Totals per method -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MethodTotal:
+    method: PaymentMethod
+    count: int
+    total: Decimal
+
+    @property
+    def label(self) -> str:
+        return self.method.label
+
+
+def method_totals(distribution: Distribution) -> dict[str, MethodTotal]:
+    """Count and total received per method, every method present (zero if none)."""
+    rows = (
+        received_payments(distribution)
+        .order_by()
+        .values("method")
+        .annotate(count=Count("pk"), total=Sum("amount"))
+    )
+    found = {row["method"]: row for row in rows}
+    totals = {}
+    for method in METHODS:
+        row = found.get(method, {"count": 0, "total": ZERO})
+        totals[method.value] = MethodTotal(method, row["count"], row["total"])
+    return totals
+
+
+# -- The till ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Till:
+    opening_float: Decimal
+    cash_in: Decimal
+    cash_out: Decimal  # refunded in cash, as a positive amount
+    refund_count: int
+    counted: Decimal | None  # None until someone counts
+    recorded: bool = False  # whether anyone has entered the float or the count
+
+    @property
+    def expected(self) -> Decimal:
+        """What the till should hold at the end of the distribution."""
+        return self.opening_float + self.cash_in - self.cash_out
+
+    @property
+    def difference(self) -> Decimal | None:
+        """Counted minus expected: negative is cash missing, positive is cash over."""
+        return None if self.counted is None else self.counted - self.expected
+
+    @property
+    def state(self) -> str:
+        """``uncounted``, ``exact``, ``short`` (manque) or ``over`` (excédent)."""
+        difference = self.difference
+        if difference is None:
+            return "uncounted"
+        if difference == 0:
+            return "exact"
+        return "short" if difference < 0 else "over"
+
+    @property
+    def gap(self) -> Decimal | None:
+        """The difference as a positive amount, said with « manque » or « excédent »."""
+        return None if self.difference is None else abs(self.difference)
+
+
+def till_read(distribution: Distribution, cash_in: Decimal) -> Till:
+    refunds = cash_refund_entries(distribution).aggregate(
+        total=_money(Sum("amount")), count=Count("pk")
+    )
+    count = CashCount.objects.filter(distribution=distribution).first()
+    return Till(
+        opening_float=count.opening_float if count else ZERO,
+        cash_in=cash_in,
+        cash_out=-refunds["total"],  # a credit to the cash box is negative
+        refund_count=refunds["count"],
+        counted=count.counted if count else None,
+        recorded=count is not None,
+    )
+
+
+# -- Cheques and transfers ----------------------------------------------------------------
+
+
+def payments_by(distribution: Distribution, method: PaymentMethod) -> list[Payment]:
+    """The received payments of one method, oldest first, with their client and basket."""
+    return list(
+        received_payments(distribution)
+        .filter(method=method)
+        .select_related("membership__user", "order")
+        .order_by("received_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class ChequeSlip:
+    """The cheques to deposit at the bank (« bordereau de remise de chèques »)."""
+
+    cheques: list[Payment]
+
+    @property
+    def count(self) -> int:
+        return len(self.cheques)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((cheque.amount for cheque in self.cheques), ZERO)
+
+
+def cheque_slip(distribution: Distribution) -> ChequeSlip:
+    return ChequeSlip(payments_by(distribution, PaymentMethod.CHEQUE))
+
+
+# -- Baskets not paid as ordered ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BasketState:
+    slug: str
+    label: str
+    badge: str
+
+
+UNPAID = BasketState("unpaid", _("Impayé"), "text-bg-danger")
+PARTIAL = BasketState("partial", _("Payé en partie"), "text-bg-warning")
+OVERPAID = BasketState("overpaid", _("Trop payé"), "text-bg-info")
+
+
+@dataclass(frozen=True)
+class BasketGap:
+    order_id: int
+    number: int
+    client: str
+    membership_id: int
+    total: Decimal
+    received: Decimal  # net of the cash refunded for this basket
+    pending: Decimal  # still expected (a transfer on its way, say)
+
+    @property
+    def difference(self) -> Decimal:
+        """Received minus due: negative is still owed, positive is on the client's balance."""
+        return self.received - self.total
+
+    @property
+    def state(self) -> BasketState:
+        if self.received > self.total:
+            return OVERPAID
+        return PARTIAL if self.received > 0 else UNPAID
+
+
+def _sum_per_order(queryset, order_field: str):
+    """A subquery: the ``amount`` of ``queryset`` summed for the outer order."""
+    summed = (
+        queryset.filter(**{order_field: OuterRef("pk")})
+        .order_by()
+        .values(order_field)
+        .annotate(sum=Sum("amount"))
+        .values("sum")
+    )
+    return _money(Subquery(summed))
+
+
+def basket_gaps(distribution: Distribution) -> list[BasketGap]:
+    """Baskets whose received money differs from their total, by basket number.
+
+    A basket paid from the balance (or in a market where no method is asked)
+    is settled on the client's account, not at the pickup: it is never listed.
+    """
+    received = Payment.objects.filter(status=PaymentStatus.RECEIVED)
+    pending = Payment.objects.filter(status=PaymentStatus.PENDING)
+    refunds = cash_refund_entries(distribution)  # entries are negative: they add up
+    orders = (
+        Order.objects.filter(distribution=distribution)
+        .exclude(payment_method__in=SETTLED_ON_BALANCE)
+        .annotate(
+            paid=_sum_per_order(received, "order") + _sum_per_order(refunds, "transaction__order"),
+            expected=_sum_per_order(pending, "order"),
+        )
+        .select_related("membership__user")
+        .order_by("number")
+    )
+    # Compared here, on the amounts rounded to the cent: SQLite sums in floats.
+    gaps = map(_basket_gap, orders)
+    return [gap for gap in gaps if gap.difference]
+
+
+def _basket_gap(order: Order) -> BasketGap:
+    return BasketGap(
+        order_id=order.pk,
+        number=order.number,
+        client=order.membership.user.display_name,
+        membership_id=order.membership_id,
+        total=order.total,
+        received=order.paid,
+        pending=order.expected,
+    )
+
+
+def settled_on_balance_count(distribution: Distribution) -> int:
+    return distribution.orders.filter(payment_method__in=SETTLED_ON_BALANCE).count()
+
+
+# -- The whole page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CashSummary:
+    distribution: Distribution
+    methods: dict[str, MethodTotal]
+    till: Till
+    cheques: list[Payment]
+    transfers: list[Payment]
+    gaps: list[BasketGap]
+    settled_on_balance: int
+
+    @property
+    def method_rows(self) -> list[MethodTotal]:
+        return [self.methods[m.value] for m in METHODS]
+
+    @property
+    def total_received(self) -> Decimal:
+        return sum((t.total for t in self.methods.values()), ZERO)
+
+    @property
+    def count_received(self) -> int:
+        return sum(t.count for t in self.methods.values())
+
+    @property
+    def cheque(self) -> MethodTotal:
+        return self.methods[PaymentMethod.CHEQUE.value]
+
+    @property
+    def transfer(self) -> MethodTotal:
+        return self.methods[PaymentMethod.TRANSFER.value]
+
+    @property
+    def card_terminal(self) -> MethodTotal:
+        return self.methods[PaymentMethod.CARD_TERMINAL.value]
+
+    @property
+    def online(self) -> MethodTotal:
+        return self.methods[PaymentMethod.ONLINE_CARD.value]
+
+    def gaps_in(self, state: BasketState) -> list[BasketGap]:
+        return [gap for gap in self.gaps if gap.state == state]
+
+    @property
+    def unpaid(self) -> list[BasketGap]:
+        return self.gaps_in(UNPAID)
+
+    @property
+    def partial(self) -> list[BasketGap]:
+        return self.gaps_in(PARTIAL)
+
+    @property
+    def overpaid(self) -> list[BasketGap]:
+        return self.gaps_in(OVERPAID)
+
+
+def summary_read(distribution: Distribution) -> CashSummary:
+    methods = method_totals(distribution)
+    return CashSummary(
+        distribution=distribution,
+        methods=methods,
+        till=till_read(distribution, methods[PaymentMethod.CASH.value].total),
+        cheques=payments_by(distribution, PaymentMethod.CHEQUE),
+        transfers=payments_by(distribution, PaymentMethod.TRANSFER),
+        gaps=basket_gaps(distribution),
+        settled_on_balance=settled_on_balance_count(distribution),
+    )
+
+
+# -- The export lines --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CashLine:
+    """One line of the CSV: a received payment, or a cash refund (negative)."""
+
+    at: datetime | None
+    kind: str
+    method: str
+    client: str
+    basket: int | None
+    amount: Decimal
+    cheque_number: str = ""
+    bank: str = ""
+    reference: str = ""
+
+
+def _payment_line(payment: Payment) -> CashLine:
+    return CashLine(
+        at=payment.received_at,
+        kind=str(_("Paiement")),
+        method=payment.get_method_display(),
+        client=payment.membership.user.display_name,
+        basket=payment.order.number if payment.order else None,
+        amount=payment.amount,
+        cheque_number=payment.cheque_number,
+        bank=payment.bank,
+        reference=payment.reference,
+    )
+
+
+def _refund_line(entry: Entry) -> CashLine:
+    order = entry.transaction.order
+    return CashLine(
+        at=entry.transaction.created_at,
+        kind=str(_("Remboursement")),
+        method=str(PaymentMethod.CASH.label),
+        client=order.membership.user.display_name,
+        basket=order.number,
+        amount=entry.amount,  # the cash box credited: already negative
+        reference=order.reference,
+    )
+
+
+def cash_lines(distribution: Distribution) -> list[CashLine]:
+    """Every received payment, then every cash refund, each in the order they happened."""
+    payments = (
+        received_payments(distribution)
+        .select_related("membership__user", "order__distribution")
+        .order_by("received_at", "pk")
+    )
+    refunds = (
+        cash_refund_entries(distribution)
+        .select_related("transaction__order__membership__user", "transaction__order__distribution")
+        .order_by("transaction__created_at", "pk")
+    )
+    return [*map(_payment_line, payments), *map(_refund_line, refunds)]

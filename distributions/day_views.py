@@ -1,0 +1,430 @@
+"""Distribution day: every basket, each basket's « Paiement » box, and the bulk validation.
+
+Admins and treasurers see the baskets and record the money handed over (a
+treasurer already records payments in a client's history); validating a
+basket, alone or in bulk, locks it and stays with the admins. Every POST
+redirects (POST/redirect/GET) and has one effect however often it is sent.
+"""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+
+from accounts.access import admin_view, staff_view
+from cagette.money import format_euros
+from orders.models import Order
+from payments.ledger import InsufficientBalanceError
+from payments.methods import PaymentMethod
+from payments.models import Payment, PaymentStatus, TransactionKind
+from payments.services import PaymentStateError
+
+from .day_forms import (
+    AddPaymentForm,
+    ReceiveForm,
+    RefundForm,
+    manual_methods,
+    on_site_methods,
+)
+from .models import Distribution
+from .services import (
+    DAY_FILTERS,
+    ZERO,
+    BasketLocked,
+    BasketNotReady,
+    basket_blockers,
+    basket_payment_add,
+    basket_payment_cancel,
+    basket_payment_receive,
+    basket_refund,
+    basket_validate,
+    bulk_plan,
+    bulk_validate,
+    day_baskets,
+    day_baskets_search,
+    day_totals,
+)
+
+MAX_ID = 2**63 - 1
+SEARCH_MAX_LENGTH = 100
+FILTER_LABELS = {
+    "": gettext_lazy("Tous"),
+    "a-valider": gettext_lazy("À valider"),
+    "impayes": gettext_lazy("Impayés"),
+    "nouveaux": gettext_lazy("Nouveaux clients"),
+}
+
+
+def _checked_id(pk: int) -> int:
+    # Past a database id's range some backends raise instead of finding nothing.
+    if not 0 < pk <= MAX_ID:
+        raise Http404
+    return pk
+
+
+def _get_distribution(request, distribution_id) -> Distribution:
+    return get_object_or_404(Distribution, pk=_checked_id(distribution_id), market=request.market)
+
+
+def _get_basket(request, distribution_id, order_id) -> Order:
+    """The basket, only within this market and this distribution (404 otherwise)."""
+    distribution = _get_distribution(request, distribution_id)
+    payments = Payment.objects.select_related("received_by").order_by("created_at", "pk")
+    return get_object_or_404(
+        day_baskets(distribution)
+        .select_related("distribution")
+        .prefetch_related(Prefetch("payments", queryset=payments)),
+        pk=_checked_id(order_id),
+    )
+
+
+def _get_payment(order: Order, payment_id) -> Payment:
+    for payment in order.payments.all():
+        if payment.pk == payment_id:
+            return payment
+    raise Http404
+
+
+def _to_basket(request, order):
+    return redirect("day_basket", request.market.slug, order.distribution_id, order.pk)
+
+
+def _to_distribution(request, distribution_id):
+    return redirect("day_distribution", request.market.slug, distribution_id)
+
+
+# -- The distribution page ------------------------------------------------------------
+
+
+def _filter_links(active: str, search: str, totals: dict) -> list[dict]:
+    links = []
+    for slug, label in FILTER_LABELS.items():
+        params = {key: value for key, value in (("filtre", slug), ("q", search)) if value}
+        links.append(
+            {
+                "label": label,
+                "count": totals[slug] if slug else totals["count"],
+                "query": urlencode(params),
+                "active": slug == active,
+            }
+        )
+    return links
+
+
+@staff_view
+def day_distribution(request, distribution_id):
+    distribution = _get_distribution(request, distribution_id)
+    active = request.GET.get("filtre", "")
+    active = active if active in DAY_FILTERS else ""
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    baskets = day_baskets(distribution)
+    shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
+    totals = day_totals(baskets)
+    context = {
+        "distribution": distribution,
+        "rows": day_baskets_search(shown, search).order_by("number"),
+        "totals": totals,
+        "filter_links": _filter_links(active, search, totals),
+        "active_filter": active,
+        "search": search,
+        "search_max_length": SEARCH_MAX_LENGTH,
+    }
+    return render(request, "distributions/day/distribution.html", context)
+
+
+# -- The basket page ------------------------------------------------------------------
+
+
+def _receive_methods(market, payment: Payment) -> list[PaymentMethod]:
+    if payment.method == PaymentMethod.TRANSFER:
+        return [PaymentMethod.TRANSFER]
+    return on_site_methods(market, payment.method)
+
+
+def _receive_form(market, payment: Payment, data=None) -> ReceiveForm:
+    return ReceiveForm(data, payment=payment, methods=_receive_methods(market, payment))
+
+
+def _still_to_settle(order: Order, pending: list[Payment]) -> Decimal:
+    """What no payment, received or expected, covers yet (prefills « Ajouter un paiement »)."""
+    if order.on_balance:
+        return ZERO
+    return max(order.due - sum((p.amount for p in pending), ZERO), ZERO)
+
+
+def _refund_suggestion(order: Order) -> Decimal | None:
+    overpaid = order.received - order.total
+    held = order.membership.account.held
+    return min(overpaid, held) if overpaid > 0 and held > 0 else None
+
+
+def _expected_lines(request, pending, bound) -> list[tuple[Payment, ReceiveForm | None]]:
+    """Each expected payment with its « Encaisser » form (none for an online payment)."""
+    lines = []
+    for payment in pending:
+        form = None
+        if payment.method != PaymentMethod.ONLINE_CARD:
+            form = bound.get(payment.pk) or _receive_form(request.market, payment)
+        lines.append((payment, form))
+    return lines
+
+
+def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_form=None):
+    """The basket page; with a form that did not validate, shown back with its errors (400)."""
+    invalid = bool(bound) or add_form is not None or refund_form is not None
+    payments = list(order.payments.all())
+    pending = [p for p in payments if p.status == PaymentStatus.PENDING]
+    held = order.membership.account.held
+    if add_form is None:
+        methods = manual_methods(request.market)
+        add_form = AddPaymentForm(methods=methods, amount=_still_to_settle(order, pending))
+    context = {
+        "order": order,
+        "distribution": order.distribution,
+        "lines": order.lines.select_related("product__producer").order_by(
+            "product__producer__name", "product__name"
+        ),
+        "expected": _expected_lines(request, pending, bound or {}),
+        "received": [p for p in payments if p.status == PaymentStatus.RECEIVED],
+        "not_paid": [p for p in payments if p.status == PaymentStatus.CANCELLED],
+        "refunds": order.transactions.filter(kind=TransactionKind.REFUND)
+        .select_related("created_by", "reversal")
+        .prefetch_related("entries")
+        .order_by("pk"),
+        "held": held,
+        "blockers": [] if order.is_validated else basket_blockers(order),
+        "add_form": add_form,
+        "refund_form": refund_form or RefundForm(amount=_refund_suggestion(order)),
+        "show_refund": refund_form is not None or held > 0,
+        "can_validate": request.membership.is_admin,
+    }
+    status = 400 if invalid else 200
+    return render(request, "distributions/day/basket.html", context, status=status)
+
+
+@staff_view
+def day_basket(request, distribution_id, order_id):
+    return _render_basket(request, _get_basket(request, distribution_id, order_id))
+
+
+# -- The « Paiement » box's actions ---------------------------------------------------
+
+LOCKED_MESSAGE = gettext_lazy(
+    "Ce panier est validé : corrigez-le par une annulation depuis l'historique du client."
+)
+
+
+def _difference_sentence(expected: Decimal, received: Decimal) -> str:
+    if received > expected:
+        return _("%(amount)s de plus que prévu : la différence reste en avoir du client.") % {
+            "amount": format_euros(received - expected)
+        }
+    if received < expected:
+        return _("%(amount)s de moins que prévu : la différence reste due par le client.") % {
+            "amount": format_euros(expected - received)
+        }
+    return ""
+
+
+def _refuse_receiving(request, order, payment) -> bool:
+    """Say why this payment cannot be received now; False if it can."""
+    if order.is_validated:
+        messages.error(request, LOCKED_MESSAGE)
+    elif payment.status == PaymentStatus.RECEIVED:
+        messages.info(request, _("Ce paiement est déjà encaissé."))
+    elif payment.status == PaymentStatus.CANCELLED:
+        messages.warning(
+            request,
+            _(
+                "Ce paiement est marqué non payé : si le client a finalement payé, "
+                "utilisez « Ajouter un paiement »."
+            ),
+        )
+    elif payment.method == PaymentMethod.ONLINE_CARD:
+        messages.error(request, _("Un paiement en ligne est confirmé par le prestataire."))
+    else:
+        return False
+    return True
+
+
+@require_POST
+@staff_view
+def day_payment_receive(request, distribution_id, order_id, payment_id):
+    order = _get_basket(request, distribution_id, order_id)
+    payment = _get_payment(order, payment_id)
+    if _refuse_receiving(request, order, payment):
+        return _to_basket(request, order)
+    form = _receive_form(request.market, payment, request.POST)
+    if not form.is_valid():
+        return _render_basket(request, order, bound={payment.pk: form})
+    expected = payment.amount
+    try:
+        payment = basket_payment_receive(
+            order=order, payment=payment, received_by=request.user, **form.payment_fields()
+        )
+    except BasketLocked:
+        messages.error(request, LOCKED_MESSAGE)
+    except PaymentStateError:
+        messages.warning(request, _("Ce paiement vient d'être modifié : vérifiez-le."))
+    else:
+        text = _("%(method)s : %(amount)s encaissé.") % {
+            "method": payment.get_method_display(),
+            "amount": format_euros(payment.amount),
+        }
+        messages.success(request, f"{text} {_difference_sentence(expected, payment.amount)}")
+    return _to_basket(request, order)
+
+
+@require_POST
+@staff_view
+def day_payment_cancel(request, distribution_id, order_id, payment_id):
+    order = _get_basket(request, distribution_id, order_id)
+    payment = _get_payment(order, payment_id)
+    if payment.status == PaymentStatus.CANCELLED:
+        messages.info(request, _("Ce paiement est déjà marqué non payé."))
+        return _to_basket(request, order)
+    try:
+        basket_payment_cancel(order=order, payment=payment, cancelled_by=request.user)
+    except BasketLocked:
+        messages.error(request, LOCKED_MESSAGE)
+    except PaymentStateError:
+        messages.error(
+            request,
+            _(
+                "Ce paiement est déjà encaissé : pour le corriger, annulez l'opération "
+                "depuis l'historique du client."
+            ),
+        )
+    else:
+        messages.success(
+            request,
+            _("Paiement de %(amount)s marqué non payé : la somme reste due par le client.")
+            % {"amount": format_euros(payment.amount)},
+        )
+    return _to_basket(request, order)
+
+
+@require_POST
+@staff_view
+def day_payment_add(request, distribution_id, order_id):
+    order = _get_basket(request, distribution_id, order_id)
+    form = AddPaymentForm(request.POST, methods=manual_methods(request.market))
+    if not form.is_valid():
+        return _render_basket(request, order, add_form=form)
+    try:
+        payment = basket_payment_add(
+            order=order,
+            recorded_by=request.user,
+            idempotency_key=form.idempotency_key(order.pk),
+            **form.payment_fields(),
+        )
+    except BasketLocked:
+        messages.error(request, LOCKED_MESSAGE)
+    else:
+        messages.success(
+            request,
+            _("Paiement de %(amount)s (%(method)s) enregistré.")
+            % {"amount": format_euros(payment.amount), "method": payment.get_method_display()},
+        )
+    return _to_basket(request, order)
+
+
+@require_POST
+@staff_view
+def day_refund(request, distribution_id, order_id):
+    order = _get_basket(request, distribution_id, order_id)
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        return _render_basket(request, order, refund_form=form)
+    amount = form.cleaned_data["amount"]
+    try:
+        basket_refund(
+            order=order,
+            amount=amount,
+            refunded_by=request.user,
+            idempotency_key=form.idempotency_key(order.pk),
+        )
+    except BasketLocked:
+        messages.error(request, LOCKED_MESSAGE)
+    except InsufficientBalanceError as error:
+        form.add_error(
+            "amount",
+            _("Le remboursement dépasse l'avoir du client (%(held)s).")
+            % {"held": format_euros(max(error.available, ZERO))},
+        )
+        return _render_basket(request, order, refund_form=form)
+    else:
+        messages.success(
+            request,
+            _("%(amount)s rendus en espèces au client.") % {"amount": format_euros(amount)},
+        )
+    return _to_basket(request, order)
+
+
+@require_POST
+@admin_view
+def day_basket_validate(request, distribution_id, order_id):
+    order = _get_basket(request, distribution_id, order_id)
+    if order.is_validated:
+        messages.info(request, _("Ce panier est déjà validé."))
+        return _to_distribution(request, distribution_id)
+    try:
+        basket_validate(order=order, validated_by=request.user)
+    except BasketNotReady as error:
+        messages.error(
+            request,
+            _("Ce panier ne peut pas encore être validé : %(reasons)s")
+            % {"reasons": " ".join(error.reasons)},
+        )
+        return _to_basket(request, order)
+    messages.success(
+        request,
+        _("Panier n° %(number)s de %(name)s validé.")
+        % {"number": order.number, "name": order.membership.user.display_name},
+    )
+    return _to_distribution(request, distribution_id)
+
+
+# -- Validating the baskets paid as declared ----------------------------------------------
+
+
+def _bulk_summary(done) -> str:
+    if not done.ready:
+        validated = _("Aucun panier n'était prêt à être validé.")
+    else:
+        validated = _validated_sentence(done)
+    if not done.blocked:
+        return validated
+    waiting = ngettext(
+        "%(count)d panier attend une décision.",
+        "%(count)d paniers attendent une décision.",
+        len(done.blocked),
+    ) % {"count": len(done.blocked)}
+    return f"{validated} {waiting}"
+
+
+def _validated_sentence(done) -> str:
+    return ngettext(
+        "%(count)d panier validé, %(amount)s encaissés comme déclaré.",
+        "%(count)d paniers validés, %(amount)s encaissés comme déclaré.",
+        len(done.ready),
+    ) % {"count": len(done.ready), "amount": format_euros(done.to_receive)}
+
+
+@admin_view
+def day_bulk(request, distribution_id):
+    distribution = _get_distribution(request, distribution_id)
+    if request.method == "POST":
+        done = bulk_validate(distribution=distribution, validated_by=request.user)
+        messages.success(request, _bulk_summary(done))
+        return _to_distribution(request, distribution.pk)
+    plan = bulk_plan(distribution)
+    cheques = any(p.method == PaymentMethod.CHEQUE for _o, ps in plan.ready for p in ps)
+    context = {"distribution": distribution, "plan": plan, "has_cheques": cheques}
+    return render(request, "distributions/day/bulk.html", context)
