@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import admin_view
+from accounts.access import admin_view, staff_view
 
 from .forms import (
     VALIDATED_MESSAGE,
@@ -26,8 +26,9 @@ def _get_distribution_for_admin(request, pk) -> Distribution:
     return get_object_or_404(Distribution, pk=pk, market=request.market)
 
 
-@admin_view
+@staff_view
 def distribution_list(request):
+    """Admins manage distributions here; treasurers reach each one's pages."""
     today = timezone.localdate()
     distributions = Distribution.objects.filter(market=request.market).annotate(
         order_count=Count("orders")

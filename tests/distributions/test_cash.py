@@ -400,13 +400,13 @@ def _href(name, day, *args) -> str:
 def test_the_page_links_back_to_the_distributions(login, admin, day):
     text = _page(login(admin).get(_url("cash_summary", day.distribution)))
     assert _href("distribution_list", day) in text
-    assert _href("distribution_orders", day, day.distribution.pk) in text
+    assert _href("day_distribution", day, day.distribution.pk) in text
 
 
 def test_a_treasurer_sees_the_page_without_the_admin_only_links(login, treasurer, day):
     response = login(treasurer).get(_url("cash_summary", day.distribution))
     assert response.status_code == 200
-    assert _href("distribution_list", day) not in _page(response)
+    assert _href("distribution_orders", day, day.distribution.pk) not in _page(response)
 
 
 def test_the_page_costs_the_same_queries_however_many_payments(

@@ -30,7 +30,9 @@ def _order(member, distribution, product, choice, token):
     )
 
 
-def test_admin_validates_a_cash_basket_and_a_cheque_basket(page, log_in, market, admin):
+def test_admin_validates_a_cash_basket_and_a_cheque_basket_then_counts_the_till(
+    page, log_in, market, admin
+):
     market.payment_methods = ["cash", "cheque"]
     market.save()
     bread = ProductFactory(
@@ -93,3 +95,16 @@ def test_admin_validates_a_cash_basket_and_a_cheque_basket(page, log_in, market,
         "0012345",
     )
     assert client_account(lea).held == Decimal("0.00")
+
+    # The end of the day: Encaissements shows both, and the till is right.
+    page.get_by_role("link", name="Encaissements").first.click()
+    expect(page.get_by_role("heading", name=re.compile("Encaissements"))).to_be_visible()
+    expect(page.locator("#cheques")).to_contain_text("0012345")
+    expect(page.locator("#cheques")).to_contain_text("Hugo Petit")
+    expect(page.locator("#cheques")).to_contain_text("10,40\u00a0€")
+    expect(page.locator("#till-in")).to_have_text("10,40\u00a0€")
+    page.locator("#id_opening_float").fill("50")
+    page.locator("#id_counted").fill("60,40")
+    page.locator("#cash-count-form button[type=submit]").click()
+    expect(page.locator("#till-expected")).to_have_text("60,40\u00a0€")
+    expect(page.locator("#till-difference")).to_contain_text("0,00\u00a0€ · caisse juste")
