@@ -4,14 +4,12 @@ Each thread has its own database connection (Django keeps one per thread); a
 barrier releases them together so that their checkouts overlap.
 """
 
-import threading
 import uuid
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from accounts.models import Membership
 from distributions.models import Distribution
@@ -22,33 +20,11 @@ from payments.models import Payment, Transaction, TransactionKind
 from payments.services import opening_balance_record
 from tests.factories import MarketFactory, MembershipFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 NBSP = "\u00a0"
-
-
-def run_together(work, threads: int) -> tuple[list, list[BaseException]]:
-    """Run ``work(i)`` in ``threads`` threads released at once; return (results, errors)."""
-    barrier = threading.Barrier(threads)
-    results, errors = [], []
-
-    def target(i):
-        try:
-            barrier.wait(timeout=10)
-            results.append(work(i))
-        except BaseException as exc:  # reported to the test, not lost in the thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    workers = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert not any(worker.is_alive() for worker in workers), "a thread is stuck"
-    return results, errors
 
 
 @pytest.fixture

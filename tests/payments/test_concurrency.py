@@ -5,14 +5,12 @@ and a barrier releases them together so that their postings overlap.
 """
 
 import random
-import threading
 from collections import defaultdict
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.db.models import Sum
 
 from payments.ledger import (
@@ -33,33 +31,11 @@ from payments.models import (
 )
 from payments.services import opening_balance_record, payment_record
 from tests.factories import MarketFactory, MembershipFactory
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
-
-
-def run_together(work, threads: int = THREADS) -> tuple[list, list[BaseException]]:
-    """Run ``work(i)`` in ``threads`` threads started at once; return (results, errors)."""
-    barrier = threading.Barrier(threads)
-    results, errors = [], []
-
-    def target(i):
-        try:
-            barrier.wait(timeout=10)
-            results.append(work(i))
-        except BaseException as exc:  # reported to the test, not lost in the thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    workers = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert not any(worker.is_alive() for worker in workers), "a thread is stuck"
-    return results, errors
 
 
 def assert_balances_match_entries(accounts) -> None:
@@ -91,7 +67,7 @@ def test_concurrent_postings_on_the_same_accounts_keep_every_balance_exact(marke
                 posted[leg.account.pk] += leg.amount
         return posted
 
-    results, errors = run_together(post_many)
+    results, errors = run_together(post_many, THREADS)
 
     assert errors == []
     assert Transaction.objects.count() == THREADS * 25
@@ -140,7 +116,7 @@ def test_concurrent_postings_with_the_same_idempotency_key_post_once(market, tre
             idempotency_key="distribution-7-panier-3",
         ).pk
 
-    results, errors = run_together(record)
+    results, errors = run_together(record, THREADS)
 
     assert errors == []
     assert len(set(results)) == 1
