@@ -148,3 +148,33 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+class MarketSettingsChange(models.Model):
+    """One setting of a market changed by an admin: who, when, before and after.
+
+    One row per changed setting; the settings changed by one save share
+    ``changed_at``. The log reads as a plain table, and "when did the IBAN
+    change?" is a filter rather than a search through JSON. Values are kept
+    as text in one canonical form (booleans "true"/"false", method codes
+    separated by commas); the page puts them into words, so the log is read
+    in the reader's language.
+    """
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="settings_changes")
+    changed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(_("modifié le"), default=timezone.now)
+    field = models.CharField(_("paramètre"), max_length=40)
+    old_value = models.TextField(_("ancienne valeur"), blank=True)
+    new_value = models.TextField(_("nouvelle valeur"), blank=True)
+
+    class Meta:
+        verbose_name = _("modification des paramètres")
+        verbose_name_plural = _("modifications des paramètres")
+        ordering = ["-changed_at", "-pk"]
+        indexes = [
+            models.Index(fields=["market", "-changed_at"], name="settings_change_market_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.market} · {self.field} · {self.changed_at:%Y-%m-%d %H:%M}"

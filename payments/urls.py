@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import balances, clients, transfers
+from .views import balances, clients, settings, transfers
 
 urlpatterns = [
     path("clients/soldes/", balances.balance_list, name="balance_list"),
@@ -26,3 +26,7 @@ urlpatterns += [
     path("virements/recus/", transfers.transfers_received, name="transfers_received"),
     path("virements/relance/", transfers.transfers_remind, name="transfers_remind"),
 ]
+
+urlpatterns.append(
+    path("parametres/moyens-de-paiement/", settings.payment_settings, name="payment_settings")
+)

@@ -1,0 +1,272 @@
+"""The form of « Paramètres › Moyens de paiement ».
+
+Bank details are checked with schwifty (the IBAN's checksum and its
+country's format, the BIC's structure) and kept normalized: no spaces, upper
+case. They are shown grouped by 4 (`Market.iban_display`).
+"""
+
+from crispy_bootstrap5.bootstrap5 import Switch
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Field, Fieldset, Layout
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from schwifty import BIC, IBAN
+from schwifty import exceptions as schwifty_errors
+
+from accounts.models import Market
+
+from .methods import OFFERABLE_CHOICES, PaymentMethod
+from .settings_services import methods_ordered
+
+ONLINE_CARD = str(PaymentMethod.ONLINE_CARD)
+TRANSFER = str(PaymentMethod.TRANSFER)
+
+IBAN_ERRORS = {
+    schwifty_errors.InvalidCountryCode: _(
+        "« %(country)s » n'est pas un code pays : un IBAN commence par le code du pays "
+        "de la banque, par exemple FR."
+    ),
+    schwifty_errors.InvalidLength: _(
+        "Cet IBAN n'a pas la longueur d'un IBAN %(country)s : vérifiez qu'aucun caractère "
+        "ne manque ou ne dépasse."
+    ),
+    schwifty_errors.InvalidStructure: _(
+        "Cet IBAN ne suit pas le format des comptes %(country)s : une lettre ou un chiffre "
+        "n'est pas à sa place."
+    ),
+    schwifty_errors.InvalidChecksumDigits: _(
+        "La clé de contrôle de cet IBAN ne correspond pas : une faute de frappe s'est sans "
+        "doute glissée, vérifiez chaque caractère."
+    ),
+}
+TRANSFER_REQUIRES = {
+    "iban": _("Indiquez l'IBAN du marché : il est communiqué aux clients qui paient par virement."),
+    "bic": _(
+        "Indiquez le BIC de la banque : il accompagne l'IBAN sur les instructions de virement."
+    ),
+    "account_holder": _(
+        "Indiquez le titulaire du compte : c'est le nom que vos clients donnent à leur banque."
+    ),
+}
+ONLINE_CARD_UNAVAILABLE = _(
+    "La carte bancaire en ligne n'est pas disponible : la plateforme n'a pas encore "
+    "configuré ses clés Stripe."
+)
+ONLINE_CARD_REASON = _("indisponible : la plateforme n'a pas encore configuré ses clés Stripe.")
+ONLINE_CARD_KEPT = _(
+    "indisponible : la plateforme n'a pas encore configuré ses clés Stripe. Elle reste "
+    "cochée, mais n'est pas proposée aux clients en attendant."
+)
+CAGNOTTE_HELP = _(
+    "Pour collecter les paiements de plusieurs ventes en une fois : par exemple un règlement "
+    "mensuel avec des clients de confiance, ou quand personne du marché n'est présent à la "
+    "distribution. La validation d'un panier ne crée alors aucun paiement : vous enregistrez "
+    "vous-même les régularisations, au moment de votre choix. À la validation de sa commande, "
+    "le client est prévenu que le marché fonctionne avec une cagnotte et que vous reviendrez "
+    "vers lui pour les conditions de règlement."
+)
+
+
+def _compact(text: str) -> str:
+    return "".join((text or "").split()).upper()
+
+
+def iban_normalized(text: str) -> str:
+    """The IBAN without spaces, in upper case; a French sentence when it is not one."""
+    compact = _compact(text)
+    if not compact:
+        return ""
+    if not (compact.isascii() and compact.isalnum()):
+        raise ValidationError(
+            _("Un IBAN ne contient que des lettres et des chiffres (les espaces sont permis)."),
+            code="iban_characters",
+        )
+    try:
+        IBAN(compact)
+    except schwifty_errors.SchwiftyException as error:
+        message = IBAN_ERRORS.get(type(error), _("Cet IBAN n'est pas valable."))
+        raise ValidationError(message % {"country": compact[:2]}, code="iban") from None
+    return compact
+
+
+def bic_normalized(text: str) -> str:
+    compact = _compact(text)
+    if not compact:
+        return ""
+    try:
+        BIC(compact)
+    except schwifty_errors.SchwiftyException:
+        raise ValidationError(
+            _(
+                "Ce BIC n'est pas valable : il compte 8 ou 11 lettres et chiffres, "
+                "par exemple AGRIFRPP ou AGRIFRPP882."
+            ),
+            code="bic",
+        ) from None
+    return compact
+
+
+class MethodCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes where some choices are shown, ticked or not, but cannot be changed."""
+
+    # {value: whether it is ticked}; a disabled box is not sent, so the form
+    # data cannot say whether it is ticked.
+    locked: dict = {}
+
+    def create_option(self, name, value, label, selected, *args, **kwargs):
+        if value in self.locked:
+            selected = self.locked[value]
+        option = super().create_option(name, value, label, selected, *args, **kwargs)
+        if value in self.locked:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+class PaymentSettingsForm(forms.Form):
+    payments_enabled = forms.BooleanField(
+        label=_("Activer la gestion des paiements"),
+        required=False,
+        help_text=_(
+            "Chaque commande et chaque paiement s'inscrivent sur le compte du client. Une fois "
+            "les paiements activés, un client ne peut plus retirer de produits d'une commande "
+            "passée : il peut seulement en ajouter."
+        ),
+    )
+    payment_methods = forms.MultipleChoiceField(
+        label=_("Moyens de paiement proposés aux clients"),
+        required=False,
+        choices=OFFERABLE_CHOICES,
+        widget=MethodCheckboxes,
+        help_text=_(
+            "« Cagnotte » : le client paie avec son solde, qu'il crédite de temps en temps "
+            "(par un chèque mensuel, par exemple)."
+        ),
+    )
+    iban = forms.CharField(
+        label=_("IBAN"),
+        required=False,
+        max_length=64,
+        help_text=_(
+            "Communiqué aux clients qui paient par virement, sur la page de validation de leur "
+            "commande et dans l'e-mail récapitulatif."
+        ),
+    )
+    bic = forms.CharField(label=_("BIC"), required=False, max_length=20)
+    account_holder = forms.CharField(
+        label=_("Titulaire du compte"),
+        required=False,
+        max_length=Market._meta.get_field("account_holder").max_length,
+    )
+    cheque_payee = forms.CharField(
+        label=_("Ordre des chèques"),
+        required=False,
+        max_length=Market._meta.get_field("cheque_payee").max_length,
+        help_text=_(
+            "Le nom à écrire sur les chèques. Laissé vide : le titulaire du compte, "
+            "ou à défaut le nom du marché."
+        ),
+    )
+    cagnotte_mode = forms.BooleanField(
+        label=_("Activer l'option Cagnotte"), required=False, help_text=CAGNOTTE_HELP
+    )
+    allow_negative_balances = forms.BooleanField(
+        label=_("Autoriser les soldes négatifs"),
+        required=False,
+        help_text=_(
+            "Un client peut payer avec sa cagnotte même si son solde ne couvre pas la commande : "
+            "il devient alors négatif. Sans cette option, le client doit d'abord créditer "
+            "son compte."
+        ),
+    )
+
+    def __init__(self, *args, market: Market, online_card_available: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.market = market
+        self.online_card_available = online_card_available
+        if not self.is_bound:
+            self.initial.update(self._initial_from(market))
+        if not online_card_available:
+            self._lock_online_card()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = self._layout()
+
+    @staticmethod
+    def _initial_from(market: Market) -> dict:
+        return {
+            "payments_enabled": market.payments_enabled,
+            "payment_methods": methods_ordered(market.payment_methods),
+            "iban": market.iban_display,
+            "bic": market.bic,
+            "account_holder": market.account_holder,
+            "cheque_payee": market.cheque_payee,
+            "cagnotte_mode": market.cagnotte_mode,
+            "allow_negative_balances": market.allow_negative_balances,
+        }
+
+    def _lock_online_card(self):
+        field = self.fields["payment_methods"]
+        offered = self.market.offers(ONLINE_CARD)
+        field.widget.locked = {ONLINE_CARD: offered}
+        reason = ONLINE_CARD_KEPT if offered else ONLINE_CARD_REASON
+        field.choices = [
+            (value, f"{label} — {reason}" if value == ONLINE_CARD else label)
+            for value, label in field.choices
+        ]
+
+    def _layout(self) -> Layout:
+        monospace = {"autocomplete": "off", "spellcheck": "false", "css_class": "font-monospace"}
+        return Layout(
+            Fieldset(_("Gestion des paiements"), Switch("payments_enabled")),
+            Fieldset(_("Moyens de paiement"), "payment_methods"),
+            Fieldset(
+                _("Virements"),
+                Field("iban", **monospace),
+                Field("bic", **monospace),
+                "account_holder",
+            ),
+            Fieldset(_("Chèques"), "cheque_payee"),
+            Fieldset(_("Option Cagnotte"), Switch("cagnotte_mode")),
+            Fieldset(_("Soldes des clients"), Switch("allow_negative_balances")),
+        )
+
+    def clean_iban(self):
+        return iban_normalized(self.cleaned_data["iban"])
+
+    def clean_bic(self):
+        return bic_normalized(self.cleaned_data["bic"])
+
+    def clean_payment_methods(self):
+        methods = methods_ordered(self.cleaned_data["payment_methods"])
+        if self.online_card_available:
+            return methods
+        had_it = self.market.offers(ONLINE_CARD)
+        if ONLINE_CARD in methods and not had_it:
+            raise ValidationError(ONLINE_CARD_UNAVAILABLE, code="online_card_unavailable")
+        # A disabled box is not sent: what the market had stays until the keys are set.
+        return methods_ordered([*methods, ONLINE_CARD] if had_it else methods)
+
+    def clean(self):
+        data = super().clean()
+        methods = data.get("payment_methods")
+        if methods is None:
+            return data
+        if TRANSFER in methods:
+            for name, message in TRANSFER_REQUIRES.items():
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+        if data.get("payments_enabled") and not data.get("cagnotte_mode"):
+            self._require_a_usable_method(methods)
+        return data
+
+    def _require_a_usable_method(self, methods: list[str]):
+        usable = [m for m in methods if m != ONLINE_CARD or self.online_card_available]
+        if not usable:
+            self.add_error(
+                "payment_methods",
+                _(
+                    "Cochez au moins un moyen de paiement, ou activez l'option Cagnotte : "
+                    "sinon vos clients ne pourront pas valider leur commande."
+                ),
+            )

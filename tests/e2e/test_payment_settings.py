@@ -1,0 +1,41 @@
+"""The admin's journey through « Paramètres › Moyens de paiement »."""
+
+import re
+
+from playwright.sync_api import expect
+
+from accounts.models import MarketSettingsChange
+
+
+def test_admin_offers_transfers_and_fixes_a_mistyped_iban(page, log_in, market, admin):
+    log_in(admin)
+    page.get_by_role("button", name="Gestion").click()
+    page.get_by_role("link", name="Moyens de paiement").click()
+    expect(page.get_by_role("heading", name="Moyens de paiement")).to_be_visible()
+
+    form = page.locator("#payment-settings-form")
+    form.get_by_label("Virement", exact=True).check()
+    form.get_by_label("IBAN", exact=True).fill("FR76 3000 6000 0112 3456 7890 188")
+    form.get_by_label("BIC").fill("AGRIFRPP882")
+    form.get_by_label("Titulaire du compte").fill("Association Marché de Montreuil")
+    form.get_by_role("button", name="Enregistrer").click()
+
+    expect(form.get_by_label("IBAN", exact=True)).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(form).to_contain_text("La clé de contrôle de cet IBAN ne correspond pas")
+    expect(form.get_by_label("Virement", exact=True)).to_be_checked()
+    market.refresh_from_db()
+    assert not market.offers("transfer") and market.iban == ""
+
+    form.get_by_label("IBAN", exact=True).fill("fr7630006000011234567890189")
+    form.get_by_role("button", name="Enregistrer").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Moyens de paiement enregistrés.")
+    expect(form.get_by_label("IBAN", exact=True)).to_have_value("FR76 3000 6000 0112 3456 7890 189")
+    expect(form.get_by_label("Virement", exact=True)).to_be_checked()
+    log = page.locator("#settings-changes")
+    expect(log).to_contain_text("•••• 0189")
+    expect(log).to_contain_text(admin.user.display_name)
+    market.refresh_from_db()
+    assert market.iban == "FR7630006000011234567890189"
+    assert market.payment_methods == ["cheque", "cash", "transfer"]
+    assert MarketSettingsChange.objects.filter(market=market, field="iban").count() == 1
