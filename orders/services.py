@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -70,7 +69,10 @@ class BasketLine:
 
 
 def online_card_configured() -> bool:
-    return bool(getattr(settings, "STRIPE_SECRET_KEY", ""))
+    # One rule for checkout and the settings page: both Stripe keys are set.
+    from payments.settings_services import stripe_keys_configured
+
+    return stripe_keys_configured()
 
 
 def asks_for_payment(market: Market) -> bool:

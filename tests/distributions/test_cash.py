@@ -57,6 +57,7 @@ def vegetables(market):
 @pytest.fixture
 def offering_every_method(market, settings):
     settings.STRIPE_SECRET_KEY = "sk_test_configured"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_configured"
     market.payment_methods = ALL_METHODS
     market.save()
     return market

@@ -124,7 +124,14 @@ def test_online_card_is_never_offered_without_stripe_keys(market, settings):
 
 def test_online_card_is_offered_once_stripe_is_configured(market, settings):
     settings.STRIPE_SECRET_KEY = "sk_test_configured"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_configured"
     assert "online_card" in checkout_choices(market)
+
+
+def test_online_card_needs_both_stripe_keys(market, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_configured"
+    settings.STRIPE_PUBLISHABLE_KEY = ""
+    assert "online_card" not in checkout_choices(market)
 
 
 def test_nothing_is_asked_in_cagnotte_mode(market):
