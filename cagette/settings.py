@@ -163,8 +163,20 @@ LOGGING = {
     "loggers": {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # The Stripe library reports every request at INFO.
+        "stripe": {"level": "WARNING"},
     },
 }
+
+# Online card payments (Stripe Checkout). Without a secret key, online card is
+# simply not offered. Tests point the real client library at a local fake
+# server through STRIPE_API_BASE; under tests nothing reaches the internet.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env(
+    "STRIPE_API_BASE", default="http://127.0.0.1:9" if TESTING else "https://api.stripe.com"
+)
 
 # Largest amount accepted by any money field (euros).
 MONEY_MAX_AMOUNT = 100_000

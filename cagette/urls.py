@@ -3,12 +3,16 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from payments.views.stripe import stripe_webhook
+
 urlpatterns = [
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
+    path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("m/<slug:market_slug>/", include("payments.urls")),
+    path("m/<slug:market_slug>/", include("payments.urls_online")),
     path("m/<slug:market_slug>/", include("orders.urls")),
     path("m/<slug:market_slug>/gestion/", include("orders.urls_manage")),
     path(

@@ -22,8 +22,9 @@ from cagette.money import format_euros
 from orders.models import Order
 from payments.ledger import InsufficientBalanceError
 from payments.methods import PaymentMethod
-from payments.models import Payment, PaymentStatus, TransactionKind
+from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
 from payments.services import PaymentStateError
+from payments.views.stripe import basket_online_refunds
 
 from .day_forms import (
     AddPaymentForm,
@@ -192,8 +193,12 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
         ),
         "expected": _expected_lines(request, pending, bound or {}),
         "received": [p for p in payments if p.status == PaymentStatus.RECEIVED],
+        "online_refunds": basket_online_refunds(payments),
         "not_paid": [p for p in payments if p.status == PaymentStatus.CANCELLED],
-        "refunds": order.transactions.filter(kind=TransactionKind.REFUND)
+        # Cash given back (a refund to the card shows with its online payment).
+        "refunds": order.transactions.filter(
+            kind=TransactionKind.REFUND, entries__account__kind=AccountKind.CASH
+        )
         .select_related("created_by", "reversal")
         .prefetch_related("entries")
         .order_by("pk"),

@@ -356,3 +356,161 @@ class PaymentReminder(models.Model):
 
     def __str__(self):
         return f"Relance du {self.requested_at:%d/%m/%Y} — paiement #{self.payment_id}"
+
+
+# -- Online card payments (Stripe Checkout) ----------------------------------------
+
+
+class CheckoutStatus(models.TextChoices):
+    """Where a Stripe Checkout Session stands, as far as we know.
+
+    It only moves forward: open → processing → paid or failed; open → expired.
+    """
+
+    OPEN = "open", _("En attente du paiement")
+    PROCESSING = "processing", _("Paiement en cours de traitement")
+    PAID = "paid", _("Payé")
+    FAILED = "failed", _("Paiement refusé")
+    EXPIRED = "expired", _("Abandonné")
+
+
+class StripeCheckout(models.Model):
+    """One Stripe Checkout Session opened to pay a pending online `Payment`.
+
+    A payment may need several (a new attempt after a failed or expired one);
+    the attempt number names the idempotency key of the session's creation,
+    so a request sent twice never opens two sessions. ``received_payment`` is
+    the payment that records this session's money once paid: the one it was
+    opened for, or an extra one when that one was settled meanwhile (the
+    money did arrive; it stays on the client's balance). ``refunded`` is what
+    Stripe has confirmed as refunded, and posted to the ledger.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="stripe_checkouts")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    session_id = models.CharField(max_length=255, unique=True)
+    url = models.URLField(max_length=2000, blank=True)
+    amount = models.DecimalField(_("montant"), **MONEY)
+    status = models.CharField(
+        _("statut"), max_length=12, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
+    )
+    payment_intent = models.CharField(max_length=255, blank=True, db_index=True)
+    received_payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refunded = models.DecimalField(_("remboursé"), default=Decimal("0.00"), **MONEY)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("session de paiement en ligne")
+        verbose_name_plural = _("sessions de paiement en ligne")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "attempt"], name="stripe_checkout_one_session_per_attempt"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="stripe_checkout_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded__gte=0) & Q(refunded__lte=models.F("amount")),
+                name="stripe_checkout_refunded_within_amount",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return f"{self.session_id} ({self.get_status_display()})"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", _("Demandé")
+    PENDING = "pending", _("En cours")
+    SUCCEEDED = "succeeded", _("Effectué")
+    FAILED = "failed", _("Échoué")
+
+
+class StripeRefund(models.Model):
+    """A refund an admin asked Stripe for, from the basket page.
+
+    The ledger is not touched here: the refund is posted when Stripe confirms
+    it (``charge.refunded``), once, on `StripeCheckout.refunded`.
+    """
+
+    checkout = models.ForeignKey(
+        StripeCheckout, on_delete=models.PROTECT, related_name="refund_requests"
+    )
+    amount = models.DecimalField(_("montant"), **MONEY)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    refund_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=12, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
+    )
+    requested_at = models.DateTimeField(default=timezone.now, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("remboursement en ligne")
+        verbose_name_plural = _("remboursements en ligne")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="stripe_refund_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.refund_id or self.idempotency_key}: {self.amount}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event from Stripe, stored once: its id is unique.
+
+    The row is written in the same database transaction as the event's
+    effects, so an event whose handling failed is not recorded and Stripe's
+    next delivery handles it again.
+    """
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("événement Stripe")
+        verbose_name_plural = _("événements Stripe")
+
+    def __str__(self):
+        return f"{self.event_id} {self.type}"
+
+
+class PaymentRechoice(models.Model):
+    """A client chose again how to pay what an online payment was for (it failed,
+    expired, or they changed their mind): once per payment.
+
+    ``payment`` is the new pending payment; none when the client chose to pay
+    from their balance (« cagnotte »).
+    """
+
+    replaced = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="rechoice")
+    choice = models.CharField(_("nouveau choix"), max_length=20)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    chosen_at = models.DateTimeField(default=timezone.now, editable=False)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("nouveau choix de paiement")
+        verbose_name_plural = _("nouveaux choix de paiement")
+
+    def __str__(self):
+        return f"#{self.replaced_id} → {self.choice}"
+
+    @property
+    def choice_label(self) -> str:
+        from .methods import checkout_label
+
+        return checkout_label(self.choice)

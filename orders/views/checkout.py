@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from accounts.access import member_view
 from distributions.models import Distribution
 from payments.ledger import client_account
-from payments.methods import CAGNOTTE
+from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import PaymentStatus
+from payments.online import online_rows
+from payments.views.stripe import pay_order_online
 
 from ..basket import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
@@ -177,6 +179,8 @@ def checkout_payment(request, distribution_id):
         else:
             basket_clear(request.session, distribution.pk)
             messages.success(request, _("Votre commande est enregistrée."))
+            if form.cleaned_data.get("choice") == PaymentMethod.ONLINE_CARD:
+                return pay_order_online(request, order)
             return redirect("order_detail", request.market.slug, order.pk)
     context.update(
         {
@@ -233,6 +237,7 @@ def order_detail(request, order_id):
         "lines": order.lines.select_related("product__producer").order_by("product__name"),
         "payments": payments,
         "instructions": pending,
+        "online": online_rows(payments),
         "held": client_account(request.membership).held,
         "can_add": order.distribution.is_open_for_orders(),
     }

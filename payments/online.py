@@ -1,0 +1,387 @@
+"""Online card payments with Stripe Checkout: open a session, settle it, refund it.
+
+How a payment goes
+------------------
+1. Checkout records the order with a pending online `Payment`; `checkout_open`
+   opens a Checkout Session for it and the client is sent to Stripe's page.
+2. Stripe says how it went by webhook (`payments.stripe_webhooks`); the return
+   page and ``manage.py stripe_reconcile`` ask Stripe themselves
+   (`checkout_sync`). All of them hand the session to `checkout_apply`, the one
+   place that changes our records, so the outcome is the same whichever comes
+   first and however many times each one comes.
+3. Paid: the payment is received (`payment_receive`, whose posting is keyed on
+   the payment: posted once). Failed or expired: the payment is cancelled and
+   the client may choose again (`payment_choose_again`), online or otherwise.
+4. Refunds: see `payments.stripe_refunds`.
+
+Locks
+-----
+The session's row first, then the payment's, then (in the ledger) the
+accounts': every path here takes them in this order, so two events about one
+session, delivered at the same time, run one after the other.
+"""
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cagette.i18n import stored_language
+from orders.models import Order
+
+from . import stripe_gateway as gateway
+from .ledger import client_account
+from .methods import CAGNOTTE, PaymentMethod
+from .models import (
+    CheckoutStatus,
+    Payment,
+    PaymentRechoice,
+    PaymentStatus,
+    StripeCheckout,
+)
+from .services import payment_cancel, payment_receive, payment_record
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal("0.00")
+# A session's status only moves to a higher rank.
+RANK = {
+    CheckoutStatus.OPEN: 0,
+    CheckoutStatus.PROCESSING: 1,
+    CheckoutStatus.PAID: 2,
+    CheckoutStatus.FAILED: 2,
+    CheckoutStatus.EXPIRED: 2,
+}
+# Sessions through which money may still come (or came).
+ALIVE = [CheckoutStatus.OPEN, CheckoutStatus.PROCESSING, CheckoutStatus.PAID]
+
+
+class OnlinePaymentError(Exception):
+    """A refusal a person can understand; ``message`` is a French sentence."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# -- Opening a session ------------------------------------------------------------
+
+
+def _line_label(payment: Payment) -> str:
+    with stored_language():
+        if payment.order_id is None:
+            return payment.market.name
+        order = payment.order
+        return _("Panier n° %(number)s — %(market)s, distribution du %(date)s") % {
+            "number": order.number,
+            "market": payment.market.name,
+            "date": f"{order.distribution.date:%d/%m/%Y}",
+        }
+
+
+def checkout_open(*, payment: Payment, success_url: str, cancel_url: str) -> StripeCheckout | None:
+    """The session the client should pay ``payment`` on: the open one, else a new attempt.
+
+    None when there is nothing to pay there any more (paid, or on its way).
+    Raises `GatewayError` when Stripe cannot be reached.
+    """
+    latest = payment.stripe_checkouts.order_by("-attempt").first()
+    if latest is not None and latest.status == CheckoutStatus.OPEN:
+        latest = checkout_sync(latest)
+        if latest.status == CheckoutStatus.OPEN:
+            return latest
+    payment.refresh_from_db(fields=["status"])
+    on_its_way = latest is not None and latest.status in (
+        CheckoutStatus.PROCESSING,
+        CheckoutStatus.PAID,
+    )
+    if payment.status != PaymentStatus.PENDING or on_its_way:
+        return None
+    attempt = latest.attempt + 1 if latest else 1
+    session = gateway.checkout_session_create(
+        payment=payment,
+        attempt=attempt,
+        label=_line_label(payment),
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
+    # The same attempt asked twice at once gets the same session (same key).
+    checkout, _created = StripeCheckout.objects.get_or_create(
+        session_id=session["id"],
+        defaults={
+            "payment": payment,
+            "attempt": attempt,
+            "url": session.get("url") or "",
+            "amount": payment.amount,
+        },
+    )
+    return checkout
+
+
+# -- Settling a session -------------------------------------------------------------
+
+
+def checkout_sync(checkout: StripeCheckout) -> StripeCheckout:
+    """Ask Stripe how the session stands and settle it (the return page, reconciliation)."""
+    session = gateway.checkout_session_retrieve(checkout.session_id)
+    return checkout_apply(session) or checkout
+
+
+def _intent_of(session: Mapping) -> Mapping | None:
+    intent = session.get("payment_intent")
+    return intent if isinstance(intent, Mapping) else None
+
+
+def _status_of(session: Mapping, failed: bool) -> str:
+    if failed:
+        return CheckoutStatus.FAILED
+    if session.get("status") == "expired":
+        return CheckoutStatus.EXPIRED
+    if session.get("status") != "complete":
+        return CheckoutStatus.OPEN
+    if session.get("payment_status") in ("paid", "no_payment_required"):
+        return CheckoutStatus.PAID
+    # Complete but unpaid: a debit the bank has not confirmed yet, unless the
+    # PaymentIntent (when expanded) already says it failed.
+    intent = _intent_of(session) or {}
+    if intent.get("status") in ("requires_payment_method", "canceled"):
+        return CheckoutStatus.FAILED
+    return CheckoutStatus.PROCESSING
+
+
+def checkout_apply(session: Mapping, *, failed: bool = False) -> StripeCheckout | None:
+    """Bring our records in line with ``session`` (a Checkout Session as Stripe sends it).
+
+    ``failed``: Stripe said the delayed payment failed. Idempotent, and
+    blind to the order of arrival: a status never moves back. None for a
+    session that is not ours.
+    """
+    with transaction.atomic():
+        checkout = _locked_checkout(session)
+        if checkout is None:
+            logger.info("Stripe session %s is not one of ours", session.get("id"))
+            return None
+        intent = _intent_of(session)
+        intent_id = intent["id"] if intent else session.get("payment_intent")
+        if intent_id and not checkout.payment_intent:
+            checkout.payment_intent = intent_id
+        status = _status_of(session, failed)
+        if RANK[status] > RANK[checkout.status]:
+            if status == CheckoutStatus.PAID:
+                checkout.received_payment = _receive(checkout, session)
+            elif status in (CheckoutStatus.FAILED, CheckoutStatus.EXPIRED):
+                _give_up(checkout)
+            checkout.status = status
+        checkout.updated_at = timezone.now()
+        checkout.save()
+    return checkout
+
+
+def _locked_checkout(session: Mapping) -> StripeCheckout | None:
+    locked = StripeCheckout.objects.select_for_update(of=("self",)).select_related("payment")
+    checkout = locked.filter(session_id=session.get("id")).first()
+    if checkout is None and _adopt(session):
+        checkout = locked.filter(session_id=session.get("id")).first()
+    return checkout
+
+
+def _adopt(session: Mapping) -> bool:
+    """A session of ours we have no row for (the request that opened it died
+    before saving it): its metadata names the payment."""
+    metadata = session.get("metadata") or {}
+    try:
+        payment_id, attempt = int(metadata["payment_id"]), int(metadata.get("attempt") or 1)
+        market_id = int(metadata["market_id"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    payment = Payment.objects.filter(
+        pk=payment_id, market_id=market_id, method=PaymentMethod.ONLINE_CARD
+    ).first()
+    if payment is None or not session.get("amount_total"):
+        return False
+    try:
+        with transaction.atomic():
+            StripeCheckout.objects.get_or_create(
+                session_id=session["id"],
+                defaults={
+                    "payment": payment,
+                    "attempt": attempt,
+                    "url": session.get("url") or "",
+                    "amount": gateway.from_cents(session["amount_total"]),
+                },
+            )
+    except IntegrityError:
+        logger.warning("Stripe session %s clashes with a recorded attempt", session["id"])
+        return False
+    return True
+
+
+def _receive(checkout: StripeCheckout, session: Mapping) -> Payment:
+    """The session is paid: receive its payment, once."""
+    amount = checkout.amount
+    if session.get("amount_total") is not None:
+        amount = gateway.from_cents(session["amount_total"])
+    payment = Payment.objects.select_for_update().get(pk=checkout.payment_id)
+    if payment.status == PaymentStatus.PENDING:
+        return payment_receive(
+            payment=payment, received_by=None, method=PaymentMethod.ONLINE_CARD, amount=amount
+        )
+    # Settled otherwise meanwhile (another session paid it, or it was marked not
+    # paid): the money did arrive, so it is a payment of its own and stays on
+    # the client's balance, where it can be refunded.
+    logger.warning(
+        "Stripe session %s paid payment %s already %s", checkout, payment.pk, payment.status
+    )
+    return payment_record(
+        membership=payment.membership,
+        method=PaymentMethod.ONLINE_CARD,
+        amount=amount,
+        recorded_by=None,
+        reference=payment.reference,
+        idempotency_key=f"stripe-session:{checkout.session_id}",
+        order=payment.order,
+    )
+
+
+def _give_up(checkout: StripeCheckout) -> None:
+    """No money will come through this session: cancel its payment, unless another
+    session of the same payment may still bring it."""
+    payment = Payment.objects.select_for_update().get(pk=checkout.payment_id)
+    others = payment.stripe_checkouts.exclude(pk=checkout.pk).filter(status__in=ALIVE)
+    if payment.status == PaymentStatus.PENDING and not others.exists():
+        payment_cancel(payment=payment, cancelled_by=None)
+
+
+def checkouts_close(payment: Payment) -> None:
+    """Make sure no open session of ``payment`` can still be paid."""
+    for checkout in payment.stripe_checkouts.filter(status=CheckoutStatus.OPEN):
+        try:
+            session = gateway.checkout_session_expire(checkout.session_id)
+        except gateway.GatewayRefused:  # no longer open: see how it ended
+            session = gateway.checkout_session_retrieve(checkout.session_id)
+        checkout_apply(session)
+
+
+# -- Choosing again ---------------------------------------------------------------------
+
+
+def latest_checkout(payment: Payment) -> StripeCheckout | None:
+    return payment.stripe_checkouts.order_by("-attempt").first()
+
+
+def can_choose_again(payment: Payment) -> bool:
+    """An online payment that did not (or will not) go through, not yet replaced."""
+    if payment.method != PaymentMethod.ONLINE_CARD or payment.status == PaymentStatus.RECEIVED:
+        return False
+    if PaymentRechoice.objects.filter(replaced=payment).exists():
+        return False
+    latest = latest_checkout(payment)
+    return latest is None or latest.status != CheckoutStatus.PROCESSING
+
+
+def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
+    """The client pays what ``payment`` was for another way (or online again).
+
+    The online payment is cancelled (its open sessions closed at Stripe
+    first) and a pending payment is created for the new choice; « cagnotte »
+    creates none, the order staying on the balance. Once per payment: asked
+    again, it returns the first choice. Raises `OnlinePaymentError`.
+    """
+    from orders.emails import send_order_recap
+    from orders.services import checkout_choices
+
+    checkouts_close(payment)  # Stripe first, outside our locks
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("market")
+            .get(pk=payment.pk)
+        )
+        done = PaymentRechoice.objects.filter(replaced=payment).first()
+        if done is not None:
+            return done
+        _check_replaceable(payment, choice, checkout_choices(payment.market))
+        if payment.status == PaymentStatus.PENDING:
+            payment_cancel(payment=payment, cancelled_by=chosen_by)
+        order = Order.objects.select_for_update().get(pk=payment.order_id)
+        new = _new_choice(order, payment.amount, choice, chosen_by)
+        rechoice = PaymentRechoice.objects.create(
+            replaced=payment, choice=choice, payment=new, chosen_by=chosen_by
+        )
+        order.payment_method = choice
+        order.updated_at = timezone.now()
+        order.save(update_fields=["payment_method", "updated_at"])
+        amount, new_id = payment.amount, new.pk if new else None
+        transaction.on_commit(
+            lambda: send_order_recap(order.pk, choice=choice, amount=amount, payment_id=new_id)
+        )
+    return rechoice
+
+
+def _check_replaceable(payment: Payment, choice: str, choices: list[str]) -> None:
+    if payment.method != PaymentMethod.ONLINE_CARD or payment.order_id is None:
+        raise OnlinePaymentError(_("Ce paiement ne peut pas être remplacé."))
+    if payment.status == PaymentStatus.RECEIVED:
+        raise OnlinePaymentError(_("Votre paiement en ligne vient d'être reçu : tout est réglé."))
+    latest = latest_checkout(payment)
+    if latest is not None and latest.status == CheckoutStatus.PROCESSING:
+        raise OnlinePaymentError(
+            _("Votre paiement en ligne est en cours de traitement : attendez sa confirmation.")
+        )
+    if choice not in choices:
+        raise OnlinePaymentError(_("Choisissez un des moyens de paiement proposés par le marché."))
+
+
+def _new_choice(order: Order, amount: Decimal, choice: str, chosen_by) -> Payment | None:
+    if choice == CAGNOTTE:
+        held = client_account(order.membership).held
+        if held < 0 and not order.market.allow_negative_balances:
+            raise OnlinePaymentError(
+                _("Votre solde ne couvre pas cette commande : choisissez un autre moyen.")
+            )
+        return None
+    return Payment.objects.create(
+        market=order.market,
+        membership=order.membership,
+        method=choice,
+        amount=amount,
+        status=PaymentStatus.PENDING,
+        reference=order.reference,
+        order=order,
+        distribution=order.distribution,
+        created_by=chosen_by,
+    )
+
+
+# -- What the client is told ---------------------------------------------------------
+
+
+def client_status(payment: Payment, checkout: StripeCheckout | None) -> str:
+    """``paid``, ``processing``, ``failed`` or ``abandoned`` (not paid, for whatever reason)."""
+    if payment.status == PaymentStatus.RECEIVED:
+        return "paid"
+    if checkout is not None and checkout.status in (CheckoutStatus.PAID, CheckoutStatus.PROCESSING):
+        return "paid" if checkout.status == CheckoutStatus.PAID else "processing"
+    if checkout is not None and checkout.status == CheckoutStatus.FAILED:
+        return "failed"
+    return "abandoned"
+
+
+def online_rows(payments) -> list[dict]:
+    """The client's online payments of an order, each with its status and whether
+    the client can still act on it (pay, retry, or choose another way)."""
+    rows = []
+    for payment in payments:
+        if payment.method != PaymentMethod.ONLINE_CARD:
+            continue
+        status = client_status(payment, latest_checkout(payment))
+        rows.append(
+            {
+                "payment": payment,
+                "status": status,
+                "can_act": status in ("failed", "abandoned") and can_choose_again(payment),
+            }
+        )
+    return rows

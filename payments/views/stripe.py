@@ -1,0 +1,252 @@
+"""Online card payment pages: Stripe's webhook, the client's return page, paying
+again or another way, and the admin's refund.
+"""
+
+import logging
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.access import admin_view, member_view
+from cagette.money import format_euros
+from orders.checkout_forms import PaymentChoiceForm
+from orders.services import checkout_choices
+
+from ..methods import PaymentMethod
+from ..models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus, RefundStatus
+from ..online import (
+    OnlinePaymentError,
+    can_choose_again,
+    checkout_open,
+    checkout_sync,
+    client_status,
+    latest_checkout,
+    payment_choose_again,
+)
+from ..stripe_forms import OnlineRefundForm
+from ..stripe_gateway import GatewayError, GatewayRefused
+from ..stripe_refunds import paid_checkout, refund_request, refundable
+from ..stripe_webhooks import event_handle
+
+logger = logging.getLogger(__name__)
+
+
+def _unavailable() -> str:
+    return _("Le paiement en ligne est momentanément indisponible : réessayez dans un instant.")
+
+
+# -- Stripe's webhook ---------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Verify the signature on the raw body, then handle the event (once)."""
+    try:
+        event = stripe.Webhook.construct_event(
+            request.body, request.headers.get("Stripe-Signature"), settings.STRIPE_WEBHOOK_SECRET
+        )
+    except (ValueError, stripe.SignatureVerificationError) as error:
+        logger.warning("Stripe webhook refused: %s", error)
+        return HttpResponseBadRequest()
+    event_handle(event.to_dict())
+    return HttpResponse(status=200)
+
+
+# -- The client's side ----------------------------------------------------------------------
+
+
+def _get_online_payment_for_member(request, payment_id) -> Payment:
+    return get_object_or_404(
+        Payment.objects.select_related("order__distribution"),
+        pk=payment_id,
+        membership=request.membership,
+        method=PaymentMethod.ONLINE_CARD,
+    )
+
+
+def _return_urls(request, payment: Payment) -> dict:
+    back = request.build_absolute_uri(
+        reverse("online_payment_return", args=[request.market.slug, payment.pk])
+    )
+    return {"success_url": back + "?session_id={CHECKOUT_SESSION_ID}", "cancel_url": back}
+
+
+def pay_online(request, payment: Payment):
+    """Send the client to Stripe's page for ``payment`` (or say why not)."""
+    try:
+        checkout = checkout_open(payment=payment, **_return_urls(request, payment))
+    except GatewayRefused:
+        messages.error(
+            request,
+            _(
+                "Le paiement en ligne n'a pas pu être préparé pour cette commande : "
+                "choisissez un autre moyen de paiement."
+            ),
+        )
+        return redirect("order_detail", request.market.slug, payment.order_id)
+    except GatewayError:
+        messages.error(request, _unavailable())
+        return redirect("order_detail", request.market.slug, payment.order_id)
+    if checkout is None:
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    return redirect(checkout.url)
+
+
+def pay_order_online(request, order):
+    """After checkout: the order's pending online payment, paid on Stripe's page."""
+    payment = (
+        order.payments.filter(method=PaymentMethod.ONLINE_CARD, status=PaymentStatus.PENDING)
+        .order_by("-created_at")
+        .first()
+    )
+    if payment is None:
+        return redirect("order_detail", request.market.slug, order.pk)
+    return pay_online(request, payment)
+
+
+@member_view
+def online_payment_return(request, payment_id):
+    """Where Stripe sends the client back: the payment's real status, asked to Stripe."""
+    payment = _get_online_payment_for_member(request, payment_id)
+    checkout = latest_checkout(payment)
+    session_id = request.GET.get("session_id", "")
+    if session_id:
+        checkout = payment.stripe_checkouts.filter(session_id=session_id).first() or checkout
+    unreachable = False
+    if checkout is not None and checkout.status in (CheckoutStatus.OPEN, CheckoutStatus.PROCESSING):
+        try:
+            checkout = checkout_sync(checkout)
+        except GatewayError:
+            unreachable = True
+        payment.refresh_from_db()
+    status = client_status(payment, checkout)
+    context = {
+        "payment": payment,
+        "order": payment.order,
+        "status": status,
+        "unreachable": unreachable,
+        "can_act": status in ("failed", "abandoned") and can_choose_again(payment),
+        "rechoice": PaymentRechoice.objects.filter(replaced=payment).first(),
+    }
+    return render(request, "payments/online_return.html", context)
+
+
+@require_POST
+@member_view
+def online_payment_pay(request, payment_id):
+    """« Payer en ligne » / « Réessayer »: the open session, or a new one."""
+    payment = _get_online_payment_for_member(request, payment_id)
+    if payment.status == PaymentStatus.PENDING:
+        return pay_online(request, payment)
+    if not can_choose_again(payment):
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    return _choose_again(request, payment, PaymentMethod.ONLINE_CARD)
+
+
+def _choose_again(request, payment: Payment, choice: str):
+    try:
+        rechoice = payment_choose_again(payment=payment, choice=choice, chosen_by=request.user)
+    except GatewayError:
+        messages.error(request, _unavailable())
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    except OnlinePaymentError as error:
+        messages.error(request, error.message)
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    if rechoice.payment is not None and rechoice.payment.method == PaymentMethod.ONLINE_CARD:
+        return pay_online(request, rechoice.payment)
+    messages.success(request, _("Votre choix est enregistré."))
+    return redirect("order_detail", request.market.slug, payment.order_id)
+
+
+@member_view
+def online_payment_change(request, payment_id):
+    """« Choisir un autre moyen de paiement » for what an online payment was for."""
+    payment = _get_online_payment_for_member(request, payment_id)
+    if not can_choose_again(payment):
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    form = PaymentChoiceForm(request.POST or None, choices=checkout_choices(request.market))
+    if request.method == "POST" and form.is_valid():
+        return _choose_again(request, payment, form.cleaned_data["choice"])
+    context = {"payment": payment, "order": payment.order, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "payments/online_change.html", context, status=status)
+
+
+# -- The admin's refund (basket page) --------------------------------------------------------
+
+
+def basket_online_refunds(payments) -> list[dict]:
+    """For the basket page: each received online payment with its refund form and history."""
+    rows = []
+    for payment in payments:
+        if payment.method != PaymentMethod.ONLINE_CARD or payment.status != PaymentStatus.RECEIVED:
+            continue
+        checkout = paid_checkout(payment)
+        if checkout is None:
+            continue
+        available = refundable(checkout)
+        form = OnlineRefundForm(amount=available, prefix=f"remboursement-{payment.pk}")
+        rows.append(
+            {
+                "payment": payment,
+                "checkout": checkout,
+                "refundable": available,
+                "form": form if available > 0 else None,
+                "requests": checkout.refund_requests.select_related("requested_by").order_by("pk"),
+            }
+        )
+    return rows
+
+
+@require_POST
+@admin_view
+def online_refund(request, distribution_id, order_id, payment_id):
+    payment = get_object_or_404(
+        Payment,
+        pk=payment_id,
+        market=request.market,
+        order_id=order_id,
+        order__distribution_id=distribution_id,
+    )
+    back = redirect("day_basket", request.market.slug, distribution_id, order_id)
+    form = OnlineRefundForm(request.POST, prefix=f"remboursement-{payment.pk}")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return back
+    amount = form.cleaned_data["amount"]
+    try:
+        refund = refund_request(
+            payment=payment,
+            amount=amount,
+            requested_by=request.user,
+            token=form.cleaned_data["form_token"],
+        )
+    except OnlinePaymentError as error:
+        messages.error(request, error.message)
+    except GatewayError as error:
+        messages.error(
+            request,
+            _("Stripe n'a pas effectué le remboursement : %(reason)s") % {"reason": error},
+        )
+    else:
+        if refund.status == RefundStatus.FAILED:
+            messages.error(request, _("Stripe a refusé ce remboursement."))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Remboursement de %(amount)s demandé à Stripe : il apparaîtra dans le "
+                    "solde du client dès que Stripe l'aura confirmé."
+                )
+                % {"amount": format_euros(amount)},
+            )
+    return back

@@ -1,0 +1,132 @@
+"""A client pays a basket by card online: sent to the (fake) Stripe page, back
+to the market, and the order shows paid once Stripe's signed webhook arrives."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from orders.models import Order, Unit
+from payments.models import Payment, Transaction
+from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
+
+NBSP = "\u00a0"
+
+
+@pytest.fixture
+def online_market(market, fake_stripe):
+    market.payment_methods = ["cheque", "cash", "online_card"]
+    market.save()
+    farm = ProducerFactory(market=market, name="Ferme du Bois")
+    ProductFactory(producer=farm, name="Carottes", unit=Unit.KG, unit_price=Decimal("2.80"))
+    DistributionFactory(market=market, date=datetime.date(2026, 12, 4), place="La Halle")
+    return market
+
+
+def _order_and_choose_online_card(page):
+    page.locator("#nav").get_by_role("link", name="Commander").click()
+    page.get_by_role("link", name=re.compile("Distribution du vendredi 4 décembre 2026")).click()
+    page.get_by_label("Quantité de Carottes").fill("2")
+    page.get_by_role("button", name="Voir mon panier").click()
+    page.get_by_role("link", name="Choisir mon paiement").click()
+    page.get_by_label("Carte bancaire en ligne").check()
+    page.get_by_role("button", name="Valider ma commande").click()
+
+
+def _postings() -> int:
+    return Transaction.objects.filter(kind="payment").count()
+
+
+def test_a_client_pays_by_card_online_and_sees_the_order_paid(
+    page,
+    log_in,
+    member,
+    online_market,
+    fake_stripe,
+    live_server,
+):
+    log_in(member)
+    _order_and_choose_online_card(page)
+
+    # On Stripe's (fake) page, for the basket's amount.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(fake_stripe.url)}/pay/cs_test_"))
+    expect(page.locator("#amount")).to_have_text("5,60 €")
+    payment = Payment.objects.get()
+    assert payment.status == "pending"
+    page.get_by_role("button", name="Payer", exact=True).click()
+
+    # Back on the market: Stripe says it is paid.
+    expect(page.get_by_role("heading", name="Paiement en ligne")).to_be_visible()
+    expect(page.locator("#online-status")).to_contain_text("Paiement reçu, merci !")
+
+    # Stripe's webhook arrives too (it always does, maybe more than once): one posting.
+    session_id = payment.stripe_checkouts.get().session_id
+    event = fake_stripe.session_event("checkout.session.completed", session_id)
+    webhook = f"{live_server.url}/stripe/webhook/"
+    assert fake_stripe.deliver(webhook, event) == 200
+    assert fake_stripe.deliver(webhook, event) == 200
+    assert _postings() == 1
+
+    page.get_by_role("link", name="Voir ma commande").click()
+    payments = page.locator("#order-payments li")
+    expect(payments).to_have_count(1)
+    expect(payments.first).to_contain_text("Carte bancaire en ligne")
+    expect(payments.first).to_contain_text("Reçu")
+    expect(page.locator("#order-total")).to_have_text(f"5,60{NBSP}€")
+
+
+def test_a_delayed_card_payment_shows_paid_once_the_signed_webhook_is_delivered(
+    page,
+    log_in,
+    member,
+    online_market,
+    fake_stripe,
+    live_server,
+):
+    log_in(member)
+    _order_and_choose_online_card(page)
+    page.get_by_role("button", name="Payer par prélèvement").click()
+
+    expect(page.locator("#online-status")).to_contain_text("Paiement en cours de traitement")
+    order = Order.objects.get()
+    payment = order.payments.get()
+    assert payment.status == "pending" and _postings() == 0
+
+    # The bank confirms; Stripe tells the market with a signed webhook.
+    session_id = payment.stripe_checkouts.get().session_id
+    fake_stripe.settle_later_payment(session_id)
+    event = fake_stripe.session_event("checkout.session.async_payment_succeeded", session_id)
+    assert fake_stripe.deliver(f"{live_server.url}/stripe/webhook/", event) == 200
+
+    # The return page refreshes itself (every 5 seconds).
+    expect(page.locator("#online-status")).to_contain_text("Paiement reçu, merci !", timeout=15_000)
+    assert _postings() == 1
+    page.get_by_role("link", name="Voir ma commande").click()
+    expect(page.locator("#order-payments li").first).to_contain_text("Reçu")
+
+
+def test_a_client_who_leaves_the_stripe_page_can_pay_another_way(
+    page,
+    log_in,
+    member,
+    online_market,
+    fake_stripe,
+):
+    log_in(member)
+    _order_and_choose_online_card(page)
+    page.get_by_role("link", name="Retour au marché").click()
+
+    expect(page.locator("#online-status")).to_contain_text("Le paiement n'a pas été effectué")
+    page.get_by_role("link", name="Choisir un autre moyen de paiement").click()
+    page.get_by_label("Espèces").check()
+    page.get_by_role("button", name="Valider mon choix").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Votre choix est enregistré.")
+    payments = page.locator("#order-payments li")
+    expect(payments).to_have_count(2)
+    expect(payments.nth(0)).to_contain_text("Annulé")
+    expect(payments.nth(1)).to_contain_text("Espèces")
+    assert [s["status"] for s in fake_stripe.sessions.values()] == ["expired"]

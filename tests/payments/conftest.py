@@ -1,0 +1,81 @@
+"""Online card payments: a market offering it, a fake Stripe, and an order to pay."""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Unit
+from orders.services import basket_read, order_checkout
+from payments.models import PaymentMethod, PaymentStatus
+from payments.online import checkout_open
+from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
+
+SUCCESS_URL = "http://testserver/retour?session_id={CHECKOUT_SESSION_ID}"
+CANCEL_URL = "http://testserver/retour"
+
+
+@pytest.fixture
+def online_market(market, fake_stripe):
+    market.payment_methods = ["cheque", "cash", "transfer", "online_card", "cagnotte"]
+    market.save()
+    return market
+
+
+@pytest.fixture
+def honey(online_market):
+    hives = ProducerFactory(market=online_market, name="Rucher des Lilas")
+    return ProductFactory(producer=hives, name="Miel", unit=Unit.PIECE, unit_price=Decimal("6.80"))
+
+
+@pytest.fixture
+def distribution(online_market):
+    return DistributionFactory(
+        market=online_market, date=datetime.date(2026, 12, 4), place="La Halle"
+    )
+
+
+def order_online(membership, distribution, product, quantity="2"):
+    """Check out ``quantity`` of ``product``, paid online; the order."""
+    lines = basket_read(membership.market, {product.pk: quantity})
+    return order_checkout(
+        membership=membership,
+        distribution=distribution,
+        lines=lines,
+        choice="online_card",
+        token=uuid.uuid4().hex,
+        notify=False,
+    )
+
+
+def online_payment(order):
+    return order.payments.get(method=PaymentMethod.ONLINE_CARD, status=PaymentStatus.PENDING)
+
+
+def open_session(payment):
+    return checkout_open(payment=payment, success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
+
+
+@pytest.fixture
+def checkout(member, distribution, honey):
+    """A pending online payment of 13,60 € with its open session at the fake Stripe."""
+    return open_session(online_payment(order_online(member, distribution, honey)))
+
+
+@pytest.fixture
+def deliver(client, fake_stripe):
+    """``deliver(event)``: Stripe posts the signed event to the webhook; the response."""
+
+    def _deliver(event, **signing):
+        payload, signature = fake_stripe.signed(event, **signing)
+        return client.post(
+            reverse("stripe_webhook"),
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
+
+    return _deliver

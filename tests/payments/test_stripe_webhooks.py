@@ -1,0 +1,476 @@
+"""Stripe's webhook: signatures, events handled once whatever the order and timing,
+and refunds posted when Stripe confirms them."""
+
+import json
+import re
+import time
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from distributions.services import bulk_plan, day_baskets
+from payments.ledger import client_account, market_account
+from payments.models import (
+    AccountKind,
+    Payment,
+    StripeCheckout,
+    StripeEvent,
+    StripeRefund,
+    Transaction,
+)
+from payments.stripe_refunds import refund_request
+from tests.factories import MembershipFactory
+from tests.threads import run_together
+
+from .conftest import online_payment, open_session, order_online
+
+NBSP = "\u00a0"
+
+
+def _payment(checkout) -> Payment:
+    return Payment.objects.get(pk=checkout.payment_id)
+
+
+def _postings(checkout) -> int:
+    return Transaction.objects.filter(kind="payment", payment__pk=checkout.payment_id).count()
+
+
+def _refunds(checkout) -> list[Decimal]:
+    entries = client_account(checkout.payment.membership).entries.filter(transaction__kind="refund")
+    return sorted(entries.values_list("amount", flat=True))
+
+
+def _paid(fake_stripe, checkout, *, later=False):
+    fake_stripe.pay(checkout.session_id, later=later)
+    return fake_stripe.session_event("checkout.session.completed", checkout.session_id)
+
+
+def _nothing_written(checkout):
+    assert not StripeEvent.objects.exists()
+    assert _payment(checkout).status == "pending"
+    assert _postings(checkout) == 0
+
+
+# -- Signatures --------------------------------------------------------------------------
+
+
+def test_a_signed_completed_event_receives_the_payment(checkout, fake_stripe, deliver):
+    event = _paid(fake_stripe, checkout)
+
+    response = deliver(event)
+
+    assert response.status_code == 200
+    payment = _payment(checkout)
+    assert (payment.status, payment.amount) == ("received", Decimal("13.60"))
+    assert _postings(checkout) == 1
+    assert market_account(payment.market, AccountKind.ONLINE).balance == Decimal("13.60")
+    assert client_account(payment.membership).held == Decimal("0.00")
+    stored = StripeEvent.objects.get()
+    assert (stored.event_id, stored.type, stored.object_id) == (
+        event["id"],
+        "checkout.session.completed",
+        checkout.session_id,
+    )
+    checkout.refresh_from_db()
+    assert checkout.status == "paid" and checkout.payment_intent.startswith("pi_test_")
+
+
+def test_once_received_the_basket_shows_paid_at_the_distribution(
+    checkout, fake_stripe, deliver, distribution
+):
+    deliver(_paid(fake_stripe, checkout))
+
+    basket = day_baskets(distribution).get(pk=checkout.payment.order_id)
+    assert (basket.received, basket.due) == (Decimal("13.60"), Decimal("0.00"))
+    assert bulk_plan(distribution).blocked == []  # nothing for the coordinator to do
+
+
+def test_a_tampered_payload_is_refused_and_nothing_is_written(client, checkout, fake_stripe):
+    event = _paid(fake_stripe, checkout)
+    payload, signature = fake_stripe.signed(event)
+    tampered = payload.replace('"amount_total": 1360', '"amount_total": 1')
+
+    response = client.post(
+        reverse("stripe_webhook"),
+        tampered,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+
+    assert response.status_code == 400
+    _nothing_written(checkout)
+
+
+@pytest.mark.parametrize(
+    "signing",
+    [
+        {"secret": "whsec_someone_else"},
+        {"timestamp": int(time.time()) - 10 * 60},  # older than Stripe's 5 minutes
+    ],
+    ids=["wrong-secret", "too-old"],
+)
+def test_a_wrongly_signed_or_too_old_event_is_refused(checkout, fake_stripe, deliver, signing):
+    response = deliver(_paid(fake_stripe, checkout), **signing)
+
+    assert response.status_code == 400
+    _nothing_written(checkout)
+
+
+@pytest.mark.parametrize("header", [None, "", "t=abc,v1=00", "v1=deadbeef"])
+def test_a_missing_or_garbled_signature_is_refused(client, checkout, fake_stripe, header):
+    payload = json.dumps(_paid(fake_stripe, checkout))
+    extra = {} if header is None else {"HTTP_STRIPE_SIGNATURE": header}
+
+    response = client.post(
+        reverse("stripe_webhook"), payload, content_type="application/json", **extra
+    )
+
+    assert response.status_code == 400
+    _nothing_written(checkout)
+
+
+def test_the_webhook_takes_only_posts(client):
+    assert client.get(reverse("stripe_webhook")).status_code == 405
+
+
+# -- Once, whatever the deliveries --------------------------------------------------------------
+
+
+def test_the_same_event_delivered_ten_times_posts_once(checkout, fake_stripe, deliver):
+    event = _paid(fake_stripe, checkout)
+
+    statuses = {deliver(event).status_code for _ in range(10)}
+
+    assert statuses == {200}
+    assert StripeEvent.objects.count() == 1
+    assert _postings(checkout) == 1
+    assert client_account(checkout.payment.membership).held == Decimal("0.00")
+
+
+def test_completed_arriving_after_async_payment_succeeded_posts_once(
+    checkout, fake_stripe, deliver
+):
+    completed = _paid(fake_stripe, checkout, later=True)  # sent first, delivered last
+    fake_stripe.settle_later_payment(checkout.session_id)
+    succeeded = fake_stripe.session_event(
+        "checkout.session.async_payment_succeeded", checkout.session_id
+    )
+
+    deliver(succeeded)
+    deliver(completed)
+
+    checkout.refresh_from_db()
+    assert checkout.status == "paid"  # the late "processing" does not move it back
+    assert _payment(checkout).status == "received"
+    assert _postings(checkout) == 1
+    assert StripeEvent.objects.count() == 2
+
+
+def test_a_delayed_payment_is_processing_then_received_on_success(checkout, fake_stripe, deliver):
+    deliver(_paid(fake_stripe, checkout, later=True))
+    checkout.refresh_from_db()
+    assert checkout.status == "processing" and _payment(checkout).status == "pending"
+
+    fake_stripe.settle_later_payment(checkout.session_id)
+    deliver(
+        fake_stripe.session_event("checkout.session.async_payment_succeeded", checkout.session_id)
+    )
+
+    assert _payment(checkout).status == "received"
+    assert _postings(checkout) == 1
+
+
+def test_a_failed_delayed_payment_cancels_the_payment(checkout, fake_stripe, deliver):
+    deliver(_paid(fake_stripe, checkout, later=True))
+    fake_stripe.settle_later_payment(checkout.session_id, succeeded=False)
+
+    deliver(fake_stripe.session_event("checkout.session.async_payment_failed", checkout.session_id))
+
+    checkout.refresh_from_db()
+    assert checkout.status == "failed"
+    assert _payment(checkout).status == "cancelled"
+    assert _postings(checkout) == 0
+    assert client_account(checkout.payment.membership).held == Decimal("-13.60")
+
+
+def test_an_expired_session_cancels_the_payment_and_lets_the_client_choose_again(
+    login, member, checkout, fake_stripe, deliver
+):
+    fake_stripe.expire(checkout.session_id)
+
+    deliver(fake_stripe.session_event("checkout.session.expired", checkout.session_id))
+
+    payment = _payment(checkout)
+    assert payment.status == "cancelled"
+    shopper = login(member)
+    change = reverse(
+        "online_payment_change",
+        kwargs={"market_slug": payment.market.slug, "payment_id": payment.pk},
+    )
+    page = shopper.get(change)
+    token = re.search(r'name="form_token" value="([0-9a-f]{32})"', page.content.decode())[1]
+    shopper.post(change, {"choice": "transfer", "form_token": token})
+    new = payment.order.payments.get(status="pending")
+    assert (new.method, new.amount) == ("transfer", Decimal("13.60"))
+
+
+def test_an_expired_event_after_the_payment_changes_nothing(checkout, fake_stripe, deliver):
+    deliver(_paid(fake_stripe, checkout))
+    paid_session = fake_stripe.sessions[checkout.session_id]
+    late = fake_stripe.event("checkout.session.expired", {**paid_session, "status": "expired"})
+
+    deliver(late)
+
+    checkout.refresh_from_db()
+    assert checkout.status == "paid" and _payment(checkout).status == "received"
+
+
+def test_an_event_about_a_session_that_is_not_ours_is_acknowledged(fake_stripe, deliver, db):
+    stranger = {"id": "cs_test_elsewhere", "object": "checkout.session", "status": "complete"}
+    stranger |= {"payment_status": "paid", "amount_total": 500, "metadata": {}}
+
+    response = deliver(fake_stripe.event("checkout.session.completed", stranger))
+
+    assert response.status_code == 200
+    assert not Transaction.objects.exists()
+
+
+def test_a_session_whose_row_was_lost_is_found_through_its_metadata(checkout, fake_stripe, deliver):
+    # The request that opened it died before saving the session.
+    session_id = checkout.session_id
+    StripeCheckout.objects.filter(pk=checkout.pk).delete()
+
+    deliver(_paid(fake_stripe, checkout))
+
+    adopted = StripeCheckout.objects.get(session_id=session_id)
+    assert (adopted.payment_id, adopted.status) == (checkout.payment_id, "paid")
+    assert _postings(checkout) == 1
+
+
+def test_a_second_paid_session_for_one_payment_becomes_a_credit(
+    member, checkout, fake_stripe, deliver
+):
+    # Two tabs: the client paid twice. The money arrived twice; nothing is lost.
+    second = StripeCheckout.objects.create(
+        payment=checkout.payment, attempt=2, session_id="cs_test_second", amount=Decimal("13.60")
+    )
+    deliver(_paid(fake_stripe, checkout))
+    session = {**fake_stripe.sessions[checkout.session_id], "id": second.session_id}
+
+    deliver(fake_stripe.event("checkout.session.completed", session))
+    deliver(fake_stripe.event("checkout.session.completed", session))
+
+    assert Payment.objects.filter(status="received").count() == 2
+    assert client_account(member).held == Decimal("13.60")  # an « avoir », refundable
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_events_for_one_session_delivered_together_post_once(
+    member, distribution, honey, fake_stripe
+):
+    checkout = open_session(online_payment(order_online(member, distribution, honey)))
+    completed = _paid(fake_stripe, checkout)
+    succeeded = fake_stripe.session_event(
+        "checkout.session.async_payment_succeeded", checkout.session_id
+    )
+    deliveries = [fake_stripe.signed(event) for event in (completed, succeeded)]
+
+    def deliver(i):
+        payload, signature = deliveries[i]
+        return (
+            Client()
+            .post(
+                reverse("stripe_webhook"),
+                payload,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=signature,
+            )
+            .status_code
+        )
+
+    results, errors = run_together(deliver, 2)
+
+    assert errors == []
+    assert sorted(results) == [200, 200]
+    assert _postings(checkout) == 1
+    assert StripeEvent.objects.count() == 2
+    assert client_account(member).held == Decimal("0.00")
+    call_command("check_ledger", stdout=StringIO())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_event_delivered_eight_times_at_once_posts_once(
+    member, distribution, honey, fake_stripe
+):
+    checkout = open_session(online_payment(order_online(member, distribution, honey)))
+    payload, signature = fake_stripe.signed(_paid(fake_stripe, checkout))
+
+    def deliver(_i):
+        return (
+            Client()
+            .post(
+                reverse("stripe_webhook"),
+                payload,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=signature,
+            )
+            .status_code
+        )
+
+    results, errors = run_together(deliver, 8)
+
+    assert errors == [] and set(results) == {200}
+    assert _postings(checkout) == 1
+    assert StripeEvent.objects.count() == 1
+
+
+# -- Refunds -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def received(checkout, fake_stripe, deliver):
+    """The online payment, paid and received."""
+    deliver(_paid(fake_stripe, checkout))
+    checkout.refresh_from_db()
+    return checkout
+
+
+def _basket_url(name, payment, **kwargs):
+    order = payment.order
+    return reverse(
+        name,
+        kwargs={
+            "market_slug": payment.market.slug,
+            "distribution_id": order.distribution_id,
+            "order_id": order.pk,
+            **kwargs,
+        },
+    )
+
+
+def _refund_form(admin_client, payment) -> dict:
+    page = admin_client.get(_basket_url("day_basket", payment))
+    html = page.content.decode()
+    prefix = f"remboursement-{payment.pk}"
+    token = re.search(rf'name="{prefix}-form_token" value="([0-9a-f]{{32}})"', html)[1]
+    return {"prefix": prefix, "token": token, "html": html}
+
+
+def _ask_refund(admin_client, payment, amount, token, prefix):
+    return admin_client.post(
+        _basket_url("online_refund", payment, payment_id=payment.pk),
+        {f"{prefix}-amount": amount, f"{prefix}-form_token": token},
+    )
+
+
+def test_a_refund_confirmed_by_stripe_is_posted_once(received, fake_stripe, deliver):
+    refund_request(
+        payment=received.payment,
+        amount=Decimal("13.60"),
+        requested_by=None,
+        token="a" * 32,
+    )
+    event = fake_stripe.refunded_event(received.session_id)
+
+    for _ in range(3):
+        deliver(event)
+
+    assert _refunds(received) == [Decimal("13.60")]
+    payment = _payment(received)
+    assert payment.status == "received"  # it was paid; the money went back later
+    assert market_account(payment.market, AccountKind.ONLINE).balance == Decimal("0.00")
+    assert client_account(payment.membership).held == Decimal("-13.60")
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_partial_refunds_confirmed_out_of_order_post_each_cent_once(received, fake_stripe, deliver):
+    payment = received.payment
+    refund_request(payment=payment, amount=Decimal("5.00"), requested_by=None, token="b" * 32)
+    first = fake_stripe.refunded_event(received.session_id)  # 5,00 € refunded so far
+    refund_request(payment=payment, amount=Decimal("3.60"), requested_by=None, token="c" * 32)
+    second = fake_stripe.refunded_event(received.session_id)  # 8,60 € so far
+
+    deliver(second)
+    deliver(first)
+    deliver(second)
+
+    assert _refunds(received) == [Decimal("8.60")]
+    received.refresh_from_db()
+    assert received.refunded == Decimal("8.60")
+    assert client_account(payment.membership).held == Decimal("-8.60")
+
+
+def test_the_admin_refunds_part_of_an_online_payment_from_the_basket_page(
+    login, admin, received, fake_stripe, deliver
+):
+    payment = _payment(received)
+    admin_client = login(admin)
+    form = _refund_form(admin_client, payment)
+    assert "Rembourser sur la carte" in form["html"]
+
+    response = _ask_refund(admin_client, payment, "4,60", form["token"], form["prefix"])
+    _ask_refund(admin_client, payment, "4,60", form["token"], form["prefix"])  # double click
+
+    assert response.status_code == 302
+    (call,) = {r.idempotency_key: r for r in fake_stripe.calls("POST", "/v1/refunds")}.values()
+    assert call.idempotency_key == f"refund-{received.pk}-{form['token']}"
+    assert call.params["amount"] == "460"
+    assert call.params["payment_intent"] == received.payment_intent
+    assert len(fake_stripe.refunds) == 1
+    assert StripeRefund.objects.get().status == "succeeded"
+    assert _refunds(received) == []  # not before Stripe confirms it
+
+    deliver(fake_stripe.refunded_event(received.session_id))
+    deliver(fake_stripe.refunded_event(received.session_id))
+
+    assert _refunds(received) == [Decimal("4.60")]
+    page = admin_client.get(_basket_url("day_basket", payment)).content.decode()
+    assert f"remboursé (confirmé par Stripe) : 4,60{NBSP}€" in page
+    assert "Monnaie rendue" not in page  # no cash was given back
+
+
+def test_the_admin_cannot_refund_more_than_was_paid(login, admin, received, fake_stripe):
+    payment = _payment(received)
+    admin_client = login(admin)
+    form = _refund_form(admin_client, payment)
+
+    response = admin_client.get(
+        _ask_refund(admin_client, payment, "20,00", form["token"], form["prefix"]).url
+    )
+
+    assert "Vous pouvez rembourser au plus 13,60" in response.content.decode()
+    assert fake_stripe.calls("POST", "/v1/refunds") == []
+    assert not StripeRefund.objects.exists()
+
+
+def test_only_an_admin_refunds(login, treasurer, received, fake_stripe):
+    payment = _payment(received)
+    response = login(treasurer).post(
+        _basket_url("online_refund", payment, payment_id=payment.pk),
+        {
+            f"remboursement-{payment.pk}-amount": "1",
+            f"remboursement-{payment.pk}-form_token": "d" * 32,
+        },
+    )
+
+    assert response.status_code == 403
+    assert fake_stripe.calls("POST", "/v1/refunds") == []
+
+
+def test_an_admin_of_another_market_cannot_refund(login, received, fake_stripe, other_market):
+    payment = _payment(received)
+    stranger = MembershipFactory(market=other_market, role="admin")
+    url = _basket_url("online_refund", payment, payment_id=payment.pk).replace(
+        f"/m/{payment.market.slug}/", f"/m/{other_market.slug}/"
+    )
+
+    response = login(stranger).post(url, {})
+
+    assert response.status_code == 404
+    assert fake_stripe.calls("POST", "/v1/refunds") == []

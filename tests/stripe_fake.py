@@ -1,0 +1,523 @@
+"""A small fake of Stripe's HTTP API, for tests that must not need the internet.
+
+The real `stripe` library talks to it (``settings.STRIPE_API_BASE``). It
+implements only what the app uses: Checkout Sessions (create, list, retrieve,
+expire), refunds, transfers and events, keeps their state, honours
+idempotency keys the way Stripe does (same key → same answer; same key with
+other parameters → an error), and records every request with its headers and
+its form-decoded parameters so tests can check amounts, keys and metadata.
+
+``GET /pay/<session id>`` is a stand-in for Stripe's hosted payment page: its
+« Payer » button marks the session paid and sends the browser to the
+session's ``success_url``. Tests build signed webhook events with `event`
+and `signed` (the ``Stripe-Signature`` header Stripe computes:
+``t=<timestamp>,v1=HMAC-SHA256(secret, "<timestamp>.<payload>")``).
+
+The ``fake_stripe`` fixture starts a server on a random port of 127.0.0.1,
+configures the app for it, and stops it afterwards.
+"""
+
+import hashlib
+import hmac
+import html
+import json
+import re
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+SECRET_KEY = "sk_test_fake"
+PUBLISHABLE_KEY = "pk_test_fake"
+WEBHOOK_SECRET = "whsec_test"
+
+
+@dataclass
+class Recorded:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    headers: dict  # lower-case names
+    params: dict  # nested, as Stripe reads the form
+    raw: list = field(default_factory=list)  # the (name, value) pairs as sent
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("idempotency-key")
+
+    @property
+    def metadata(self) -> dict:
+        return self.params.get("metadata", {})
+
+
+def _nest(pairs) -> dict:
+    """Form pairs as Stripe reads them.
+
+    ``[("metadata[a]", "1"), ("items[0][x]", "2")]`` →
+    ``{"metadata": {"a": "1"}, "items": [{"x": "2"}]}``.
+    """
+    root: dict = {}
+    for name, value in pairs:
+        keys = re.findall(r"[^\[\]]+", name)
+        node = root
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return _lists(root)
+
+
+def _lists(node):
+    if not isinstance(node, dict):
+        return node
+    node = {key: _lists(value) for key, value in node.items()}
+    if node and all(key.isdigit() for key in node):
+        return [node[key] for key in sorted(node, key=int)]
+    return node
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_test_{uuid.uuid4().hex[:24]}"
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, message: str, code: str = "", kind="invalid_request_error"):
+        super().__init__(message)
+        self.status, self.code, self.kind = status, code, kind
+
+    def body(self) -> dict:
+        return {"error": {"type": self.kind, "message": str(self), "code": self.code}}
+
+
+class FakeStripe:
+    """The server's state, its routes, and the helpers tests use."""
+
+    def __init__(self, *, secret_key=SECRET_KEY, webhook_secret=WEBHOOK_SECRET):
+        self.secret_key = secret_key
+        self.webhook_secret = webhook_secret
+        self.sessions: dict[str, dict] = {}
+        self.payment_intents: dict[str, dict] = {}
+        self.charges: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}
+        self.transfers: dict[str, dict] = {}
+        self.events: dict[str, dict] = {}
+        self.requests: list[Recorded] = []
+        self.fail_next: list[int] = []  # HTTP statuses to answer the next API calls with
+        self._replies: dict[str, tuple[list, int, dict]] = {}
+        self._lock = threading.RLock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeStripe":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # -- What tests read -------------------------------------------------------------
+
+    def calls(self, method: str, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    # -- The API -----------------------------------------------------------------------
+
+    def api(self, method: str, path: str, headers: dict, pairs: list) -> tuple[int, dict]:
+        """Answer one API request: ``(HTTP status, JSON body)``."""
+        with self._lock:
+            params = _nest(pairs)
+            self.requests.append(Recorded(method, path, headers, params, list(pairs)))
+            if headers.get("authorization") != f"Bearer {self.secret_key}":
+                error = StripeError(401, "Invalid API Key provided.", kind="authentication_error")
+                return 401, error.body()
+            if self.fail_next:
+                status = self.fail_next.pop(0)
+                return status, StripeError(status, "Something went wrong.", kind="api_error").body()
+            key = headers.get("idempotency-key") if method == "POST" else None
+            if key and key in self._replies:
+                first_pairs, status, body = self._replies[key]
+                if sorted(first_pairs) != sorted(pairs):
+                    error = StripeError(
+                        400,
+                        "Keys for idempotent requests can only be used with the same "
+                        "parameters they were first used with.",
+                        kind="idempotency_error",
+                    )
+                    return 400, error.body()
+                return status, body
+            try:
+                status, body = 200, self._route(method, path, params)
+            except StripeError as error:
+                status, body = error.status, error.body()
+            if key:
+                self._replies[key] = (list(pairs), status, body)
+            return status, body
+
+    def _route(self, method: str, path: str, params: dict) -> dict:
+        routes = [
+            ("POST", r"/v1/checkout/sessions", self._session_create),
+            ("GET", r"/v1/checkout/sessions", self._session_list),
+            ("GET", r"/v1/checkout/sessions/([\w-]+)", self._session_retrieve),
+            ("POST", r"/v1/checkout/sessions/([\w-]+)/expire", self._session_expire),
+            ("POST", r"/v1/refunds", self._refund_create),
+            ("GET", r"/v1/refunds/([\w-]+)", self._get(self.refunds, "refund")),
+            ("POST", r"/v1/transfers", self._transfer_create),
+            ("GET", r"/v1/transfers/([\w-]+)", self._get(self.transfers, "transfer")),
+            ("GET", r"/v1/events", lambda p: self._list(list(self.events.values()))),
+            ("GET", r"/v1/events/([\w-]+)", self._get(self.events, "event")),
+        ]
+        for verb, pattern, handler in routes:
+            match = re.fullmatch(pattern, path)
+            if verb == method and match:
+                return handler(*match.groups(), params)
+        raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def _get(self, store: dict, name: str):
+        def handler(object_id, params):
+            if object_id not in store:
+                raise StripeError(404, f"No such {name}: '{object_id}'", code="resource_missing")
+            return store[object_id]
+
+        return handler
+
+    @staticmethod
+    def _list(items: list) -> dict:
+        return {"object": "list", "data": items, "has_more": False, "url": ""}
+
+    def _session_create(self, params: dict) -> dict:
+        for name in ("mode", "success_url", "line_items"):
+            if name not in params:
+                raise StripeError(400, f"Missing required param: {name}.", code="parameter_missing")
+        amount = sum(
+            int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
+            for item in params["line_items"]
+        )
+        session_id = _new_id("cs")
+        now = int(time.time())
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": params["mode"],
+            "amount_total": amount,
+            "currency": params["line_items"][0]["price_data"]["currency"],
+            "status": "open",
+            "payment_status": "unpaid",
+            "payment_intent": None,
+            "metadata": params.get("metadata", {}),
+            "client_reference_id": params.get("client_reference_id"),
+            "customer_email": params.get("customer_email"),
+            "success_url": params["success_url"],
+            "cancel_url": params.get("cancel_url"),
+            "url": f"{self.url}/pay/{session_id}",
+            "created": now,
+            "expires_at": now + 24 * 3600,
+        }
+        self.sessions[session_id] = session
+        # Kept aside, as Stripe does, for the PaymentIntent made at payment time.
+        session["_payment_intent_data"] = params.get("payment_intent_data", {})
+        return self._public(session)
+
+    def _session_list(self, params: dict) -> dict:
+        sessions = [self._public(s) for s in self.sessions.values()]
+        if "payment_intent" in params:
+            sessions = [s for s in sessions if s["payment_intent"] == params["payment_intent"]]
+        return self._list(sessions)
+
+    def _session(self, session_id: str) -> dict:
+        if session_id not in self.sessions:
+            raise StripeError(
+                404, f"No such checkout.session: '{session_id}'", code="resource_missing"
+            )
+        return self.sessions[session_id]
+
+    def _session_retrieve(self, session_id: str, params: dict) -> dict:
+        session = self._public(self._session(session_id))
+        if "payment_intent" in params.get("expand", []) and session["payment_intent"]:
+            session["payment_intent"] = self.payment_intents[session["payment_intent"]]
+        return session
+
+    def _session_expire(self, session_id: str, params: dict) -> dict:
+        session = self._session(session_id)
+        if session["status"] != "open":
+            raise StripeError(
+                400,
+                f'Only Checkout Sessions with a status in ["open"] can be expired. '
+                f'This Checkout Session has a status of "{session["status"]}".',
+            )
+        session["status"] = "expired"
+        return self._public(session)
+
+    @staticmethod
+    def _public(session: dict) -> dict:
+        return {k: v for k, v in session.items() if not k.startswith("_")}
+
+    def _refund_create(self, params: dict) -> dict:
+        charge = self._charge_of(params)
+        remaining = charge["amount"] - charge["amount_refunded"]
+        amount = int(params.get("amount", remaining))
+        if remaining <= 0:
+            raise StripeError(
+                400, f"Charge {charge['id']} has already been refunded.", "charge_already_refunded"
+            )
+        if not 0 < amount <= remaining:
+            raise StripeError(
+                400,
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                f"({remaining})",
+                code="amount_too_large",
+            )
+        refund = {
+            "id": _new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": charge["currency"],
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "metadata": params.get("metadata", {}),
+            "status": "succeeded",
+            "created": int(time.time()),
+        }
+        self.refunds[refund["id"]] = refund
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        return refund
+
+    def _charge_of(self, params: dict) -> dict:
+        if "charge" in params and params["charge"] in self.charges:
+            return self.charges[params["charge"]]
+        intent = self.payment_intents.get(params.get("payment_intent", ""))
+        if intent is None or not intent.get("latest_charge"):
+            raise StripeError(400, "This PaymentIntent has no successful charge to refund.")
+        return self.charges[intent["latest_charge"]]
+
+    def _transfer_create(self, params: dict) -> dict:
+        for name in ("amount", "currency", "destination"):
+            if name not in params:
+                raise StripeError(400, f"Missing required param: {name}.", code="parameter_missing")
+        transfer = {
+            "id": _new_id("tr"),
+            "object": "transfer",
+            "amount": int(params["amount"]),
+            "currency": params["currency"],
+            "destination": params["destination"],
+            "transfer_group": params.get("transfer_group"),
+            "source_transaction": params.get("source_transaction"),
+            "metadata": params.get("metadata", {}),
+            "created": int(time.time()),
+        }
+        self.transfers[transfer["id"]] = transfer
+        return transfer
+
+    # -- What happens on the payment page (and in tests that skip the browser) ---------
+
+    def pay(self, session_id: str, *, later: bool = False) -> dict:
+        """The client pays: at once by card, or ``later`` (a debit the bank confirms later)."""
+        with self._lock:
+            session = self._session(session_id)
+            if session["status"] != "open":
+                raise StripeError(400, "This Checkout Session is no longer open.")
+            data = session["_payment_intent_data"]
+            intent = {
+                "id": _new_id("pi"),
+                "object": "payment_intent",
+                "amount": session["amount_total"],
+                "currency": session["currency"],
+                "status": "processing" if later else "succeeded",
+                "metadata": data.get("metadata", {}),
+                "transfer_group": data.get("transfer_group"),
+                "latest_charge": None,
+            }
+            self.payment_intents[intent["id"]] = intent
+            session.update(status="complete", payment_intent=intent["id"])
+            session["payment_status"] = "unpaid" if later else "paid"
+            if not later:
+                self._charge(intent)
+            return self._public(session)
+
+    def settle_later_payment(self, session_id: str, *, succeeded: bool = True) -> dict:
+        """The bank's answer for a payment made ``later``."""
+        with self._lock:
+            session = self._session(session_id)
+            intent = self.payment_intents[session["payment_intent"]]
+            intent["status"] = "succeeded" if succeeded else "requires_payment_method"
+            if succeeded:
+                session["payment_status"] = "paid"
+                self._charge(intent)
+            return self._public(session)
+
+    def _charge(self, intent: dict) -> None:
+        charge = {
+            "id": _new_id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": 0,
+            "refunded": False,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "transfer_group": intent["transfer_group"],
+            "metadata": {},
+        }
+        self.charges[charge["id"]] = charge
+        intent["latest_charge"] = charge["id"]
+
+    def expire(self, session_id: str) -> dict:
+        """The session times out (Stripe does it after 24 hours)."""
+        with self._lock:
+            return self._session_expire(session_id, {})
+
+    def charge_for(self, session_id: str) -> dict:
+        intent = self.payment_intents[self.sessions[session_id]["payment_intent"]]
+        return self.charges[intent["latest_charge"]]
+
+    # -- Webhook events ----------------------------------------------------------------
+
+    def event(self, type_: str, obj: dict, *, event_id: str | None = None) -> dict:
+        """An event as Stripe sends it (and as ``GET /v1/events/<id>`` returns it)."""
+        event = {
+            "id": event_id or _new_id("evt"),
+            "object": "event",
+            "api_version": "2026-10-28.endive",
+            "created": int(time.time()),
+            "type": type_,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": json.loads(json.dumps(obj))},
+        }
+        with self._lock:
+            self.events[event["id"]] = event
+        return event
+
+    def session_event(self, type_: str, session_id: str) -> dict:
+        with self._lock:
+            return self.event(type_, self._public(self._session(session_id)))
+
+    def refunded_event(self, session_id: str) -> dict:
+        with self._lock:
+            return self.event("charge.refunded", self.charge_for(session_id))
+
+    def sign(self, payload: str, *, timestamp: int | None = None, secret: str | None = None):
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        signed = f"{timestamp}.{payload}".encode()
+        digest = hmac.new((secret or self.webhook_secret).encode(), signed, hashlib.sha256)
+        return f"t={timestamp},v1={digest.hexdigest()}"
+
+    def signed(self, event: dict, **kwargs) -> tuple[str, str]:
+        """``(payload, Stripe-Signature header)`` for ``event``."""
+        payload = json.dumps(event)
+        return payload, self.sign(payload, **kwargs)
+
+    def deliver(self, url: str, event: dict, **kwargs) -> int:
+        """POST the signed event to a webhook URL, as Stripe does; return the status."""
+        payload, signature = self.signed(event, **kwargs)
+        request = urllib.request.Request(
+            url,
+            data=payload.encode(),
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    # -- The hosted payment page ----------------------------------------------------------
+
+    def page(self, session_id: str) -> tuple[int, str]:
+        with self._lock:
+            session = self.sessions.get(session_id)
+        if session is None:
+            return 404, "<h1>Session inconnue</h1>"
+        amount = f"{session['amount_total'] / 100:.2f}".replace(".", ",")
+        if session["status"] != "open":
+            return 200, "<h1>Cette session de paiement n'est plus ouverte.</h1>"
+        cancel = html.escape(session["cancel_url"] or "")
+        return 200, (
+            f'<h1>Paiement (test)</h1><p id="amount">{amount} €</p>'
+            f'<form method="post" action="/pay/{session_id}">'
+            '<button name="outcome" value="card">Payer</button> '
+            '<button name="outcome" value="later">Payer par prélèvement</button>'
+            f'</form><p><a href="{cancel}">Retour au marché</a></p>'
+        )
+
+    def page_submit(self, session_id: str, outcome: str) -> str:
+        """Pay from the page; the URL to send the browser to."""
+        session = self.pay(session_id, later=outcome == "later")
+        return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id)
+
+
+def _handler_for(fake: FakeStripe):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # quiet: tests read `fake.requests`
+            pass
+
+        def do_GET(self):
+            self._serve("GET")
+
+        def do_POST(self):
+            self._serve("POST")
+
+        def _serve(self, method):
+            parts = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            pairs = parse_qsl(parts.query if method == "GET" else body, keep_blank_values=True)
+            if parts.path.startswith("/pay/"):
+                return self._page(method, parts.path.removeprefix("/pay/"), dict(pairs))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, payload = fake.api(method, parts.path, headers, pairs)
+            # Tell the library not to retry a failure we made on purpose.
+            extra = {"Stripe-Should-Retry": "false"} if status >= 500 else {}
+            self._reply(status, json.dumps(payload), "application/json", extra)
+
+        def _page(self, method, session_id, form):
+            if method == "POST":
+                try:
+                    target = fake.page_submit(session_id, form.get("outcome", "card"))
+                except StripeError as error:
+                    return self._reply(400, f"<p>{html.escape(str(error))}</p>", "text/html")
+                self.send_response(303)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            status, text = fake.page(session_id)
+            document = f'<!doctype html><html lang="fr"><meta charset="utf-8"><body>{text}</body>'
+            return self._reply(status, document, "text/html; charset=utf-8")
+
+        def _reply(self, status, text, content_type, extra=None):
+            data = text.encode()
+            self.send_response(status)
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Request-Id", f"req_{uuid.uuid4().hex[:14]}")
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+@pytest.fixture(name="fake_stripe")
+def fake_stripe_fixture(settings):
+    """A running fake Stripe, and the app configured to use it."""
+    fake = FakeStripe().start()
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = fake.url
+    yield fake
+    fake.stop()
