@@ -5,7 +5,10 @@ through a `Membership`, which carries their role there. Every membership has
 a client account in the market's ledger (see `payments.models`).
 """
 
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -72,6 +75,14 @@ class Market(models.Model):
     bic = models.CharField(_("BIC"), max_length=11, blank=True)
     account_holder = models.CharField(_("titulaire du compte"), max_length=120, blank=True)
     cheque_payee = models.CharField(_("ordre des chèques"), max_length=120, blank=True)
+    # Kept by the market on each producer's share transferred to their Stripe account.
+    stripe_commission_percent = models.DecimalField(
+        _("commission du marché sur les paiements en ligne (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

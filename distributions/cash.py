@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from cagette.money import to_cents
 from orders.models import Order
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import (
@@ -27,6 +28,8 @@ from payments.models import (
     Entry,
     Payment,
     PaymentStatus,
+    ProducerTransfer,
+    ProducerTransferStatus,
     TransactionKind,
 )
 
@@ -265,6 +268,70 @@ def settled_on_balance_count(distribution: Distribution) -> int:
     return distribution.orders.filter(payment_method__in=SETTLED_ON_BALANCE).count()
 
 
+# -- Online payments split between producers ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProducerSplit:
+    """One producer's part of the online payments: sent to their Stripe account."""
+
+    producer: str
+    count: int
+    share: Decimal
+    commission: Decimal  # kept by the market
+    transferred: Decimal
+    failed: int  # transfers Stripe has not (yet) accepted
+
+
+@dataclass(frozen=True)
+class OnlineSplit:
+    rows: list[ProducerSplit]
+
+    @property
+    def share(self) -> Decimal:
+        return sum((row.share for row in self.rows), ZERO)
+
+    @property
+    def commission(self) -> Decimal:
+        return sum((row.commission for row in self.rows), ZERO)
+
+    @property
+    def transferred(self) -> Decimal:
+        return sum((row.transferred for row in self.rows), ZERO)
+
+
+def online_split(distribution: Distribution) -> OnlineSplit:
+    """Per producer with a connected account: what the online payments sent them."""
+    rows = (
+        ProducerTransfer.objects.filter(
+            payment__distribution=distribution, payment__status=PaymentStatus.RECEIVED
+        )
+        .order_by()
+        .values("producer__name")
+        .annotate(
+            count=Count("pk"),
+            share=Sum("share"),
+            commission=Sum("commission"),
+            transferred=Sum("amount"),
+            failed=Count("pk", filter=~Q(status=ProducerTransferStatus.SENT)),
+        )
+        .order_by("producer__name")
+    )
+    return OnlineSplit(
+        [
+            ProducerSplit(
+                producer=row["producer__name"],
+                count=row["count"],
+                share=to_cents(Decimal(row["share"])),
+                commission=to_cents(Decimal(row["commission"])),
+                transferred=to_cents(Decimal(row["transferred"])),
+                failed=row["failed"],
+            )
+            for row in rows
+        ]
+    )
+
+
 # -- The whole page ----------------------------------------------------------------------------
 
 
@@ -277,6 +344,7 @@ class CashSummary:
     transfers: list[Payment]
     gaps: list[BasketGap]
     settled_on_balance: int
+    split: OnlineSplit
 
     @property
     def method_rows(self) -> list[MethodTotal]:
@@ -306,6 +374,11 @@ class CashSummary:
     def online(self) -> MethodTotal:
         return self.methods[PaymentMethod.ONLINE_CARD.value]
 
+    @property
+    def online_kept(self) -> Decimal:
+        """Of the online payments, what stays with the market (its commission included)."""
+        return self.online.total - self.split.transferred
+
     def gaps_in(self, state: BasketState) -> list[BasketGap]:
         return [gap for gap in self.gaps if gap.state == state]
 
@@ -332,6 +405,7 @@ def summary_read(distribution: Distribution) -> CashSummary:
         transfers=payments_by(distribution, PaymentMethod.TRANSFER),
         gaps=basket_gaps(distribution),
         settled_on_balance=settled_on_balance_count(distribution),
+        split=online_split(distribution),
     )
 
 

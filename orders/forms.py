@@ -32,7 +32,7 @@ class _MarketModelForm(forms.ModelForm):
 class ProducerForm(_MarketModelForm):
     class Meta:
         model = Producer
-        fields = ["name", "description", "email", "active"]
+        fields = ["name", "description", "email", "active", "stripe_account_id"]
         help_texts = {
             "active": _(
                 "Un producteur inactif et ses produits ne sont plus proposés à la commande ; "

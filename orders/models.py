@@ -7,6 +7,7 @@ for the difference (see `orders.services`).
 
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,12 @@ from distributions.models import Distribution
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
+stripe_account_validator = RegexValidator(
+    r"^acct_[A-Za-z0-9]{1,250}$",
+    _("Un identifiant de compte Stripe commence par « acct_ », suivi de lettres et de chiffres."),
+    code="stripe_account",
+)
+
 
 class Producer(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="producers")
@@ -23,6 +30,19 @@ class Producer(models.Model):
     description = models.CharField(_("description"), max_length=300, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     active = models.BooleanField(_("actif"), default=True)
+    # A connected Stripe account: the producer's share of online payments is
+    # transferred to it (see `payments.producer_transfers`).
+    stripe_account_id = models.CharField(
+        _("compte Stripe connecté"),
+        max_length=255,
+        blank=True,
+        validators=[stripe_account_validator],
+        help_text=_(
+            "Par exemple acct_1A2b3C4d5E6f7G8h. Renseigné, la part de ce producteur dans les "
+            "paiements en ligne lui est versée directement par Stripe, moins la commission "
+            "du marché. Laissé vide, le marché le paie comme avant."
+        ),
+    )
 
     class Meta:
         verbose_name = _("producteur")

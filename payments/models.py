@@ -133,6 +133,7 @@ class TransactionKind(models.TextChoices):
     REFUND = "refund", _("Remboursement")
     OPENING_BALANCE = "opening_balance", _("Reprise de solde")
     REVERSAL = "reversal", _("Annulation")
+    PRODUCER_TRANSFER = "producer_transfer", _("Versement au producteur")
 
 
 class Transaction(models.Model):
@@ -514,3 +515,64 @@ class PaymentRechoice(models.Model):
         from .methods import checkout_label
 
         return checkout_label(self.choice)
+
+
+class ProducerTransferStatus(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    SENT = "sent", _("Envoyé")
+    FAILED = "failed", _("Échoué")
+
+
+class ProducerTransfer(models.Model):
+    """A producer's share of an online payment, sent to their connected Stripe account.
+
+    Written, with its ledger posting, in the database transaction that settles
+    the payment; Stripe is called after commit (status pending → sent or
+    failed). One per payment and producer: a replayed event finds it.
+    """
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="producer_transfers"
+    )
+    producer = models.ForeignKey(
+        "orders.Producer", on_delete=models.PROTECT, related_name="stripe_transfers"
+    )
+    destination = models.CharField(max_length=255)
+    share = models.DecimalField(_("part du producteur"), **MONEY)
+    commission = models.DecimalField(_("commission du marché"), **MONEY)
+    amount = models.DecimalField(_("montant versé"), **MONEY)
+    status = models.CharField(
+        _("statut"),
+        max_length=12,
+        choices=ProducerTransferStatus.choices,
+        default=ProducerTransferStatus.PENDING,
+    )
+    transfer_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="producer_transfer"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("versement à un producteur")
+        verbose_name_plural = _("versements aux producteurs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "producer"], name="producer_transfer_once_per_payment"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="producer_transfer_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(commission__gte=0), name="producer_transfer_commission_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.producer_id} ← {self.amount} (#{self.payment_id})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"transfer-{self.payment_id}-{self.producer_id}"

@@ -42,6 +42,7 @@ from .models import (
     PaymentStatus,
     StripeCheckout,
 )
+from .producer_transfers import transfers_plan
 from .services import payment_cancel, payment_receive, payment_record
 
 logger = logging.getLogger(__name__)
@@ -225,9 +226,12 @@ def _receive(checkout: StripeCheckout, session: Mapping) -> Payment:
         amount = gateway.from_cents(session["amount_total"])
     payment = Payment.objects.select_for_update().get(pk=checkout.payment_id)
     if payment.status == PaymentStatus.PENDING:
-        return payment_receive(
+        received = payment_receive(
             payment=payment, received_by=None, method=PaymentMethod.ONLINE_CARD, amount=amount
         )
+        # Producers with a connected account get their share (sent after commit).
+        transfers_plan(received)
+        return received
     # Settled otherwise meanwhile (another session paid it, or it was marked not
     # paid): the money did arrive, so it is a payment of its own and stays on
     # the client's balance, where it can be refunded.

@@ -5,6 +5,8 @@ country's format, the BIC's structure) and kept normalized: no spaces, upper
 case. They are shown grouped by 4 (`Market.iban_display`).
 """
 
+from decimal import Decimal
+
 from crispy_bootstrap5.bootstrap5 import Switch
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Fieldset, Layout
@@ -15,6 +17,7 @@ from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
 
 from accounts.models import Market
+from cagette.money import parse_amount
 
 from .methods import OFFERABLE_CHOICES, PaymentMethod
 from .settings_services import methods_ordered
@@ -107,6 +110,27 @@ def bic_normalized(text: str) -> str:
     return compact
 
 
+def commission_normalized(text: str) -> Decimal:
+    """A percentage between 0 and 100 with at most 2 decimals; empty is 0."""
+    if not (text or "").strip():
+        return Decimal("0.00")
+    try:
+        value = parse_amount(text.replace("%", ""))
+    except ValueError:
+        raise ValidationError(
+            _("Saisissez un pourcentage, par exemple 2,5."), code="commission"
+        ) from None
+    if value.as_tuple().exponent < -2:
+        raise ValidationError(
+            _("La commission ne peut pas avoir plus de 2 décimales."), code="commission"
+        )
+    if not Decimal("0") <= value <= Decimal("100"):
+        raise ValidationError(
+            _("La commission est un pourcentage entre 0 et 100."), code="commission"
+        )
+    return value.quantize(Decimal("0.01"))
+
+
 class MethodCheckboxes(forms.CheckboxSelectMultiple):
     """Checkboxes where some choices are shown, ticked or not, but cannot be changed."""
 
@@ -167,6 +191,18 @@ class PaymentSettingsForm(forms.Form):
             "ou à défaut le nom du marché."
         ),
     )
+    stripe_commission_percent = forms.CharField(
+        label=_("Commission du marché (%)"),
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=_(
+            "Pour la carte bancaire en ligne seulement : quand un panier payé en ligne "
+            "contient des produits d'un producteur ayant un compte Stripe connecté, sa part "
+            "lui est versée directement, moins ce pourcentage que le marché garde. "
+            "0 : aucune commission."
+        ),
+    )
     cagnotte_mode = forms.BooleanField(
         label=_("Activer l'option Cagnotte"), required=False, help_text=CAGNOTTE_HELP
     )
@@ -201,6 +237,7 @@ class PaymentSettingsForm(forms.Form):
             "bic": market.bic,
             "account_holder": market.account_holder,
             "cheque_payee": market.cheque_payee,
+            "stripe_commission_percent": str(market.stripe_commission_percent).replace(".", ","),
             "cagnotte_mode": market.cagnotte_mode,
             "allow_negative_balances": market.allow_negative_balances,
         }
@@ -227,12 +264,16 @@ class PaymentSettingsForm(forms.Form):
                 "account_holder",
             ),
             Fieldset(_("Chèques"), "cheque_payee"),
+            Fieldset(_("Carte bancaire en ligne"), "stripe_commission_percent"),
             Fieldset(_("Option Cagnotte"), Switch("cagnotte_mode")),
             Fieldset(_("Soldes des clients"), Switch("allow_negative_balances")),
         )
 
     def clean_iban(self):
         return iban_normalized(self.cleaned_data["iban"])
+
+    def clean_stripe_commission_percent(self):
+        return commission_normalized(self.cleaned_data["stripe_commission_percent"])
 
     def clean_bic(self):
         return bic_normalized(self.cleaned_data["bic"])

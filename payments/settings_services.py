@@ -11,6 +11,7 @@ directly; this module only changes them.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,7 @@ SETTINGS_FIELDS = (
     "bic",
     "account_holder",
     "cheque_payee",
+    "stripe_commission_percent",
     "cagnotte_mode",
     "allow_negative_balances",
 )
@@ -74,6 +76,8 @@ def _as_text(value) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(value)
+    if isinstance(value, Decimal):
+        return str(value)
     return value or ""
 
 
@@ -176,4 +180,6 @@ def setting_value_display(name: str, text: str) -> str:
         return ", ".join(str(labels.get(code, code)) for code in codes) or _("aucun")
     if name == "iban":
         return mask_iban(text)
+    if name == "stripe_commission_percent":
+        return f"{text.replace('.', ',')} %" if text else "—"
     return text or "—"

@@ -143,3 +143,20 @@ def refund_create(
         "refund",
         lambda: client().v1.refunds.create(params, {"idempotency_key": idempotency_key}),
     )
+
+
+def transfer_create(
+    *, amount: Decimal, destination: str, transfer_group: str, idempotency_key: str, metadata: dict
+) -> dict:
+    """Send ``amount`` to a connected account (a producer's share of a payment)."""
+    params = {
+        "amount": to_cents(amount),
+        "currency": CURRENCY,
+        "destination": destination,
+        "transfer_group": transfer_group,
+        "metadata": metadata,
+    }
+    return _call(
+        "transfer",
+        lambda: client().v1.transfers.create(params, {"idempotency_key": idempotency_key}),
+    )

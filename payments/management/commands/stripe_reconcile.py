@@ -5,6 +5,9 @@ process after ``--minutes`` is looked up at Stripe and settled exactly as its
 webhook would have settled it: a paid one is received (once, whatever comes
 later), an expired one cancelled; one still open or in process is left as it
 is and looked at again next time.
+
+Transfers to producers that could not be sent (Stripe failed or could not be
+reached) are sent again, with the same idempotency key.
 """
 
 from datetime import timedelta
@@ -14,6 +17,7 @@ from django.utils import timezone
 
 from payments.models import CheckoutStatus, StripeCheckout
 from payments.online import checkout_sync
+from payments.producer_transfers import transfers_retry
 from payments.stripe_gateway import GatewayError
 
 
@@ -47,3 +51,6 @@ class Command(BaseCommand):
         self.stdout.write(f"{sum(outcome.values())} session(s) checked. {summary}".strip())
         if failures:
             self.stderr.write(f"{failures} session(s) could not be checked; run again later.")
+        retried = transfers_retry()
+        if retried:
+            self.stdout.write(f"{retried} transfer(s) to producers sent.")

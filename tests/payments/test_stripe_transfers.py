@@ -1,0 +1,346 @@
+"""Several producers in one basket: each one with a connected Stripe account is sent
+their share of the online payment, less the market's commission, once."""
+
+import uuid
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.urls import reverse
+
+from orders.models import Unit
+from orders.services import basket_read, order_checkout
+from payments.ledger import market_account, sales_account
+from payments.models import AccountKind, Payment, ProducerTransfer, Transaction
+from payments.producer_transfers import commission_of, shares_of
+from tests.factories_catalog import ProducerFactory, ProductFactory
+
+from .conftest import online_payment, open_session
+
+NBSP = "\u00a0"
+
+
+@pytest.fixture
+def producers(online_market):
+    """Two producers with a connected account, one without."""
+    return {
+        "hives": ProducerFactory(
+            market=online_market, name="Rucher des Lilas", stripe_account_id="acct_1Hives"
+        ),
+        "farm": ProducerFactory(
+            market=online_market, name="Ferme du Bois", stripe_account_id="acct_1Farm"
+        ),
+        "greens": ProducerFactory(market=online_market, name="Maraîcher Dupont"),
+    }
+
+
+@pytest.fixture
+def basket(online_market, member, distribution, producers):
+    """Honey 2 × 6,80 + eggs 3 × 3,35 + salad 1 × 1,20 = 24,85 €, paid online."""
+    products = {
+        ProductFactory(
+            producer=producers["hives"], name="Miel", unit=Unit.PIECE, unit_price=Decimal("6.80")
+        ): "2",
+        ProductFactory(
+            producer=producers["farm"], name="Œufs", unit=Unit.PIECE, unit_price=Decimal("3.35")
+        ): "3",
+        ProductFactory(
+            producer=producers["greens"], name="Salade", unit=Unit.PIECE, unit_price=Decimal("1.20")
+        ): "1",
+    }
+    lines = basket_read(online_market, {product.pk: qty for product, qty in products.items()})
+    return order_checkout(
+        membership=member,
+        distribution=distribution,
+        lines=lines,
+        choice="online_card",
+        token=uuid.uuid4().hex,
+        notify=False,
+    )
+
+
+def _commission(market, percent: str):
+    market.stripe_commission_percent = Decimal(percent)
+    market.save()
+
+
+def _paid_event(fake_stripe, checkout):
+    fake_stripe.pay(checkout.session_id)
+    return fake_stripe.session_event("checkout.session.completed", checkout.session_id)
+
+
+def _deliver_paid(fake_stripe, deliver, checkout, capture, times=1):
+    event = _paid_event(fake_stripe, checkout)
+    for _ in range(times):
+        with capture(execute=True):
+            assert deliver(event).status_code == 200
+    return event
+
+
+def _transfer_calls(fake_stripe):
+    return fake_stripe.calls("POST", "/v1/transfers")
+
+
+def test_each_connected_producer_is_sent_their_share_less_the_commission(
+    online_market,
+    basket,
+    producers,
+    fake_stripe,
+    deliver,
+    django_capture_on_commit_callbacks,
+):
+    _commission(online_market, "2.50")
+    payment = online_payment(basket)
+    checkout = open_session(payment)
+
+    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+
+    calls = sorted(_transfer_calls(fake_stripe), key=lambda c: c.params["destination"])
+    assert [(c.params["destination"], c.params["amount"]) for c in calls] == [
+        ("acct_1Farm", "980"),  # 10,05 − 0,25 (2,5 % rounded to the cent)
+        ("acct_1Hives", "1326"),  # 13,60 − 0,34
+    ]
+    hives, farm = producers["hives"], producers["farm"]
+    for call, producer in ((calls[0], farm), (calls[1], hives)):
+        assert call.params["currency"] == "eur"
+        assert call.params["transfer_group"] == f"order-{basket.pk}"
+        assert call.idempotency_key == f"transfer-{payment.pk}-{producer.pk}"
+        assert call.metadata["payment_id"] == str(payment.pk)
+        assert call.metadata["producer_id"] == str(producer.pk)
+    # The payment's PaymentIntent is in the same transfer group.
+    session_call = fake_stripe.calls("POST", "/v1/checkout/sessions")[0]
+    assert session_call.params["payment_intent_data"]["transfer_group"] == f"order-{basket.pk}"
+
+    rows = {row.producer_id: row for row in ProducerTransfer.objects.all()}
+    assert set(rows) == {hives.pk, farm.pk}
+    assert (rows[hives.pk].share, rows[hives.pk].commission, rows[hives.pk].amount) == (
+        Decimal("13.60"),
+        Decimal("0.34"),
+        Decimal("13.26"),
+    )
+    assert (rows[farm.pk].share, rows[farm.pk].commission, rows[farm.pk].amount) == (
+        Decimal("10.05"),
+        Decimal("0.25"),
+        Decimal("9.80"),
+    )
+    for row in rows.values():
+        assert row.status == "sent"
+        assert row.transfer_id in fake_stripe.transfers
+
+    # The ledger: each share leaves the producer's sales account and the online account.
+    market = online_market
+    assert sales_account(market, hives).balance == Decimal("0.00")
+    assert sales_account(market, farm).balance == Decimal("0.00")
+    assert sales_account(market, producers["greens"]).balance == Decimal("-1.20")  # still owed
+    assert sales_account(market).balance == Decimal("-0.59")  # the commission kept
+    online = market_account(market, AccountKind.ONLINE)
+    assert online.balance == Decimal("24.85") - Decimal("13.26") - Decimal("9.80")
+    postings = Transaction.objects.filter(kind="producer_transfer")
+    assert sorted(postings.values_list("idempotency_key", flat=True)) == sorted(
+        [f"producer-transfer-{payment.pk}-{hives.pk}", f"producer-transfer-{payment.pk}-{farm.pk}"]
+    )
+    assert all(txn.order_id == basket.pk for txn in postings)
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_the_same_event_delivered_twice_transfers_and_posts_once(
+    basket, fake_stripe, deliver, django_capture_on_commit_callbacks
+):
+    checkout = open_session(online_payment(basket))
+    event = _deliver_paid(
+        fake_stripe, deliver, checkout, django_capture_on_commit_callbacks, times=2
+    )
+    # Even another event saying the same thing changes nothing.
+    later = fake_stripe.session_event(
+        "checkout.session.async_payment_succeeded", event["data"]["object"]["id"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(later).status_code == 200
+
+    assert len(_transfer_calls(fake_stripe)) == 2
+    assert len(fake_stripe.transfers) == 2
+    assert ProducerTransfer.objects.count() == 2
+    assert Transaction.objects.filter(kind="producer_transfer").count() == 2
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_no_transfer_when_no_producer_has_an_account(
+    checkout, fake_stripe, deliver, django_capture_on_commit_callbacks
+):
+    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+
+    assert Payment.objects.get(pk=checkout.payment_id).status == "received"
+    assert _transfer_calls(fake_stripe) == []
+    assert not ProducerTransfer.objects.exists()
+    assert not Transaction.objects.filter(kind="producer_transfer").exists()
+
+
+def test_a_partial_payment_is_split_in_proportion_and_the_cents_left_stay_with_the_market(
+    online_market, basket, producers, fake_stripe, deliver, django_capture_on_commit_callbacks
+):
+    payment = online_payment(basket)
+    Payment.objects.filter(pk=payment.pk).update(amount=Decimal("10.00"))  # a part of 24,85
+    payment.refresh_from_db()
+    checkout = open_session(payment)
+
+    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+
+    amounts = {c.params["destination"]: c.params["amount"] for c in _transfer_calls(fake_stripe)}
+    # 13,60 × 10 / 24,85 = 5,4728… and 10,05 × 10 / 24,85 = 4,0442…, rounded down.
+    assert amounts == {"acct_1Hives": "547", "acct_1Farm": "404"}
+    online = market_account(online_market, AccountKind.ONLINE)
+    assert online.balance == Decimal("10.00") - Decimal("5.47") - Decimal("4.04")
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_shares_add_up_to_no_more_than_the_payment():
+    a, b, c = object(), object(), object()
+    totals = {a: Decimal("10.00"), b: Decimal("10.00"), c: Decimal("10.00")}
+
+    shares = shares_of(totals, Decimal("10.00"))
+
+    assert shares == {a: Decimal("3.33"), b: Decimal("3.33"), c: Decimal("3.33")}
+    assert Decimal("10.00") - sum(shares.values()) == Decimal("0.01")  # to the market
+    assert shares_of(totals, Decimal("30.00")) == totals
+    assert shares_of(totals, Decimal("45.00")) == totals  # never more than the lines
+    assert commission_of(Decimal("10.05"), Decimal("2.5")) == Decimal("0.25")
+    assert commission_of(Decimal("0.30"), Decimal("5")) == Decimal("0.02")  # 0,015 half up
+    assert commission_of(Decimal("13.60"), Decimal("0")) == Decimal("0.00")
+
+
+def test_a_failed_transfer_is_marked_and_sent_again_by_reconciliation(
+    basket, producers, fake_stripe, deliver, django_capture_on_commit_callbacks
+):
+    checkout = open_session(online_payment(basket))
+    fake_stripe.fail_next = [400]  # the first transfer is refused
+
+    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+
+    statuses = sorted(ProducerTransfer.objects.values_list("status", flat=True))
+    assert statuses == ["failed", "sent"]
+    assert len(fake_stripe.transfers) == 1
+    assert Transaction.objects.filter(kind="producer_transfer").count() == 2
+
+    out = StringIO()
+    call_command("stripe_reconcile", stdout=out, stderr=StringIO())
+
+    assert "1 transfer(s) to producers sent." in out.getvalue()
+    assert set(ProducerTransfer.objects.values_list("status", flat=True)) == {"sent"}
+    assert len(fake_stripe.transfers) == 2
+    keys = [c.idempotency_key for c in _transfer_calls(fake_stripe)]
+    assert len(keys) == 3 and len(set(keys)) == 2  # the retry used the same key
+
+
+def test_encaissements_shows_the_split(
+    login,
+    treasurer,
+    online_market,
+    basket,
+    distribution,
+    fake_stripe,
+    deliver,
+    django_capture_on_commit_callbacks,
+):
+    _commission(online_market, "2.50")
+    checkout = open_session(online_payment(basket))
+    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+
+    response = login(treasurer).get(
+        reverse("cash_summary", args=[online_market.slug, distribution.pk])
+    )
+
+    page = response.content.decode()
+    assert 'id="online-split"' in page
+    split = page[page.index('id="online-split"') : page.index('id="online-kept"')]
+    assert "Rucher des Lilas" in split and "Ferme du Bois" in split
+    assert "Maraîcher Dupont" not in split
+    for amount in ("13,26", "0,34", "9,80", "0,25", "23,06", "0,59", "23,65"):
+        assert f"{amount}{NBSP}€" in split
+    assert f"1,79{NBSP}€" in page[page.index('id="online-kept"') :]
+
+
+def test_encaissements_without_transfers_shows_no_split(login, treasurer, market, distribution):
+    response = login(treasurer).get(reverse("cash_summary", args=[market.slug, distribution.pk]))
+
+    assert response.status_code == 200
+    assert 'id="online-split"' not in response.content.decode()
+
+
+# -- Settings --------------------------------------------------------------------------------
+
+
+def test_a_producer_account_id_must_look_like_one(online_market):
+    producer = ProducerFactory(market=online_market, stripe_account_id="1234")
+    with pytest.raises(ValidationError):
+        producer.full_clean()
+    producer.stripe_account_id = "acct_1Hives"
+    producer.full_clean()
+
+
+def test_the_producer_form_saves_the_account_id(online_market):
+    from orders.forms import ProducerForm
+
+    form = ProducerForm(
+        {"name": "Rucher", "active": "on", "stripe_account_id": "not-an-account"},
+        market=online_market,
+    )
+    assert not form.is_valid() and "stripe_account_id" in form.errors
+    form = ProducerForm(
+        {"name": "Rucher", "active": "on", "stripe_account_id": "acct_1Hives"},
+        market=online_market,
+    )
+    assert form.is_valid(), form.errors
+    assert form.save().stripe_account_id == "acct_1Hives"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2,5", Decimal("2.50")), ("", Decimal("0.00")), ("100", Decimal("100.00"))],
+)
+def test_the_commission_is_read_as_a_percentage(text, expected):
+    from payments.settings_forms import commission_normalized
+
+    assert commission_normalized(text) == expected
+
+
+@pytest.mark.parametrize("text", ["-1", "100,01", "2,555", "abc"])
+def test_a_commission_out_of_range_is_refused(text):
+    from payments.settings_forms import commission_normalized
+
+    with pytest.raises(ValidationError):
+        commission_normalized(text)
+
+
+def test_the_commission_is_set_on_the_payment_settings_page(login, admin, online_market):
+    from tests.payments.test_settings import form_data, url
+
+    online_market.payment_methods = ["cheque", "online_card"]  # no transfers: no IBAN asked
+    online_market.save()
+    client = login(admin)
+    page = client.get(url(online_market)).content.decode()
+    assert 'name="stripe_commission_percent"' in page
+
+    response = client.post(
+        url(online_market), form_data(online_market, stripe_commission_percent="2,5"), follow=True
+    )
+
+    online_market.refresh_from_db()
+    assert online_market.stripe_commission_percent == Decimal("2.50")
+    change = online_market.settings_changes.get(field="stripe_commission_percent")
+    assert (change.old_value, change.new_value) == ("0.00", "2.50")
+    assert "2,50 %" in response.content.decode()
+
+    refused = client.post(
+        url(online_market), form_data(online_market, stripe_commission_percent="150")
+    )
+    assert refused.status_code == 400
+    online_market.refresh_from_db()
+    assert online_market.stripe_commission_percent == Decimal("2.50")
+
+
+def test_the_producer_page_has_the_account_field(login, admin, online_market):
+    response = login(admin).get(reverse("producer_create", args=[online_market.slug]))
+
+    assert 'name="stripe_account_id"' in response.content.decode()
