@@ -41,7 +41,7 @@ check-ledger: install
 	$(DEV_ENV) $(PY) manage.py check_ledger
 
 bench: install
-	$(PY) bench/balance_page.py
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cagette_bench} $(PY) bench/balance_page.py
 
 # Update the English catalog from the French source strings, then compile it.
 # Translate what makemessages adds to locale/en/LC_MESSAGES/django.po and run it

@@ -128,6 +128,16 @@ def refuse_unless_bench_database() -> None:
             f"Refusing to write benchmark data into database {name!r}: use a database "
             "of its own, whose name contains 'bench' (e.g. cagette_bench)."
         )
+    database_create_if_missing(name)
+
+
+def database_create_if_missing(name: str) -> None:
+    """Create the benchmark's database on the same server when it does not exist yet."""
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}")
 
 
 def market_is_built(spec: dict) -> bool:
