@@ -8,7 +8,10 @@ DEV_ENV := DEBUG=$${DEBUG:-1}
 
 .PHONY: run test install system-deps lint format bench check-ledger
 
+# System packages first (`make run` and `make test` both start here): on Debian,
+# `python3 -m venv` fails without python3-venv.
 $(VENV)/.installed: pyproject.toml
+	@./scripts/system-deps.sh --venv
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'

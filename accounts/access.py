@@ -35,10 +35,11 @@ def market_view(*roles: str):
         @wraps(view)
         def wrapper(request, market_slug, *args, **kwargs):
             membership = get_membership_for_user(request.user, market_slug)
-            if roles and membership.role not in roles:
-                raise PermissionDenied
+            # Set before the role check: the 403 page leads back to this market's home.
             request.market = membership.market
             request.membership = membership
+            if roles and membership.role not in roles:
+                raise PermissionDenied
             if request.session.get(SESSION_MARKET_KEY) != membership.market.slug:
                 # Only on change: writing it every time would save the session on every page.
                 request.session[SESSION_MARKET_KEY] = membership.market.slug

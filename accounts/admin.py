@@ -33,6 +33,17 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__last_name"]
     autocomplete_fields = ["user", "market"]
 
+    def get_readonly_fields(self, request, obj=None):
+        """Who and where are fixed once the membership exists.
+
+        Its client account, and every posting on it, belong to that market:
+        moving the membership would leave the account behind, and the ledger
+        would refuse every later posting for mixing two markets' books.
+        """
+        if obj is not None:
+            return ["user", "market"]
+        return []
+
     def save_model(self, request, obj, form, change):
         # A new member gets their client account, as everywhere else.
         from payments.ledger import client_account

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,10 +18,25 @@ from django.utils.translation import gettext_lazy as _
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email):
+        """The whole address in lower case, not just the domain.
+
+        People type capitals anywhere in an address; storing and looking it up
+        in one form means ``Mixed.Case@…`` logs in however it was typed.
+        ``AbstractUser.clean`` calls it too, so every model form (the Django
+        admin's included) validates uniqueness on the stored form.
+        """
+        return super().normalize_email(email).strip().lower()
+
+    def get_by_natural_key(self, username):
+        # Every login form (ours and the Django admin's) looks up the stored form.
+        return super().get_by_natural_key(self.normalize_email(username))
+
     def _create_user(self, email, password, **extra):
         if not email:
             raise ValueError("An email is required")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=self.normalize_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -50,9 +66,23 @@ class User(AbstractUser):
         verbose_name_plural = _("utilisateurs")
         # Client lists are sorted by name (« Solde des clients », CLIENTS).
         indexes = [models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx")]
+        constraints = [
+            # Addresses are stored lower case; this keeps a row written around
+            # the model (raw SQL, an old import) from doubling a person.
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_lower_unique",
+                violation_error_message=_("Un compte existe déjà avec cette adresse e-mail."),
+            ),
+        ]
 
     def __str__(self):
         return self.get_full_name() or self.email
+
+    def save(self, *args, **kwargs):
+        # Whatever the path (admin, shell, import), the address is stored as login looks it up.
+        self.email = type(self).objects.normalize_email(self.email)
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

@@ -1,6 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, Sum
 from django.shortcuts import redirect, render
+
+from cagette.search import clean_search
 
 from .access import SESSION_MARKET_KEY, member_view, staff_view
 
@@ -18,18 +21,36 @@ def home(request):
 
 @member_view
 def market_home(request):
-    return render(request, "accounts/market_home.html")
+    """What each person comes for: the client orders and sees their balance; the
+    staff find the distributions waiting for them and the transfers expected."""
+    from distributions.models import Distribution
+    from distributions.services import distributions_to_validate
+    from payments.transfers import expected_transfers
+    from payments.views.clients import balance_sentence
+
+    market = request.market
+    context = {
+        "open_distributions": Distribution.objects.filter(market=market)
+        .accepting_orders()
+        .order_by("date")[:3],
+        "sentence": balance_sentence(request.membership.account.held),
+    }
+    if request.membership.is_staff_role:
+        context["to_validate"] = distributions_to_validate(market)
+        context["transfers"] = expected_transfers(market).aggregate(
+            count=Count("pk"), amount=Sum("amount")
+        )
+    return render(request, "accounts/market_home.html", context)
 
 
 @staff_view
 def client_list(request):
     """The CLIENTS page: members of the market, with the way to their balances."""
+    search = clean_search(request.GET.get("q"))
     members = (
         request.market.memberships.select_related("user")
-        .search(request.GET.get("q", ""))
+        .search(search)
         .order_by("user__last_name", "user__first_name", "pk")
     )
     page = Paginator(members, 50).get_page(request.GET.get("page"))
-    return render(
-        request, "accounts/client_list.html", {"page": page, "q": request.GET.get("q", "")}
-    )
+    return render(request, "accounts/client_list.html", {"page": page, "q": search})

@@ -19,11 +19,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Market, Membership
+from cagette.search import clean_search
 
 from .models import MONEY, Account, AccountKind
 
 ZERO = Decimal("0.00")
-SEARCH_MAX_LENGTH = 100
 EXPORT_CHUNK = 2000
 
 
@@ -107,8 +107,7 @@ class BalanceFilters:
     @classmethod
     def from_query(cls, query) -> "BalanceFilters":
         """Read GET parameters; anything unexpected falls back to the default."""
-        # PostgreSQL refuses NUL characters in text; nobody types them on purpose.
-        search = query.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+        search = clean_search(query.get("q"))
         sort = query.get("tri", "")
         return cls(
             search=search,

@@ -1,3 +1,4 @@
+import datetime
 import re
 import uuid
 
@@ -15,6 +16,10 @@ _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y"]
 
 
+EXPIRED_FORM = _("Formulaire expiré : rechargez la page et recommencez.")
+EARLIEST_DATE = datetime.date(2000, 1, 1)
+
+
 class OnceForm(forms.Form):
     """A form carrying a one-time token: submitting it twice has one effect.
 
@@ -23,7 +28,8 @@ class OnceForm(forms.Form):
     """
 
     token_prefix = "form"
-    form_token = forms.CharField(widget=forms.HiddenInput)
+    # Not required here: a missing token is reported by `clean` like a forged one.
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,11 +38,12 @@ class OnceForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
 
-    def clean_form_token(self):
-        token = self.cleaned_data["form_token"]
-        if not _TOKEN_RE.match(token):
-            raise ValidationError(_("Formulaire expiré : rechargez la page et recommencez."))
-        return token
+    def clean(self):
+        data = super().clean()
+        if not _TOKEN_RE.match(data.get("form_token") or ""):
+            # A form-wide error: nobody sees the errors of a hidden field.
+            self.add_error(None, ValidationError(EXPIRED_FORM, code="expired"))
+        return data
 
     def idempotency_key(self, *parts) -> str:
         return ":".join([self.token_prefix, *map(str, parts), self.cleaned_data["form_token"]])
@@ -45,6 +52,12 @@ class OnceForm(forms.Form):
 def _not_in_future(value):
     if value and value > timezone.localdate():
         raise ValidationError(_("La date ne peut pas être dans le futur."))
+
+
+def _not_before_2000(value):
+    # A typo (0001-01-01, 1900) rather than a date: the books did not exist then.
+    if value and value < EARLIEST_DATE:
+        raise ValidationError(_("La date ne peut pas être antérieure au 1er janvier 2000."))
 
 
 class OpeningBalanceForm(OnceForm):
@@ -61,7 +74,7 @@ class OpeningBalanceForm(OnceForm):
         initial=timezone.localdate,
         input_formats=DATE_INPUTS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[_not_in_future],
+        validators=[_not_before_2000, _not_in_future],
     )
 
 
@@ -75,7 +88,7 @@ class PaymentForm(OnceForm):
         initial=timezone.localdate,
         input_formats=DATE_INPUTS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[_not_in_future],
+        validators=[_not_before_2000, _not_in_future],
     )
     reference = forms.CharField(label=_("Référence"), max_length=80, required=False)
     cheque_number = forms.CharField(label=_("Numéro de chèque"), max_length=40, required=False)
@@ -104,10 +117,6 @@ class ReversalForm(OnceForm):
         label=_("Motif de l'annulation"),
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": _("ex. : chèque saisi deux fois")}),
+        # The field strips spaces first: a reason of spaces only is a missing reason.
+        error_messages={"required": _("Indiquez pourquoi vous annulez cette opération.")},
     )
-
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise ValidationError(_("Indiquez pourquoi vous annulez cette opération."))
-        return reason

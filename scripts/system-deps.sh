@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # Install the Debian packages the app and its tests need, when they are missing:
-# pango (WeasyPrint's PDF rendering) and, with --browser, Chromium (browser tests).
+# pango (WeasyPrint's PDF rendering); with --venv, python3-venv (`python3 -m venv`
+# needs it before .venv can be created); with --browser, Chromium (browser tests).
 # Installs only as root with apt-get; otherwise says what is missing and goes on.
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
-if [ "${1:-}" = "--browser" ]; then
-  packages+=(chromium)
+for option in "$@"; do
+  case "$option" in
+    --browser) packages+=(chromium) ;;
+    --venv) packages+=(python3-venv) ;;
+    *) echo "Unknown option: $option (expected --browser or --venv)" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  # Not Debian: the names below would mean nothing here.
+  echo "Not a Debian system: make sure Python's venv module, pango and Chromium are installed." >&2
+  exit 0
 fi
 
 missing=()

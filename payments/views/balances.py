@@ -19,9 +19,9 @@ from django.utils.translation import pgettext
 
 from accounts.access import staff_view
 from cagette.money import format_number
+from cagette.search import SEARCH_MAX_LENGTH
 
 from ..balances import (
-    SEARCH_MAX_LENGTH,
     STATES,
     BalanceFilters,
     balance_rows,

@@ -13,7 +13,12 @@ from cagette.money import format_euros
 from ..forms import OpeningBalanceForm, PaymentForm, ReversalForm
 from ..ledger import LedgerError, client_account
 from ..models import Entry, Payment, PaymentMethod, PaymentStatus, Transaction
-from ..services import opening_balance_record, payment_record, transaction_correct
+from ..services import (
+    correction_refusal,
+    opening_balance_record,
+    payment_record,
+    transaction_correct,
+)
 
 # Methods a person records by hand; online card payments arrive through Stripe.
 MANUAL_METHODS = [
@@ -51,10 +56,56 @@ def balance_sentence(held) -> str:
     return _("Votre compte est à jour.")
 
 
-def _history_context(request, membership):
+def _page_number(row: int) -> int:
+    """The history page showing this row (rows numbered from 1, newest first)."""
+    return (row - 1) // HISTORY_PAGE_SIZE + 1
+
+
+def _link_operations(account, rows) -> None:
+    """Give each row the links to the operation it reverses, or that reverses it.
+
+    A reversal and its original are often on different pages of the history:
+    a link to another page names that page.
+    """
+    here = {entry.transaction_id for entry in rows}
+    targets = {}
+    for entry in rows:
+        txn = entry.transaction
+        reversal = getattr(txn, "reversal", None)
+        targets[entry.pk] = (txn.reverses_id, reversal.pk if reversal else None)
+    elsewhere = {pk for pair in targets.values() for pk in pair if pk and pk not in here}
+    found = Entry.objects.filter(account=account).history_rows(elsewhere) if elsewhere else {}
+
+    def href(pk):
+        if pk in found:
+            return f"?page={_page_number(found[pk])}#op-{pk}"
+        return f"#op-{pk}"
+
+    for entry in rows:
+        reverses, reversal = targets[entry.pk]
+        entry.reverses_href = href(reverses) if reverses else ""
+        entry.reversal_href = href(reversal) if reversal else ""
+
+
+def _mark_correctable(rows) -> None:
+    """Offer « Annuler » only where a reversal is sound (see `correction_refusal`)."""
+    for entry in rows:
+        txn = entry.transaction
+        entry.correctable = (
+            getattr(txn, "reversal", None) is None and correction_refusal(txn) is None
+        )
+
+
+def _history_context(request, membership, *, showing=None):
+    """The history page asked for, or with ``showing``, the page holding that transaction."""
     account = client_account(membership)
     entries = Entry.objects.filter(account=account).history()
-    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    if showing is not None:
+        row = Entry.objects.filter(account=account).history_rows([showing.pk]).get(showing.pk)
+        number = _page_number(row) if row else number
+    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(number)
+    _link_operations(account, list(page))
     pending = Payment.objects.filter(membership=membership, status=PaymentStatus.PENDING)
     return {
         "client": membership,
@@ -65,11 +116,17 @@ def _history_context(request, membership):
 
 
 def _render_history(request, membership, **forms):
-    context = _history_context(request, membership)
+    target = forms.get("reversal_target")
+    context = _history_context(request, membership, showing=target)
+    _mark_correctable(context["page"])
     context["opening_form"] = forms.get("opening_form") or OpeningBalanceForm()
     context["payment_form"] = forms.get("payment_form") or PaymentForm(methods=MANUAL_METHODS)
-    context["reversal_form"] = forms.get("reversal_form") or ReversalForm()
-    context["reversal_target"] = forms.get("reversal_target")
+    fresh = ReversalForm()
+    context["reversal_form"] = forms.get("reversal_form") or fresh
+    context["reversal_target"] = target
+    # Nothing was posted when a form comes back with errors: a fresh token is
+    # safe, and replaces a forged or missing one.
+    context["reversal_token"] = fresh.initial["form_token"]
     status = 400 if forms else 200
     return render(request, "payments/client_history.html", context, status=status)
 
@@ -134,6 +191,10 @@ def payment_create(request, membership_id):
 def transaction_reverse(request, membership_id, transaction_id):
     client = _get_client_for_staff(request, membership_id)
     txn = _get_transaction_for_client(client, transaction_id)
+    refusal = correction_refusal(txn)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("client_history", request.market.slug, client.pk)
     form = ReversalForm(request.POST)
     if not form.is_valid():
         return _render_history(request, client, reversal_form=form, reversal_target=txn)

@@ -1,8 +1,12 @@
 """Who may open which page: every view is scoped to one market and one role."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
+from payments.models import Payment, Transaction
+from payments.services import opening_balance_record
 from tests.factories import MembershipFactory
 
 STAFF_PAGES = ["client_list", "balance_list", "balance_csv", "balance_pdf"]
@@ -94,3 +98,123 @@ def test_login_uses_the_email_address(client, member):
     client.logout()
     bad = client.post(reverse("login"), {"username": member.user.email, "password": "faux"})
     assert "Adresse e-mail ou mot de passe incorrect." in bad.content.decode()
+
+
+# -- The forms staff send on a client's history ----------------------------------------
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def posts(market, member, admin):
+    """Each POST endpoint of a client's history, with a valid form for it."""
+    opening = opening_balance_record(
+        membership=member, amount=Decimal("-10.00"), label="Reprise", recorded_by=admin.user
+    )
+    history = {"market_slug": market.slug, "membership_id": member.pk}
+    return [
+        (
+            reverse("opening_balance_create", kwargs=history),
+            {
+                "opening-amount": "5,00",
+                "opening-label": "Reprise de solde",
+                "opening-date": "2026-10-01",
+                "opening-form_token": TOKEN,
+            },
+        ),
+        (
+            reverse("payment_create", kwargs=history),
+            {
+                "payment-method": "cash",
+                "payment-amount": "5,00",
+                "payment-paid_on": "2026-10-01",
+                "payment-form_token": TOKEN,
+            },
+        ),
+        (
+            reverse("transaction_reverse", kwargs={**history, "transaction_id": opening.pk}),
+            {"reason": "Saisie en double", "form_token": TOKEN},
+        ),
+    ]
+
+
+def _nothing_written():
+    # The fixture's opening balance is the only transaction.
+    assert Transaction.objects.count() == 1
+    assert not Payment.objects.exists()
+
+
+def test_anonymous_posts_are_sent_to_the_login_page(client, posts):
+    for url, data in posts:
+        response = client.post(url, data)
+        assert response.status_code == 302, url
+        assert response.url.startswith(reverse("login")), url
+    _nothing_written()
+
+
+def test_a_client_cannot_post_any_staff_form(login, market, posts):
+    browser = login(MembershipFactory(market=market))
+    for url, data in posts:
+        assert browser.post(url, data).status_code == 403, url
+    _nothing_written()
+
+
+def test_an_admin_of_another_market_finds_no_form_to_post_to(login, posts, other_admin):
+    browser = login(other_admin)
+    for url, data in posts:
+        assert browser.post(url, data).status_code == 404, url
+    _nothing_written()
+
+
+@pytest.mark.parametrize("role", ["admin", "treasurer"])
+def test_admins_and_treasurers_post_every_staff_form(request, login, posts, role):
+    browser = login(request.getfixturevalue(role))
+    for url, data in posts:
+        response = browser.post(url, data)
+        assert response.status_code == 302, url
+        assert "connexion" not in response.url, url
+    assert Transaction.objects.count() == 4  # opening, reprise, payment, reversal
+    assert Payment.objects.count() == 1
+
+
+# -- Error pages ---------------------------------------------------------------------
+
+
+def test_a_client_opening_a_staff_page_gets_the_french_403_page(login, market, member):
+    response = login(member).get(_url("balance_list", market))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Accès refusé" in page
+    assert f'href="{_url("market_home", market)}"' in page
+
+
+def test_a_foreign_id_gets_the_french_404_page(login, market, admin, other_market):
+    stranger = MembershipFactory(market=other_market)
+
+    response = login(admin).get(_url("client_history", market, membership_id=stranger.pk))
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Page introuvable" in page
+    assert f'href="{_url("market_home", market)}"' in page
+
+
+def test_a_market_one_does_not_belong_to_gets_the_404_page_with_the_way_home(
+    login, other_market, member
+):
+    response = login(member).get(_url("market_home", other_market))
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Page introuvable" in page
+    assert f'href="{reverse("home")}"' in page
+
+
+def test_the_500_page_needs_no_context(db):
+    from django.template.loader import get_template
+
+    page = get_template("500.html").render()
+
+    assert "Erreur du serveur" in page
+    assert 'href="/"' in page

@@ -150,10 +150,13 @@ def test_every_string_of_the_english_catalog_is_translated():
         assert "fuzzy" not in entry["flags"], entry["msgid"]
         translations = _translations(entry)
         assert len(translations) == (2 if "msgid_plural" in entry else 1), entry["msgid"]
-        for text in translations:
+        # The singular's French, then the plural's, for each form.
+        sources = [entry["msgid"], entry.get("msgid_plural", entry["msgid"])]
+        for text, source in zip(translations, sources, strict=False):
             assert text.strip(), f"untranslated: {entry['msgid']!r}"
-            # Same placeholders as the French, or the message breaks at run time.
-            expected = set(PLACEHOLDER.findall(entry["msgid"]))
+            # The placeholders of the French form (a singular may leave out the
+            # count), or the message breaks at run time.
+            expected = set(PLACEHOLDER.findall(source))
             assert set(PLACEHOLDER.findall(text)) == expected, entry["msgid"]
 
 

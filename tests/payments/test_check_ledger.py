@@ -17,7 +17,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import F
 
-from payments.ledger import Leg, client_account, sales_account, transaction_post
+from accounts.models import Membership
+from payments.ledger import InvalidAmountError, Leg, client_account, sales_account, transaction_post
 from payments.models import Account, Entry, PaymentMethod, Transaction, TransactionKind
 from payments.services import payment_record
 from tests.factories import MembershipFactory
@@ -170,22 +171,48 @@ def test_a_zero_entry_is_reported(books, member, without_zero_entry_check):
     assert f"Entry #{entry.pk} (transaction #{txn.pk}" in output
 
 
-def test_an_amount_with_more_than_two_decimals_is_reported(member):
-    if connection.vendor == "postgresql":
-        pytest.skip("PostgreSQL's numeric(14, 2) column cannot hold a third decimal")
-    # SQLite stores what it is given: there, only the posting service refuses
-    # a third decimal.
+def test_the_posting_service_refuses_a_third_decimal(member):
+    with pytest.raises(InvalidAmountError):
+        order_post(member, Decimal("1.005"))
+
+    assert not Transaction.objects.exists()
+
+
+def test_a_third_decimal_written_around_the_service_never_hides_in_the_books(member):
     txn = write_around_the_service(
         member.market,
         (client_account(member), Decimal("1.005")),
         (sales_account(member.market), Decimal("-1.005")),
     )
 
+    if connection.vendor == "postgresql":
+        # numeric(14, 2) rounds to the cent as it writes, entries and cached
+        # balances alike: what is stored is two valid amounts that balance.
+        stored = Entry.objects.filter(transaction=txn).values_list("amount", flat=True)
+        assert sorted(stored) == [Decimal("-1.01"), Decimal("1.01")]
+        assert client_account(member).balance == Decimal("1.01")
+        assert "Ledger OK" in check_ledger()
+    else:
+        # SQLite stores what it is given: only the audit sees the third decimal.
+        output = check_ledger_finds_drift()
+        assert (
+            f"(transaction #{txn.pk}, account #{client_account(member).pk}) is zero or has more"
+            in output
+        )
+
+
+def test_a_client_account_left_in_another_market_than_its_membership_is_reported(
+    books, member, other_market
+):
+    # What moving a membership to another market (in the Django admin) used to leave.
+    account = client_account(member)
+    Membership.objects.filter(pk=member.pk).update(market=other_market)
+
     output = check_ledger_finds_drift()
 
     assert (
-        f"(transaction #{txn.pk}, account #{client_account(member).pk}) is zero or has more"
-        in output
+        f"Client account #{account.pk} « {account.name} » is in market montreuil, "
+        f"but its membership #{member.pk} is in lilas." in output
     )
 
 

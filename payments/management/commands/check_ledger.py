@@ -6,7 +6,9 @@ Verifies, over every market (or one), that:
   entries (invariant 1);
 * no entry is zero and no amount has more than 2 decimal places (invariant 3);
 * every account's cached ``balance`` equals the sum of its entries (invariant 4);
-* every entry's account belongs to its transaction's market.
+* every entry's account belongs to its transaction's market;
+* every client account is in its membership's market (a membership moved to
+  another market leaves its account behind, and every posting then fails).
 
 On PostgreSQL the database refuses most of this by itself; this command is the
 independent audit that shows it still does (after a restore, a hand-written
@@ -131,11 +133,27 @@ def _describe_cross_market(row: dict) -> str:
     )
 
 
+def _misplaced_client_accounts(scope: Scope) -> QuerySet:
+    return (
+        scope.accounts.filter(membership__isnull=False)
+        .exclude(market_id=F("membership__market_id"))
+        .values("pk", "name", "market__slug", "membership_id", "membership__market__slug")
+    )
+
+
+def _describe_misplaced(row: dict) -> str:
+    return (
+        f"Client account #{row['pk']} « {row['name']} » is in market {row['market__slug']}, "
+        f"but its membership #{row['membership_id']} is in {row['membership__market__slug']}."
+    )
+
+
 CHECKS: list[tuple[Callable[[Scope], QuerySet], Callable[[dict], str]]] = [
     (_unbalanced_transactions, _describe_transaction),
     (_malformed_entries, _describe_entry),
     (_drifted_accounts, _describe_account),
     (_cross_market_entries, _describe_cross_market),
+    (_misplaced_client_accounts, _describe_misplaced),
 ]
 
 
