@@ -25,7 +25,8 @@ def send_order_recap(order_id: int, *, choice: str, amount, payment_id=None) -> 
             pk=order_id
         )
         with translation.override(settings.LANGUAGE_CODE):
-            message = _build(order, choice=choice, amount=amount)
+            reference = _reference(order, payment_id)
+            message = _build(order, choice=choice, amount=amount, reference=reference)
         message.send()
     except Exception:
         logger.exception("Order recap email for order %s was not sent", order_id)
@@ -33,12 +34,19 @@ def send_order_recap(order_id: int, *, choice: str, amount, payment_id=None) -> 
     return True
 
 
-def _build(order: Order, *, choice: str, amount) -> EmailMultiAlternatives:
+def _reference(order: Order, payment_id) -> str:
+    """The reference of the payment this email asks for: a complement has its own."""
+    if payment_id is None:
+        return order.reference
+    return order.payments.values_list("reference", flat=True).get(pk=payment_id)
+
+
+def _build(order: Order, *, choice: str, amount, reference: str) -> EmailMultiAlternatives:
     context = {
         "order": order,
         "market": order.market,
         "lines": order.lines.select_related("product__producer").order_by("product__name"),
-        "instructions": PaymentInstructions(order.market, choice, amount, order.reference),
+        "instructions": PaymentInstructions(order.market, choice, amount, reference),
         "held": client_account(order.membership).held,
     }
     subject = " ".join(render_to_string("emails/order_recap-subject.txt", context).split())

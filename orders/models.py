@@ -104,11 +104,19 @@ class Product(models.Model):
         return self.unit in Unit.whole()
 
 
+def order_reference(day, number: int) -> str:
+    """What a client writes on a transfer or a cheque: ``2026-12-04-0042``."""
+    return f"{day:%Y-%m-%d}-{number:04d}"
+
+
 class Order(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
     distribution = models.ForeignKey(Distribution, on_delete=models.PROTECT, related_name="orders")
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="orders")
     number = models.PositiveIntegerField(_("numéro de panier"))
+    # Fixed when the order is created (see `save`): the client may already
+    # have written it on a transfer or a cheque when the distribution moves.
+    reference = models.CharField(_("référence"), max_length=30, editable=False)
     total = models.DecimalField(_("montant"), default=Decimal("0.00"), **MONEY)
     payment_method = models.CharField(_("paiement choisi"), max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -128,10 +136,17 @@ class Order(models.Model):
                 fields=["distribution", "membership"], name="order_one_basket_per_distribution"
             ),
             models.UniqueConstraint(fields=["market", "number"], name="order_number_unique"),
+            models.UniqueConstraint(fields=["market", "reference"], name="order_reference_unique"),
         ]
 
     def __str__(self):
         return f"Panier n° {self.number}"
+
+    def save(self, *args, **kwargs):
+        """Fix the reference on the first save; moving the distribution never changes it."""
+        if not self.reference:
+            self.reference = order_reference(self.distribution.date, self.number)
+        super().save(*args, **kwargs)
 
     @property
     def is_validated(self) -> bool:
@@ -144,9 +159,34 @@ class Order(models.Model):
         return checkout_label(self.payment_method)
 
     @property
-    def reference(self) -> str:
-        """What a client writes on a transfer or a cheque: ``2026-12-04-0042``."""
-        return f"{self.distribution.date:%Y-%m-%d}-{self.number:04d}"
+    def payment_choice_staff_label(self) -> str:
+        """The client's choice as the market's staff read it (« payé avec son solde »)."""
+        from payments.methods import staff_label
+
+        return staff_label(self.payment_method)
+
+    def next_payment_reference(self) -> str:
+        """The reference for a new expected payment of this order.
+
+        The first one uses the order's reference; a complement gets ``-2``,
+        ``-3``…, so that no two payments still counted on (pending or
+        received) share the reference a client writes on a transfer. A
+        cancelled payment's reference is free again: the payment that
+        replaces it takes it. Call it under the order's row lock.
+        """
+        from payments.models import Payment, PaymentStatus
+
+        taken = set(
+            Payment.objects.filter(market_id=self.market_id, reference__startswith=self.reference)
+            .exclude(status=PaymentStatus.CANCELLED)
+            .values_list("reference", flat=True)
+        )
+        if self.reference not in taken:
+            return self.reference
+        suffix = 2
+        while f"{self.reference}-{suffix}" in taken:
+            suffix += 1
+        return f"{self.reference}-{suffix}"
 
 
 class OrderLine(models.Model):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Market, Membership
 from cagette.i18n import stored_language
-from cagette.money import format_euros, to_cents
+from cagette.money import format_euros, format_quantity, to_cents
 from distributions.models import Distribution
 from payments.ledger import (
     InsufficientBalanceError,
@@ -33,6 +33,7 @@ from payments.ledger import (
 )
 from payments.methods import CAGNOTTE, OFFERABLE, ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
+from payments.services import payment_cancel
 
 from .models import Order, OrderLine, Product
 
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 MAX_QUANTITY = Decimal("999")
 MAX_ID = 2**63 - 1
 ZERO = Decimal("0.00")
+QUANTITY_STEP = Decimal("0.001")  # what an order line stores
 
 
 class CheckoutError(Exception):
@@ -69,7 +71,8 @@ class BasketLine:
 
 
 def online_card_configured() -> bool:
-    # One rule for checkout and the settings page: both Stripe keys are set.
+    # One rule for checkout and the settings page: both Stripe keys and the
+    # webhook secret are set.
     from payments.settings_services import stripe_keys_configured
 
     return stripe_keys_configured()
@@ -97,22 +100,30 @@ def checkout_choices(market: Market) -> list[str]:
 # -- Reading a basket -------------------------------------------------------------
 
 
+def _not_a_quantity(text, product: Product) -> CheckoutError:
+    return CheckoutError(
+        _("« %(text)s » n'est pas une quantité valable pour %(product)s.")
+        % {"text": text, "product": product.name}
+    )
+
+
 def parse_quantity(text, product: Product) -> Decimal:
-    """A quantity typed by the client; 0 means "none of this product"."""
+    """A quantity typed by the client; 0 (however written) means "none of this product"."""
     raw = str(text if text is not None else "").strip().replace(",", ".")
     if raw == "":
         return Decimal("0")
     try:
         quantity = Decimal(raw)
     except ArithmeticError:
-        raise CheckoutError(
-            _("« %(text)s » n'est pas une quantité valable pour %(product)s.")
-            % {"text": text, "product": product.name}
-        ) from None
-    if not quantity.is_finite() or quantity < 0:
+        raise _not_a_quantity(text, product) from None
+    if not quantity.is_finite():  # "NaN", "Infinity": Decimal reads them, nobody means them
+        raise _not_a_quantity(text, product)
+    if quantity < 0:
         raise CheckoutError(
             _("La quantité de %(product)s ne peut pas être négative.") % {"product": product.name}
         )
+    if quantity == 0:
+        return Decimal("0")
     if quantity > MAX_QUANTITY:
         raise CheckoutError(
             _("%(product)s : %(max)s au plus par commande.")
@@ -123,9 +134,27 @@ def parse_quantity(text, product: Product) -> Decimal:
             _("%(product)s se commande à l'unité : indiquez un nombre entier.")
             % {"product": product.name}
         )
-    if quantity.as_tuple().exponent < -3:
+    # By value, not by digits typed: "1,5000" is 1,5.
+    if quantity != quantity.quantize(QUANTITY_STEP):
         raise CheckoutError(_("%(product)s : trois décimales au plus.") % {"product": product.name})
     return quantity
+
+
+def refuse_free_line(product: Product, quantity: Decimal, unit_price: Decimal) -> None:
+    """Refuse a line whose amount rounds to 0,00 €: it would be given away, and post nothing."""
+    if quantity and to_cents(quantity * unit_price) == 0:
+        raise CheckoutError(
+            _(
+                "Quantité trop petite : %(quantity)s %(unit)s de %(product)s "
+                "reviendrait à %(amount)s."
+            )
+            % {
+                "quantity": format_quantity(quantity),
+                "unit": product.get_unit_display(),
+                "product": product.name,
+                "amount": format_euros(ZERO),
+            }
+        )
 
 
 def _product_id(key) -> int:
@@ -150,6 +179,7 @@ def basket_read(market: Market, quantities: Mapping) -> list[BasketLine]:
     for pk, text in wanted.items():
         quantity = parse_quantity(text, products[pk])
         if quantity:
+            refuse_free_line(products[pk], quantity, products[pk].unit_price)
             lines.append(BasketLine(products[pk], quantity))
     return sorted(lines, key=lambda line: (line.product.producer.name, line.product.name))
 
@@ -205,6 +235,8 @@ def _refuse_reductions(current: dict[int, OrderLine], wanted: dict[int, Wanted])
 
 def _set_lines(order: Order, current: dict[int, OrderLine], wanted: dict[int, Wanted]):
     """Make the order's lines match ``wanted``; return the change per producer."""
+    for want in wanted.values():  # before any write: no line, hence no order, at 0,00 €
+        refuse_free_line(want.product, want.quantity, want.unit_price)
     change: dict = defaultdict(Decimal)
     for product_id, line in current.items():
         change[line.product.producer] -= line.amount
@@ -279,7 +311,8 @@ def order_checkout(
 
     A first checkout creates the order; a later one for the same distribution
     changes it (only additions when the market manages payments). The same
-    ``token`` (a double click, a resent form) records the basket once.
+    ``token`` (a double click, a resent form) records the basket once: sent
+    again, even with another basket, it returns the order it recorded.
     """
     market = membership.market
     if distribution.market_id != market.pk or not distribution.is_open_for_orders():
@@ -287,13 +320,11 @@ def order_checkout(
     choice = _checked_choice(market, choice)
     key = f"checkout:{distribution.pk}:{membership.pk}:{token}"
     with transaction.atomic():
-        # One checkout at a time per market: basket numbers stay unique and
-        # gapless, and a client's two tabs cannot both create the basket.
-        market = Market.objects.select_for_update().get(pk=market.pk)
+        market = _lock_market(market)
         replay = Transaction.objects.filter(market=market, idempotency_key=key).first()
         if replay is not None:
             return replay.order
-        order = Order.objects.filter(distribution=distribution, membership=membership).first()
+        order = _lock_order(distribution, membership)
         if order is not None and order.validated_at is not None:
             raise CheckoutError(_("Ce panier est déjà validé : il ne peut plus être modifié."))
         current = _current_lines(order)
@@ -314,6 +345,34 @@ def order_checkout(
         )
 
 
+def _lock_market(market: Market) -> Market:
+    """One checkout at a time per market: basket numbers stay unique and gapless,
+    and a client's two tabs cannot both create the basket.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: inserting any row that points at the
+    market (a transaction, a payment) takes FOR KEY SHARE on it. FOR UPDATE
+    would make a cheque being recorded for this client (which holds the
+    client's account, then inserts a transaction) wait for this checkout,
+    which itself waits for that account: a deadlock.
+    """
+    return Market.objects.select_for_update(no_key=True).get(pk=market.pk)
+
+
+def _lock_order(distribution: Distribution, membership: Membership) -> Order | None:
+    """The client's basket, read under its row lock, or None.
+
+    `basket_validate` locks the order too: once it has committed, this read
+    sees ``validated_at``, so nothing is added to a validated basket. NO KEY,
+    for the reason given in `_lock_market`: payments received for this order
+    meanwhile (which point at it) need not wait.
+    """
+    return (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .filter(distribution=distribution, membership=membership)
+        .first()
+    )
+
+
 def _wanted_from_basket(current, lines) -> dict[int, Wanted]:
     # A line already ordered keeps the price it was ordered at.
     return {
@@ -329,6 +388,13 @@ def _wanted_from_basket(current, lines) -> dict[int, Wanted]:
 
 
 def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
+    """Post the change and expect its payment.
+
+    The floor (no negative balances) applies to a client who chooses to pay
+    with their cagnotte. In the market's cagnotte mode nobody chooses
+    (``choice`` is empty): the order goes on the client's account whatever
+    it holds, and the admin regularises later, as the mode intends.
+    """
     market = order.market
     change = _set_lines(order, current, wanted)
     if not change and not first:
@@ -365,7 +431,7 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
             method=choice,
             amount=difference,
             status=PaymentStatus.PENDING,
-            reference=order.reference,
+            reference=order.next_payment_reference(),
             order=order,
             distribution=order.distribution,
             created_by=order.membership.user,
@@ -399,27 +465,25 @@ def order_adjust(
     """An admin changes an order (missing product, price fixed at pickup).
 
     The difference is posted as an order adjustment with its reason; the
-    lines are set to ``wanted`` (a line left out is removed).
+    lines are set to ``wanted`` (a line left out is removed), and the payment
+    still expected follows the new total (`_follow_expected_payments`). A
+    validated basket is corrected the same way: the adjustment is itself the
+    correcting entry, with its reason, in the client's history.
     """
     if not reason.strip():
         raise CheckoutError(_("Indiquez la raison de la modification."))
     key = f"adjust:{order.pk}:{token}"
     with transaction.atomic():
+        # The order's row only (not the market's and distribution's joined
+        # rows), and NO KEY, as in `_lock_order`.
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(no_key=True, of=("self",))
             .select_related("market", "distribution")
             .get(pk=order.pk)
         )
         replay = Transaction.objects.filter(market=order.market, idempotency_key=key).first()
         if replay is not None:
             return replay
-        if order.validated_at is not None:
-            raise CheckoutError(
-                _(
-                    "Ce panier est validé : corrigez-le par une annulation "
-                    "depuis l'historique du client."
-                )
-            )
         change = _set_lines(order, _current_lines(order), {w.product.pk: w for w in wanted})
         with stored_language():
             label = _("Ajustement de commande panier n° %(number)s") % {"number": order.number}
@@ -432,7 +496,47 @@ def order_adjust(
             key=key,
             reason=reason.strip(),
         )
-        order.total += sum(change.values(), ZERO)
+        difference = sum(change.values(), ZERO)
+        order.total += difference
         order.updated_at = timezone.now()
         order.save(update_fields=["total", "updated_at"])
+        _follow_expected_payments(order, difference, adjusted_by)
     return txn
+
+
+# Expected payments whose amount can still change: not the online ones, whose
+# Stripe session was opened for a fixed amount.
+ADJUSTABLE = [*map(str, ON_SITE_METHODS), PaymentMethod.ON_SITE, PaymentMethod.TRANSFER]
+
+
+def _follow_expected_payments(order: Order, difference: Decimal, adjusted_by) -> None:
+    """Make the payments still expected for ``order`` add up to its new total.
+
+    A missing product lowers the latest expected payments (cancelling one that
+    falls to zero), so the till does not wait for money nobody owes; a price
+    fixed higher at the pickup raises the latest one. Received money is never
+    touched: any difference stays on the client's balance.
+    """
+    pending = list(
+        order.payments.select_for_update()
+        .filter(status=PaymentStatus.PENDING, method__in=ADJUSTABLE)
+        .order_by("-pk")
+    )
+    if not pending or not difference:
+        return
+    if difference > 0:
+        latest = pending[0]
+        latest.amount += difference
+        latest.save(update_fields=["amount"])
+        return
+    to_remove = -difference
+    for payment in pending:
+        if to_remove <= 0:
+            break
+        cut = min(payment.amount, to_remove)
+        to_remove -= cut
+        if cut == payment.amount:
+            payment_cancel(payment=payment, cancelled_by=adjusted_by)
+        else:
+            payment.amount -= cut
+            payment.save(update_fields=["amount"])

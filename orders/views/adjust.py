@@ -39,9 +39,11 @@ def distribution_orders(request, distribution_id):
 @admin_view
 def order_edit(request, order_id):
     order = _get_order_for_admin(request, order_id)
-    locked = order.is_validated or order.distribution.status == DistributionStatus.VALIDATED
+    # A validated basket is still corrected here: the change is a new entry
+    # with its reason in the client's history, never a rewrite.
+    validated = order.is_validated or order.distribution.status == DistributionStatus.VALIDATED
     form = OrderAdjustForm(request.POST or None, order=order)
-    if request.method == "POST" and not locked and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             txn = order_adjust(
                 order=order,
@@ -61,7 +63,7 @@ def order_edit(request, order_id):
     context = {
         "order": order,
         "form": form,
-        "locked": locked,
+        "validated": validated,
         "held": client_account(order.membership).held,
         "adjustments": order.transactions.select_related("created_by").order_by("-pk"),
     }

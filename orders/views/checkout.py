@@ -1,9 +1,7 @@
 """The client's side: fill a basket, review it, choose how to pay, see orders."""
 
-from decimal import Decimal
-
 from django.contrib import messages
-from django.db.models import Q, Sum
+from django.db.models import Prefetch, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -11,15 +9,16 @@ from accounts.access import member_view
 from distributions.models import Distribution
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
-from payments.models import PaymentStatus
+from payments.models import Payment, PaymentStatus
 from payments.online import online_rows
 from payments.views.stripe import pay_order_online
 
 from ..basket import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
-from ..instructions import PaymentInstructions
 from ..models import Order, Product
+from ..payment_summary import attach_payments, balance_label, still_expected
 from ..services import (
+    ZERO,
     CheckoutError,
     asks_for_payment,
     basket_check,
@@ -128,6 +127,8 @@ def _review_context(request, distribution):
         "lines": lines,
         "total": total,
         "to_pay": total - already,
+        # A smaller basket (payments not managed) lowers what the account owes.
+        "to_deduct": max(already - total, ZERO),
         "held": client_account(request.membership).held,
     }
 
@@ -203,40 +204,29 @@ def _payment_summary(order_qs):
     )
 
 
+def _order_payments():
+    return Payment.objects.select_related("rechoice").order_by("created_at", "pk")
+
+
 @member_view
 def my_orders(request):
     orders = _payment_summary(
         Order.objects.filter(membership=request.membership).select_related("distribution")
-    ).order_by("-distribution__date", "-pk")
-    return render(request, "orders/my_orders.html", {"orders": orders})
-
-
-def _not_covered_by_payments(order, payments) -> Decimal:
-    # A basket paid by transfer may have had an addition paid from the balance:
-    # only what no payment covers came from the balance.
-    expected = [p.amount for p in payments if p.status != PaymentStatus.CANCELLED]
-    return order.total - sum(expected, Decimal("0.00"))
+    ).prefetch_related(Prefetch("payments", queryset=_order_payments()))
+    orders = attach_payments(orders.order_by("-distribution__date", "-pk"))
+    context = {"orders": orders, "balance_label": balance_label(request.market)}
+    return render(request, "orders/my_orders.html", context)
 
 
 @member_view
 def order_detail(request, order_id):
     order = _get_order_for_member(request, order_id)
-    payments = order.payments.order_by("created_at")
-    pending = [
-        PaymentInstructions(request.market, p.method, p.amount, p.reference)
-        for p in payments
-        if p.status == PaymentStatus.PENDING
-    ]
-    if not asks_for_payment(request.market) or order.payment_method == CAGNOTTE:
-        amount = _not_covered_by_payments(order, payments)
-        pending.insert(
-            0, PaymentInstructions(request.market, order.payment_method, amount, order.reference)
-        )
+    payments = list(_order_payments().filter(order=order))
     context = {
         "order": order,
         "lines": order.lines.select_related("product__producer").order_by("product__name"),
         "payments": payments,
-        "instructions": pending,
+        "instructions": still_expected(order, payments),
         "online": online_rows(payments),
         "held": client_account(request.membership).held,
         "can_add": order.distribution.is_open_for_orders(),

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from distributions.models import Distribution, DistributionStatus
 from orders.models import Order
+from orders.services import basket_read, order_checkout
 from tests.factories import MembershipFactory
-from tests.factories_catalog import DistributionFactory
+from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 
 DAY = datetime.timedelta(days=1)
 
@@ -101,6 +102,30 @@ def test_an_admin_moves_a_distribution_to_another_place(login, market, admin, di
     distribution.refresh_from_db()
     assert distribution.place == "Salle polyvalente"
     assert distribution.status == DistributionStatus.OPEN
+
+
+def test_moving_a_distribution_keeps_the_references_of_its_orders(
+    login, market, admin, member, distribution, day
+):
+    market.payment_methods = ["transfer"]
+    market.save()
+    product = ProductFactory(producer=ProducerFactory(market=market))
+    order = order_checkout(
+        membership=member,
+        distribution=distribution,
+        lines=basket_read(market, {str(product.pk): "1"}),
+        choice="transfer",
+        token="a" * 32,
+    )
+    given = order.reference
+
+    response = login(admin).post(_url("distribution_edit", market, pk=distribution.pk), _data(day))
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.distribution.date == day
+    assert order.reference == given == f"{distribution.date:%Y-%m-%d}-{order.number:04d}"
+    assert order.payments.get().reference == given
 
 
 def test_the_edit_form_shows_the_current_window_in_local_time(login, market, admin, day):

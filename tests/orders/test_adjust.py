@@ -148,6 +148,15 @@ def test_bad_quantities_are_explained(login, admin, order, catalogue, quantity, 
     assert not Transaction.objects.filter(kind=TransactionKind.ORDER_ADJUSTMENT).exists()
 
 
+def test_a_line_worth_less_than_a_cent_is_refused_in_an_adjustment(login, admin, order, catalogue):
+    response = login(admin).post(
+        _url(order), _data(order, catalogue, **{f"qty-{catalogue['carrots'].pk}": "0,001"})
+    )
+    assert response.status_code == 400
+    assert "Quantité trop petite : 0,001 kg de Carottes" in html.unescape(response.content.decode())
+    assert not Transaction.objects.filter(kind=TransactionKind.ORDER_ADJUSTMENT).exists()
+
+
 def test_a_bad_price_is_explained(login, admin, order, catalogue):
     response = login(admin).post(
         _url(order), _data(order, catalogue, **{f"price-{catalogue['cheese'].pk}": "0"})
@@ -175,14 +184,18 @@ def test_resubmitting_the_same_adjustment_posts_it_once(login, admin, order, cat
     assert Transaction.objects.filter(kind=TransactionKind.ORDER_ADJUSTMENT).count() == 1
 
 
-def test_a_validated_distribution_cannot_be_changed(login, admin, order, catalogue):
+def test_a_validated_basket_is_corrected_by_an_adjustment_with_its_reason(
+    login, admin, order, catalogue
+):
     order.distribution.status = DistributionStatus.VALIDATED
     order.distribution.save()
-    response = login(admin).post(
-        _url(order), _data(order, catalogue, **{f"qty-{catalogue['cheese'].pk}": "1"})
-    )
-    assert "Cette distribution est validée" in response.content.decode()
-    assert not Transaction.objects.filter(kind=TransactionKind.ORDER_ADJUSTMENT).exists()
+    browser = login(admin)
+    assert 'id="validated-warning"' in browser.get(_url(order)).content.decode()
+
+    browser.post(_url(order), _data(order, catalogue, **{f"qty-{catalogue['cheese'].pk}": "1"}))
+
+    txn = Transaction.objects.get(kind=TransactionKind.ORDER_ADJUSTMENT)
+    assert txn.order_id == order.pk and txn.reason
 
 
 def test_a_product_of_another_market_cannot_be_added(login, admin, order, catalogue, other_market):
@@ -209,3 +222,79 @@ def test_the_distribution_orders_page_lists_each_basket(login, admin, order):
     assert order.membership.user.display_name in page
     other = MembershipFactory(market=order.market)
     assert other.user.display_name not in page
+
+
+# -- The payment still expected follows the basket ----------------------------------------
+
+
+def _expected(order):
+    return order.payments.get()
+
+
+def test_a_missing_product_lowers_the_payment_expected_at_the_pickup(
+    login, admin, order, catalogue
+):
+    """2 × 2,10 + 3 × 2,90 = 12,90 €; one crottin missing: 10,00 € expected."""
+    login(admin).post(
+        _url(order), _data(order, catalogue, **{f"qty-{catalogue['cheese'].pk}": "2"})
+    )
+
+    payment = _expected(order)
+    assert (payment.status, payment.amount) == ("pending", Decimal("10.00"))
+
+
+def test_a_price_fixed_higher_at_the_pickup_raises_the_payment_expected(
+    login, admin, order, catalogue
+):
+    login(admin).post(
+        _url(order), _data(order, catalogue, **{f"price-{catalogue['carrots'].pk}": "2,60"})
+    )
+
+    assert _expected(order).amount == Decimal("13.90")
+
+
+def test_a_complement_no_longer_owed_is_no_longer_expected(login, admin, member, order, catalogue):
+    """The client added honey (9,50 €, its own payment); honey and a crottin are missing."""
+    order.distribution.status = DistributionStatus.OPEN
+    order.distribution.save()
+    wanted = {catalogue["carrots"].pk: "2", catalogue["cheese"].pk: "3"}
+    order_checkout(
+        membership=member,
+        distribution=order.distribution,
+        lines=basket_read(order.market, {**wanted, catalogue["honey"].pk: "1"}),
+        choice="cheque",
+        token="t2",
+    )
+    order.distribution.status = DistributionStatus.CLOSED
+    order.distribution.save()
+
+    login(admin).post(
+        _url(order),
+        _data(
+            order,
+            catalogue,
+            **{
+                f"qty-{catalogue['cheese'].pk}": "2",
+                f"qty-{catalogue['honey'].pk}": "0",
+                f"price-{catalogue['honey'].pk}": "9,50",
+            },
+        ),
+    )
+
+    first, complement = order.payments.order_by("pk")
+    assert (complement.status, complement.amount) == ("cancelled", Decimal("9.50"))
+    assert (first.status, first.amount) == ("pending", Decimal("10.00"))
+
+
+def test_a_received_payment_is_never_changed_by_an_adjustment(login, admin, order, catalogue):
+    from payments.services import payment_receive
+
+    payment_receive(payment=_expected(order), received_by=admin.user, cheque_number="42")
+
+    login(admin).post(
+        _url(order), _data(order, catalogue, **{f"qty-{catalogue['cheese'].pk}": "2"})
+    )
+
+    payment = _expected(order)
+    assert (payment.status, payment.amount) == ("received", Decimal("12.90"))
+    assert client_account(order.membership).held == Decimal("2.90")

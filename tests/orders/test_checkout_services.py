@@ -1,18 +1,21 @@
 """Checkout services: what recording a basket writes in the books, and what it refuses."""
 
 import datetime
+import importlib
 import re
 import uuid
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
 from distributions.models import DistributionStatus
 from orders.models import Order, OrderLine, Unit
 from orders.services import (
+    BasketLine,
     CheckoutError,
     basket_read,
     checkout_choices,
@@ -20,7 +23,7 @@ from orders.services import (
 )
 from payments.ledger import client_account, sales_account
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
-from payments.services import opening_balance_record
+from payments.services import opening_balance_record, payment_cancel
 from tests.factories import MarketFactory, MembershipFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 
@@ -125,7 +128,15 @@ def test_online_card_is_never_offered_without_stripe_keys(market, settings):
 def test_online_card_is_offered_once_stripe_is_configured(market, settings):
     settings.STRIPE_SECRET_KEY = "sk_test_configured"
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_configured"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_configured"
     assert "online_card" in checkout_choices(market)
+
+
+def test_online_card_needs_the_webhook_secret(market, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_configured"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_configured"
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    assert "online_card" not in checkout_choices(market)
 
 
 def test_online_card_needs_both_stripe_keys(market, settings):
@@ -237,7 +248,70 @@ def test_an_order_keeps_its_reference_after_an_addition(member, distribution, ca
     order = checkout(member, distribution, {carrots: "1", honey: "1"}, "transfer")
 
     assert order.reference == reference
-    assert {p.reference for p in Payment.objects.all()} == {reference}
+    assert Payment.objects.order_by("pk").first().reference == reference
+
+
+def test_each_complement_expects_its_payment_under_a_reference_of_its_own(
+    member, distribution, carrots, honey
+):
+    order = checkout(member, distribution, {carrots: "1"}, "transfer")
+    checkout(member, distribution, {carrots: "2"}, "transfer")
+    checkout(member, distribution, {carrots: "2", honey: "1"}, "cheque")
+
+    references = list(Payment.objects.order_by("pk").values_list("reference", flat=True))
+    assert references == [order.reference, f"{order.reference}-2", f"{order.reference}-3"]
+
+
+def test_a_cancelled_complement_leaves_its_reference_to_the_next_one(
+    member, distribution, carrots, honey
+):
+    order = checkout(member, distribution, {carrots: "1"}, "transfer")
+    checkout(member, distribution, {carrots: "2"}, "transfer")
+    payment_cancel(payment=Payment.objects.get(reference=f"{order.reference}-2"), cancelled_by=None)
+
+    checkout(member, distribution, {carrots: "2", honey: "1"}, "transfer")
+
+    standing = Payment.objects.exclude(status=PaymentStatus.CANCELLED).order_by("pk")
+    references = list(standing.values_list("reference", flat=True))
+    assert references == [order.reference, f"{order.reference}-2"]
+
+
+def test_the_first_payment_after_an_order_paid_from_the_balance_takes_the_order_s_reference(
+    member, distribution, carrots, honey
+):
+    credit(member, "20.00")
+    order = checkout(member, distribution, {carrots: "1"}, "cagnotte")
+
+    checkout(member, distribution, {carrots: "1", honey: "1"}, "transfer")
+
+    assert Payment.objects.get().reference == order.reference
+
+
+def test_moving_the_distribution_keeps_the_reference_the_client_was_given(
+    member, distribution, carrots, honey
+):
+    order = checkout(member, distribution, {carrots: "1"}, "transfer")
+    distribution.date = datetime.date(2026, 12, 11)
+    distribution.save()
+
+    order = checkout(member, distribution, {carrots: "1", honey: "1"}, "transfer")
+
+    assert order.reference == f"2026-12-04-{order.number:04d}"
+    references = list(Payment.objects.order_by("pk").values_list("reference", flat=True))
+    assert references == [order.reference, f"{order.reference}-2"]
+
+
+def test_the_migration_gives_existing_orders_the_reference_of_their_date_and_number(
+    member, distribution, carrots
+):
+    order = checkout(member, distribution, {carrots: "1"}, "transfer")
+    Order.objects.filter(pk=order.pk).update(reference="")
+    migration = importlib.import_module("orders.migrations.0005_order_reference")
+
+    migration.fill_references(apps, None)
+
+    order.refresh_from_db()
+    assert order.reference == f"2026-12-04-{order.number:04d}"
 
 
 def test_replaying_a_checkout_with_the_same_token_records_it_once(member, distribution, carrots):
@@ -251,6 +325,48 @@ def test_replaying_a_checkout_with_the_same_token_records_it_once(member, distri
     assert Transaction.objects.count() == 1
     assert Payment.objects.count() == 1
     assert held(member) == Decimal("-5.60")
+
+
+def test_replaying_a_token_with_a_changed_basket_returns_the_first_order_and_posts_nothing(
+    member, distribution, carrots, honey
+):
+    token = uuid.uuid4().hex
+    first = checkout(member, distribution, {carrots: "2"}, "cheque", token=token)
+
+    again = checkout(member, distribution, {carrots: "2", honey: "1"}, "transfer", token=token)
+
+    assert again.pk == first.pk
+    assert again.total == Decimal("5.60")
+    assert list(again.lines.values_list("product", flat=True)) == [carrots.pk]
+    assert Transaction.objects.count() == 1
+    assert [(p.method, p.amount) for p in Payment.objects.all()] == [("cheque", Decimal("5.60"))]
+    assert held(member) == Decimal("-5.60")
+
+
+def test_replaying_an_addition_s_token_with_a_bigger_basket_adds_nothing_more(
+    member, distribution, carrots, honey
+):
+    checkout(member, distribution, {carrots: "1"}, "cheque")
+    token = uuid.uuid4().hex
+    checkout(member, distribution, {carrots: "2"}, "cheque", token=token)
+
+    order = checkout(member, distribution, {carrots: "2", honey: "1"}, "cheque", token=token)
+
+    assert order.total == Decimal("5.60")
+    assert Transaction.objects.count() == 2
+    assert Payment.objects.count() == 2
+
+
+def test_a_checkout_is_posted_under_a_key_naming_the_distribution_the_client_and_the_token(
+    member, distribution, carrots
+):
+    token = uuid.uuid4().hex
+
+    order = checkout(member, distribution, {carrots: "2"}, "cheque", token=token)
+
+    txn = Transaction.objects.get()
+    assert txn.idempotency_key == f"checkout:{distribution.pk}:{member.pk}:{token}"
+    assert txn.order == order
 
 
 def test_replaying_an_addition_with_the_same_token_adds_once(member, distribution, carrots, honey):
@@ -356,6 +472,19 @@ def test_other_methods_are_not_held_to_the_floor(market, member, distribution, c
 
 
 # Cagnotte mode, and markets that do not manage payments
+
+
+def test_in_cagnotte_mode_no_floor_applies_even_without_negative_balances(
+    market, member, distribution, carrots
+):
+    # The admin regularises later: the order goes on the account whatever it holds.
+    market.cagnotte_mode = True
+    market.allow_negative_balances = False
+    market.save()
+
+    checkout(member, distribution, {carrots: "2"}, "")
+
+    assert held(member) == Decimal("-5.60")
 
 
 def test_in_cagnotte_mode_the_debit_is_posted_without_any_payment(
@@ -598,10 +727,78 @@ def test_a_quantity_that_makes_no_sense_is_refused(typed, message, market, carro
     assert refused.value.message == message
 
 
-@pytest.mark.parametrize("typed", ["NaN", "Infinity", "-Infinity", "sNaN"])
-def test_a_quantity_that_is_not_a_number_is_refused(typed, market, carrots):
-    with pytest.raises(CheckoutError):
+@pytest.mark.parametrize("typed", ["NaN", "Infinity", "-Infinity", "sNaN", "-nan", "inf"])
+def test_a_quantity_that_is_not_a_number_is_refused_as_such(typed, market, carrots):
+    with pytest.raises(CheckoutError) as refused:
         basket_read(market, {str(carrots.pk): typed})
+
+    assert refused.value.message == f"« {typed} » n'est pas une quantité valable pour Carottes."
+
+
+@pytest.mark.parametrize("typed", ["0,0000", "0.00000", "-0", "0e-9"])
+def test_zero_written_with_many_decimals_still_means_none_of_that_product(typed, market, carrots):
+    assert basket_read(market, {str(carrots.pk): typed}) == []
+
+
+def test_trailing_zeros_are_not_counted_as_decimals(market, carrots):
+    (line,) = basket_read(market, {str(carrots.pk): "1,5000"})
+
+    assert line.quantity == Decimal("1.5")
+
+
+# Lines worth nothing
+
+
+@pytest.fixture
+def leeks(farm):
+    return ProductFactory(producer=farm, name="Poireaux", unit=Unit.KG, unit_price=Decimal("2.10"))
+
+
+def test_a_quantity_too_small_to_cost_a_cent_is_refused(market, leeks):
+    with pytest.raises(CheckoutError) as refused:
+        basket_read(market, {str(leeks.pk): "0,001"})
+
+    assert refused.value.message == (
+        f"Quantité trop petite : 0,001 kg de Poireaux reviendrait à 0,00{NBSP}€."
+    )
+
+
+def test_the_smallest_quantity_costing_a_cent_is_accepted(market, leeks):
+    (line,) = basket_read(market, {str(leeks.pk): "0,003"})
+
+    assert line.amount == Decimal("0.01")
+
+
+def test_a_line_worth_nothing_is_never_recorded_even_when_sent_straight_to_checkout(
+    member, distribution, leeks
+):
+    with pytest.raises(CheckoutError, match="Quantité trop petite"):
+        order_checkout(
+            membership=member,
+            distribution=distribution,
+            lines=[BasketLine(leeks, Decimal("0.001"))],
+            choice="cheque",
+            token=uuid.uuid4().hex,
+        )
+
+    assert_nothing_recorded()
+
+
+def test_a_line_worth_nothing_is_not_added_to_a_recorded_order(
+    member, distribution, carrots, leeks
+):
+    checkout(member, distribution, {carrots: "1"}, "cheque")
+
+    with pytest.raises(CheckoutError, match="Quantité trop petite"):
+        order_checkout(
+            membership=member,
+            distribution=distribution,
+            lines=[BasketLine(carrots, Decimal("1")), BasketLine(leeks, Decimal("0.002"))],
+            choice="cheque",
+            token=uuid.uuid4().hex,
+        )
+
+    assert list(Order.objects.get().lines.values_list("product", flat=True)) == [carrots.pk]
 
 
 def test_a_product_sold_by_the_piece_needs_a_whole_number(market, honey):

@@ -17,7 +17,7 @@ from orders.models import Order, OrderLine, Unit
 from orders.services import basket_read, order_checkout
 from payments.ledger import client_account
 from payments.models import Payment, Transaction
-from payments.services import opening_balance_record
+from payments.services import opening_balance_record, payment_cancel, payment_receive
 from tests.factories import PASSWORD, MembershipFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 
@@ -303,6 +303,24 @@ def test_posting_the_same_payment_form_twice_records_one_order(
     assert client_account(member).held == Decimal("-5.60")
 
 
+def test_resending_the_payment_form_after_changing_the_basket_records_nothing_more(
+    shopper, market, member, distribution, carrots, honey
+):
+    fill_basket(shopper, distribution, {carrots: "2"})
+    token = form_token(shopper.get(shop_url(distribution, "checkout_payment")))
+    first = pay(shopper, distribution, "cheque", token=token)
+    fill_basket(shopper, distribution, {carrots: "2", honey: "1"})
+
+    second = pay(shopper, distribution, "transfer", token=token)
+
+    assert second.status_code == 302
+    assert second.url == first.url
+    assert Order.objects.get().total == Decimal("5.60")
+    assert Transaction.objects.count() == 1
+    assert [(p.method, p.amount) for p in Payment.objects.all()] == [("cheque", Decimal("5.60"))]
+    assert client_account(member).held == Decimal("-5.60")
+
+
 # Mes commandes
 
 
@@ -348,6 +366,127 @@ def test_an_order_paid_partly_from_the_balance_still_shows_what_is_to_receive(
     assert f"6,80{NBSP}€ ont été déduits de votre solde." in detail
     assert f"Référence à indiquer {order.reference}" in detail
     assert f"Votre solde : 7,60{NBSP}€" in detail  # the transfer is not received yet
+
+
+def payments_cell(page) -> str:
+    """The « Paiements » cell of the only order listed in « Mes commandes »."""
+    table = re.search(r'<table[^>]*id="my-orders".*?</table>', page.content.decode(), re.S)
+    cells = re.findall(r"<td>(.*?)</td>", table.group(), re.S)
+    words = re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", cells[2]))
+    return html.unescape(words).strip()
+
+
+def test_my_orders_shows_every_payment_of_an_order_with_its_status_and_reference(
+    shopper, market, member, distribution, carrots, honey
+):
+    opening_balance_record(
+        membership=member, amount=Decimal("20.00"), label="Reprise", recorded_by=None
+    )
+    order = place_order(shopper, distribution, "transfer", {carrots: "2"})
+    place_order(shopper, distribution, "cheque", {carrots: "3"})
+    place_order(shopper, distribution, "cagnotte", {carrots: "3", honey: "1"})
+    payment_receive(payment=Payment.objects.get(method="cheque"), received_by=None)
+
+    cell = payments_cell(shopper.get(url("my_orders", market)))
+
+    assert cell == (
+        f"Virement 5,60{NBSP}€ À recevoir {order.reference} "
+        f"Chèque 2,80{NBSP}€ Reçu {order.reference}-2 "
+        f"Cagnotte (payé avec mon solde) 6,80{NBSP}€"
+    )
+
+
+def test_my_orders_leaves_out_a_cancelled_payment(shopper, market, distribution, carrots):
+    place_order(shopper, distribution, "transfer", {carrots: "2"})
+    payment_cancel(payment=Payment.objects.get(), cancelled_by=None)
+
+    cell = payments_cell(shopper.get(url("my_orders", market)))
+
+    assert cell == "—"
+
+
+def test_in_cagnotte_mode_my_orders_names_the_market_s_cagnotte(
+    shopper, market, distribution, carrots
+):
+    market.cagnotte_mode = True
+    market.save()
+    place_order(shopper, distribution, None, {carrots: "2"})
+
+    cell = payments_cell(shopper.get(url("my_orders", market)))
+
+    assert cell == f"Cagnotte du marché 5,60{NBSP}€"
+
+
+def test_a_complement_by_transfer_is_asked_under_its_own_reference(
+    shopper, market, distribution, carrots, honey
+):
+    order = place_order(shopper, distribution, "transfer", {carrots: "2"})
+    place_order(shopper, distribution, "transfer", {carrots: "2", honey: "1"})
+
+    detail = text(shopper.get(url("order_detail", market, order_id=order.pk)))
+
+    assert f"Montant 5,60{NBSP}€ Référence à indiquer {order.reference} Indiquez" in detail
+    assert f"Montant 6,80{NBSP}€ Référence à indiquer {order.reference}-2 Indiquez" in detail
+
+
+def instruction_kinds(page) -> list[str]:
+    return re.findall(r'class="payment-instructions" data-kind="(\w+)"', page.content.decode())
+
+
+def test_after_a_switch_to_cagnotte_mode_the_order_page_shows_the_transfer_still_expected(
+    shopper, market, distribution, carrots
+):
+    order = place_order(shopper, distribution, "transfer", {carrots: "2"})
+    market.cagnotte_mode = True
+    market.save()
+
+    page = shopper.get(url("order_detail", market, order_id=order.pk))
+
+    assert instruction_kinds(page) == ["transfer"]
+    assert f"Montant 5,60{NBSP}€" in text(page)
+    assert f"0,00{NBSP}€" not in text(page)
+
+
+def test_once_payments_are_not_managed_a_received_transfer_leaves_nothing_to_do(
+    shopper, market, distribution, carrots
+):
+    order = place_order(shopper, distribution, "transfer", {carrots: "2"})
+    payment_receive(payment=Payment.objects.get(), received_by=None)
+    market.payments_enabled = False
+    market.save()
+
+    page = shopper.get(url("order_detail", market, order_id=order.pk))
+
+    assert instruction_kinds(page) == []
+
+
+def test_after_a_switch_to_cagnotte_mode_a_cancelled_transfer_is_left_to_the_cagnotte(
+    shopper, market, distribution, carrots
+):
+    order = place_order(shopper, distribution, "transfer", {carrots: "2"})
+    payment_cancel(payment=Payment.objects.get(), cancelled_by=None)
+    market.cagnotte_mode = True
+    market.save()
+
+    page = shopper.get(url("order_detail", market, order_id=order.pk))
+
+    assert instruction_kinds(page) == []
+
+
+def test_moving_the_distribution_keeps_the_reference_shown_to_the_client(
+    shopper, market, distribution, carrots
+):
+    order = place_order(shopper, distribution, "transfer", {carrots: "2"})
+    Distribution.objects.filter(pk=distribution.pk).update(date=datetime.date(2026, 12, 11))
+
+    listing = text(shopper.get(url("my_orders", market)))
+    detail = text(shopper.get(url("order_detail", market, order_id=order.pk)))
+
+    reference = f"2026-12-04-{order.number:04d}"
+    assert reference in listing
+    assert f"Référence à indiquer {reference}" in detail
+    assert "2026-12-11" not in listing + detail
+    assert Payment.objects.get().reference == reference
 
 
 def test_my_orders_is_empty_for_a_new_client(shopper, market):
@@ -450,6 +589,22 @@ def test_without_payment_management_a_client_can_empty_their_basket(
     assert Transaction.objects.count() == 2
 
 
+def test_without_payment_management_a_smaller_basket_shows_what_comes_off_the_account(
+    shopper, market, distribution, carrots
+):
+    market.payments_enabled = False
+    market.save()
+    place_order(shopper, distribution, None, {carrots: "2"})
+    fill_basket(shopper, distribution, {carrots: "1"})
+
+    for name in ("basket_review", "checkout_payment"):
+        page = text(shopper.get(shop_url(distribution, name)))
+
+        assert f"À déduire de votre compte 2,80{NBSP}€" in page
+        assert "Complément à payer" not in page
+        assert f"-2,80{NBSP}€" not in page
+
+
 def test_a_resent_unchanged_basket_says_nothing_changed(shopper, distribution, carrots):
     place_order(shopper, distribution, "cheque", {carrots: "2"})
     fill_basket(shopper, distribution, {carrots: "2"})
@@ -468,6 +623,8 @@ def test_a_resent_unchanged_basket_says_nothing_changed(shopper, distribution, c
         ("-2", "La quantité de Carottes ne peut pas être négative."),
         ("100000", "Carottes : 999 au plus par commande."),
         ("beaucoup", "« beaucoup » n'est pas une quantité valable pour Carottes."),
+        ("NaN", "« NaN » n'est pas une quantité valable pour Carottes."),
+        ("0,001", f"Quantité trop petite : 0,001 kg de Carottes reviendrait à 0,00{NBSP}€."),
     ],
 )
 def test_a_nonsense_quantity_is_refused_with_a_french_message(

@@ -200,6 +200,18 @@ def test_an_addition_sends_a_recap_for_the_difference(carrots, honey, order_now,
     assert order.reference in text
 
 
+def test_a_complement_recap_gives_the_complement_s_own_reference(
+    carrots, honey, order_now, mailoutbox
+):
+    order = order_now({carrots: "2"}, "transfer")
+
+    order_now({carrots: "2", honey: "1"}, "transfer")
+
+    text, html = bodies(mailoutbox[1])
+    assert f"Référence à indiquer : {order.reference}-2" in text
+    assert f"{order.reference}-2" in html
+
+
 def test_without_payment_management_a_reduction_sends_the_updated_recap(
     market, carrots, honey, order_now, mailoutbox
 ):

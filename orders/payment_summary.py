@@ -1,0 +1,83 @@
+"""How a client's order is paid: one reading for « Mes commandes » and the order page.
+
+An order may be paid in several parts: the first basket by transfer, an
+addition by cheque, another from the balance (« cagnotte »). The order's
+``payment_method`` is only the latest choice; the payments themselves, and
+what none of them covers, tell the whole story.
+"""
+
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from accounts.models import Market
+from payments.methods import CAGNOTTE, checkout_label
+from payments.models import Payment, PaymentStatus
+
+from .instructions import PaymentInstructions
+from .models import Order
+from .services import ZERO, asks_for_payment
+
+
+def standing(payments) -> list[Payment]:
+    """The payments still counted on: pending or received, not cancelled."""
+    return [p for p in payments if p.status != PaymentStatus.CANCELLED]
+
+
+def _replaced(payment: Payment) -> bool:
+    # A cancelled online payment the client replaced by another choice.
+    return hasattr(payment, "rechoice")
+
+
+def on_balance(order: Order, payments) -> Decimal:
+    """What of the order no payment stands for: it is paid from the balance.
+
+    A cancelled payment still counts when nothing replaced it (« pas payé »
+    at the pickup leaves a debt, not a cagnotte payment); one replaced by
+    « cagnotte » does not.
+    """
+    counted = [p for p in payments if p.status != PaymentStatus.CANCELLED or not _replaced(p)]
+    return max(order.total - sum((p.amount for p in counted), ZERO), ZERO)
+
+
+def balance_label(market: Market) -> str:
+    """How the part paid from the balance is named; empty where payments are not managed."""
+    if market.cagnotte_mode:
+        return _("Cagnotte du marché")
+    if market.payments_enabled:
+        return checkout_label(CAGNOTTE)
+    return ""
+
+
+def still_expected(order: Order, payments) -> list[PaymentInstructions]:
+    """What the order page tells the client to do, for the market as it is now.
+
+    One block per payment still expected, with its own reference, and first
+    the part on the balance when there is one: a cagnotte payment, or the
+    market's cagnotte mode, or « settled with the market » where payments are
+    no longer managed. Nothing is shown for a part a payment already covers.
+    """
+    market = order.market
+    blocks = [
+        PaymentInstructions(market, p.method, p.amount, p.reference)
+        for p in payments
+        if p.status == PaymentStatus.PENDING
+    ]
+    rest = on_balance(order, payments)
+    if rest > 0:
+        choice = CAGNOTTE if asks_for_payment(market) else ""
+        blocks.insert(0, PaymentInstructions(market, choice, rest, order.reference))
+    return blocks
+
+
+def attach_payments(orders) -> list[Order]:
+    """Give each order ``shown_payments`` and ``balance_part`` for « Mes commandes ».
+
+    The orders must prefetch their payments (with ``rechoice``), oldest first.
+    """
+    orders = list(orders)
+    for order in orders:
+        payments = list(order.payments.all())
+        order.shown_payments = standing(payments)
+        order.balance_part = on_balance(order, payments)
+    return orders
