@@ -2,9 +2,11 @@
 
 Every figure counts received payments only (``Payment.status == received``):
 those are exactly the payments posted to the ledger, each debiting the money
-account of its method (`payments.models.METHOD_ACCOUNT`). Cash given back at
-the pickup is a refund transaction crediting the cash box, tied to a basket of
-this distribution; a refund later reversed never happened and is left out.
+account of its method (`payments.models.METHOD_ACCOUNT`). Money given back
+(cash at the pickup, or to the card for an online payment) is a refund
+transaction crediting the cash box or the online-payments account, tied to a
+basket of this distribution; a refund later reversed never happened and is
+left out.
 
 Each read is one query whatever the number of payments: the page costs the
 same for ten baskets or five hundred.
@@ -14,7 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +43,7 @@ from payments.models import (
     ProducerTransfer,
     ProducerTransferStatus,
     TransactionKind,
+    TransferReversalStatus,
 )
 
 from .models import CashCount, Distribution
@@ -54,14 +67,27 @@ def received_payments(distribution: Distribution) -> QuerySet[Payment]:
     return Payment.objects.filter(distribution=distribution, status=PaymentStatus.RECEIVED)
 
 
-def cash_refund_entries(distribution: Distribution) -> QuerySet[Entry]:
-    """The cash box's side of each cash refund made for a basket of this distribution."""
+# Money given back for a basket leaves one of these accounts: the till, or
+# Stripe (a refund to the client's card).
+REFUND_ACCOUNTS = (AccountKind.CASH, AccountKind.ONLINE)
+
+
+def refund_entries(
+    distribution: Distribution, kinds: tuple[str, ...] = REFUND_ACCOUNTS
+) -> QuerySet[Entry]:
+    """The money account's side (negative) of each refund made for a basket of this
+    distribution, in cash or to the card; a refund later reversed never happened."""
     return Entry.objects.filter(
-        account__kind=AccountKind.CASH,
+        account__kind__in=kinds,
         transaction__kind=TransactionKind.REFUND,
         transaction__order__distribution=distribution,
         transaction__reversal__isnull=True,
     )
+
+
+def cash_refund_entries(distribution: Distribution) -> QuerySet[Entry]:
+    """The cash box's side of each cash refund made for a basket of this distribution."""
+    return refund_entries(distribution, (AccountKind.CASH,))
 
 
 # -- Totals per method -----------------------------------------------------------------
@@ -201,7 +227,7 @@ class BasketGap:
     client: str
     membership_id: int
     total: Decimal
-    received: Decimal  # net of the cash refunded for this basket
+    received: Decimal  # net of what was given back for this basket (cash or card)
     pending: Decimal  # still expected (a transfer on its way, say)
 
     @property
@@ -236,7 +262,7 @@ def basket_gaps(distribution: Distribution) -> list[BasketGap]:
     """
     received = Payment.objects.filter(status=PaymentStatus.RECEIVED)
     pending = Payment.objects.filter(status=PaymentStatus.PENDING)
-    refunds = cash_refund_entries(distribution)  # entries are negative: they add up
+    refunds = refund_entries(distribution)  # entries are negative: they add up
     orders = (
         Order.objects.filter(distribution=distribution)
         .exclude(payment_method__in=SETTLED_ON_BALANCE)
@@ -273,19 +299,25 @@ def settled_on_balance_count(distribution: Distribution) -> int:
 
 @dataclass(frozen=True)
 class ProducerSplit:
-    """One producer's part of the online payments: sent to their Stripe account."""
+    """One producer's part of the online payments: sent to their Stripe account, less
+    what refunds took back. Transfers Stripe refused are left out (their postings
+    are reversed: the market pays the producer as before) and counted apart."""
 
+    producer_id: int
     producer: str
     count: int
     share: Decimal
     commission: Decimal  # kept by the market
     transferred: Decimal
     failed: int  # transfers Stripe has not (yet) accepted
+    refused: int  # transfers Stripe refused for good
+    reversal_failed: int  # refunds not (yet) taken back from the producer at Stripe
 
 
 @dataclass(frozen=True)
 class OnlineSplit:
     rows: list[ProducerSplit]
+    refusals: list[ProducerTransfer]  # refused by Stripe for good: someone must act
 
     @property
     def share(self) -> Decimal:
@@ -300,36 +332,73 @@ class OnlineSplit:
         return sum((row.transferred for row in self.rows), ZERO)
 
 
+def _producer_transfers(distribution: Distribution) -> QuerySet[ProducerTransfer]:
+    return ProducerTransfer.objects.filter(
+        payment__distribution=distribution, payment__status=PaymentStatus.RECEIVED
+    )
+
+
+_UNSENT = [ProducerTransferStatus.PENDING, ProducerTransferStatus.FAILED]
+_REVERSAL_FAILED = Q(status=ProducerTransferStatus.SENT) & Q(
+    reversal_status__in=[TransferReversalStatus.FAILED, TransferReversalStatus.REFUSED]
+)
+
+
 def online_split(distribution: Distribution) -> OnlineSplit:
-    """Per producer with a connected account: what the online payments sent them."""
+    """Per producer with a connected account (by id: two may share a name): what the
+    online payments sent them, net of what refunds took back."""
+    kept = ~Q(status=ProducerTransferStatus.REFUSED)
     rows = (
-        ProducerTransfer.objects.filter(
-            payment__distribution=distribution, payment__status=PaymentStatus.RECEIVED
-        )
+        _producer_transfers(distribution)
         .order_by()
-        .values("producer__name")
+        .values("producer_id", "producer__name")
         .annotate(
             count=Count("pk"),
-            share=Sum("share"),
-            commission=Sum("commission"),
-            transferred=Sum("amount"),
-            failed=Count("pk", filter=~Q(status=ProducerTransferStatus.SENT)),
+            share=_money(Sum(F("share") - F("reversed") - F("reversed_commission"), filter=kept)),
+            commission=_money(Sum(F("commission") - F("reversed_commission"), filter=kept)),
+            transferred=_money(Sum(F("amount") - F("reversed"), filter=kept)),
+            failed=Count("pk", filter=Q(status__in=_UNSENT)),
+            refused=Count("pk", filter=~kept),
+            reversal_failed=Count("pk", filter=_REVERSAL_FAILED),
         )
-        .order_by("producer__name")
+        .order_by("producer__name", "producer_id")
     )
-    return OnlineSplit(
-        [
-            ProducerSplit(
-                producer=row["producer__name"],
-                count=row["count"],
-                share=to_cents(Decimal(row["share"])),
-                commission=to_cents(Decimal(row["commission"])),
-                transferred=to_cents(Decimal(row["transferred"])),
-                failed=row["failed"],
-            )
-            for row in rows
-        ]
+    return OnlineSplit([_split_row(row) for row in rows], refused_transfers(distribution))
+
+
+def _split_row(row: dict) -> ProducerSplit:
+    return ProducerSplit(
+        producer_id=row["producer_id"],
+        producer=row["producer__name"],
+        count=row["count"],
+        share=to_cents(Decimal(row["share"])),
+        commission=to_cents(Decimal(row["commission"])),
+        transferred=to_cents(Decimal(row["transferred"])),
+        failed=row["failed"],
+        refused=row["refused"],
+        reversal_failed=row["reversal_failed"],
     )
+
+
+def refused_transfers(distribution: Distribution) -> list[ProducerTransfer]:
+    """Transfers, or their reversals, that Stripe refused for good, with its reason."""
+    refused = Q(status=ProducerTransferStatus.REFUSED) | Q(
+        status=ProducerTransferStatus.SENT, reversal_status=TransferReversalStatus.REFUSED
+    )
+    return list(
+        _producer_transfers(distribution)
+        .filter(refused)
+        .select_related("producer", "payment__order")
+        .order_by("pk")
+    )
+
+
+def online_refunded(distribution: Distribution) -> Decimal:
+    """What went back to the cards for this distribution's baskets, as the ledger has it."""
+    total = refund_entries(distribution, (AccountKind.ONLINE,)).aggregate(
+        total=_money(Sum("amount"))
+    )["total"]
+    return -total
 
 
 # -- The whole page ----------------------------------------------------------------------------
@@ -345,6 +414,7 @@ class CashSummary:
     gaps: list[BasketGap]
     settled_on_balance: int
     split: OnlineSplit
+    online_refunded: Decimal
 
     @property
     def method_rows(self) -> list[MethodTotal]:
@@ -375,9 +445,15 @@ class CashSummary:
         return self.methods[PaymentMethod.ONLINE_CARD.value]
 
     @property
+    def online_net(self) -> Decimal:
+        """Received online, less what went back to the cards: what Stripe pays out."""
+        return self.online.total - self.online_refunded
+
+    @property
     def online_kept(self) -> Decimal:
-        """Of the online payments, what stays with the market (its commission included)."""
-        return self.online.total - self.split.transferred
+        """Of the online payments, what stays with the market (its commission included):
+        received, less what went back to the cards and what the producers keep."""
+        return self.online.total - self.online_refunded - self.split.transferred
 
     def gaps_in(self, state: BasketState) -> list[BasketGap]:
         return [gap for gap in self.gaps if gap.state == state]
@@ -406,6 +482,7 @@ def summary_read(distribution: Distribution) -> CashSummary:
         gaps=basket_gaps(distribution),
         settled_on_balance=settled_on_balance_count(distribution),
         split=online_split(distribution),
+        online_refunded=online_refunded(distribution),
     )
 
 
@@ -441,12 +518,18 @@ def _payment_line(payment: Payment) -> CashLine:
     )
 
 
+REFUND_METHOD = {
+    AccountKind.CASH: PaymentMethod.CASH,
+    AccountKind.ONLINE: PaymentMethod.ONLINE_CARD,
+}
+
+
 def _refund_line(entry: Entry) -> CashLine:
     order = entry.transaction.order
     return CashLine(
         at=entry.transaction.created_at,
         kind=str(_("Remboursement")),
-        method=str(PaymentMethod.CASH.label),
+        method=str(REFUND_METHOD[entry.account.kind].label),
         client=order.membership.user.display_name,
         basket=order.number,
         amount=entry.amount,  # the cash box credited: already negative
@@ -455,15 +538,19 @@ def _refund_line(entry: Entry) -> CashLine:
 
 
 def cash_lines(distribution: Distribution) -> list[CashLine]:
-    """Every received payment, then every cash refund, each in the order they happened."""
+    """Every received payment, then every refund (cash or card), in the order they happened."""
     payments = (
         received_payments(distribution)
         .select_related("membership__user", "order__distribution")
         .order_by("received_at", "pk")
     )
     refunds = (
-        cash_refund_entries(distribution)
-        .select_related("transaction__order__membership__user", "transaction__order__distribution")
+        refund_entries(distribution)
+        .select_related(
+            "account",
+            "transaction__order__membership__user",
+            "transaction__order__distribution",
+        )
         .order_by("transaction__created_at", "pk")
     )
     return [*map(_payment_line, payments), *map(_refund_line, refunds)]

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import admin_view, staff_view
 from cagette.money import format_euros
+from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
 from payments.ledger import InsufficientBalanceError
 from payments.methods import PaymentMethod
@@ -53,7 +54,6 @@ from .services import (
 )
 
 MAX_ID = 2**63 - 1
-SEARCH_MAX_LENGTH = 100
 FILTER_LABELS = {
     "": gettext_lazy("Tous"),
     "a-valider": gettext_lazy("À valider"),
@@ -123,7 +123,7 @@ def day_distribution(request, distribution_id):
     distribution = _get_distribution(request, distribution_id)
     active = request.GET.get("filtre", "")
     active = active if active in DAY_FILTERS else ""
-    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    search = clean_search(request.GET.get("q"))
     baskets = day_baskets(distribution)
     shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
     totals = day_totals(baskets)
@@ -221,7 +221,8 @@ def day_basket(request, distribution_id, order_id):
 # -- The « Paiement » box's actions ---------------------------------------------------
 
 LOCKED_MESSAGE = gettext_lazy(
-    "Ce panier est validé : corrigez-le par une annulation depuis l'historique du client."
+    "Ce panier est validé : enregistrez un paiement, ou annulez une opération erronée, "
+    "depuis l'historique du client."
 )
 
 
@@ -422,14 +423,39 @@ def _validated_sentence(done) -> str:
     ) % {"count": len(done.ready), "amount": format_euros(done.to_receive)}
 
 
+def _listed_ids(request) -> list[int]:
+    """The baskets the confirmation page listed (anything else in the POST is ignored)."""
+    return [int(value) for value in request.POST.getlist("order") if value.isdigit()]
+
+
+def _typed_cheques(request) -> dict[int, tuple[str, str]]:
+    """Each cheque's number and bank as typed on the confirmation page, cut to the columns."""
+    cheques = {}
+    for name, value in request.POST.items():
+        prefix, _sep, pk = name.partition("-")
+        if prefix == "cheque" and pk.isdigit():
+            bank = request.POST.get(f"bank-{pk}", "")
+            cheques[int(pk)] = (_clean_text(value)[:40], _clean_text(bank)[:80])
+    return cheques
+
+
+def _clean_text(value: str) -> str:
+    return value.replace("\x00", "").strip()
+
+
 @admin_view
 def day_bulk(request, distribution_id):
     distribution = _get_distribution(request, distribution_id)
     if request.method == "POST":
-        done = bulk_validate(distribution=distribution, validated_by=request.user)
-        messages.success(request, _bulk_summary(done))
+        done = bulk_validate(
+            distribution=distribution,
+            validated_by=request.user,
+            order_ids=_listed_ids(request),
+            cheques=_typed_cheques(request),
+        )
+        level = messages.success if done.ready else messages.warning
+        level(request, _bulk_summary(done))
         return _to_distribution(request, distribution.pk)
     plan = bulk_plan(distribution)
-    cheques = any(p.method == PaymentMethod.CHEQUE for _o, ps in plan.ready for p in ps)
-    context = {"distribution": distribution, "plan": plan, "has_cheques": cheques}
+    context = {"distribution": distribution, "plan": plan}
     return render(request, "distributions/day/bulk.html", context)

@@ -161,6 +161,14 @@ class DistributionCloseForm(_StatusChangeForm):
             raise ValidationError(_("Les commandes de cette distribution ne sont pas ouvertes."))
         return super().clean()
 
+    def save(self) -> bool:
+        from .services import distribution_validate_if_done
+
+        changed = super().save()
+        if changed:  # every basket may have been validated already
+            distribution_validate_if_done(self.distribution.pk)
+        return changed
+
 
 class DistributionReopenForm(_StatusChangeForm):
     from_status = DistributionStatus.CLOSED

@@ -6,6 +6,7 @@ actually used) or marked as not paid. Transfers and online payments may still
 be on their way; they stay expected. A validated basket is locked.
 """
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -88,15 +89,22 @@ def basket_validate(*, order: Order, validated_by) -> Order:
         order.validated_at = timezone.now()
         order.validated_by = validated_by
         order.save(update_fields=["validated_at", "validated_by"])
-        _close_distribution_if_done(order.distribution_id)
+        distribution_validate_if_done(order.distribution_id)
     return order
 
 
-def _close_distribution_if_done(distribution_id: int) -> None:
+@transaction.atomic
+def distribution_validate_if_done(distribution_id: int) -> None:
+    """Every basket validated: the distribution is validated, once orders are closed.
+
+    While clients may still order, a basket can be validated (it is then locked
+    against additions) but the distribution stays open for everyone else.
+    """
     distribution = Distribution.objects.select_for_update().get(pk=distribution_id)
-    if distribution.status == DistributionStatus.VALIDATED:
+    if distribution.status == DistributionStatus.VALIDATED or not distribution.orders_closed:
         return
-    if not distribution.orders.filter(validated_at__isnull=True).exists():
+    orders = distribution.orders
+    if orders.exists() and not orders.filter(validated_at__isnull=True).exists():
         distribution.status = DistributionStatus.VALIDATED
         distribution.save(update_fields=["status"])
 
@@ -205,8 +213,22 @@ class BulkPlan:
     def to_receive(self) -> Decimal:
         return sum((p.amount for _o, ps in self.ready for p in ps), Decimal("0.00"))
 
+    @property
+    def has_cheques_to_number(self) -> bool:
+        return any(
+            p.method == PaymentMethod.CHEQUE and not p.cheque_number
+            for _o, ps in self.ready
+            for p in ps
+        )
 
-def _bulk_blockers(order: Order) -> list[str]:
+
+def _bulk_blockers(order: Order, cheques: Mapping[int, tuple[str, str]] | None = None) -> list[str]:
+    """Why bulk validation leaves this basket to the admin.
+
+    ``cheques`` maps a cheque payment's id to the (number, bank) typed on the
+    confirmation page: a cheque without its number would leave a blank line on
+    the remittance slip, and a validated basket can no longer be completed.
+    """
     reasons = []
     for payment in _pending(order):
         if payment.method == PaymentMethod.ON_SITE:
@@ -215,6 +237,9 @@ def _bulk_blockers(order: Order) -> list[str]:
             reasons.append(_("virement non reçu"))
         elif payment.method == PaymentMethod.ONLINE_CARD:
             reasons.append(_("paiement en ligne non confirmé"))
+        elif cheques is not None and payment.method == PaymentMethod.CHEQUE:
+            if not (payment.cheque_number or cheques.get(payment.pk, ("", ""))[0]):
+                reasons.append(_("numéro de chèque à saisir"))
     return reasons
 
 
@@ -222,7 +247,7 @@ def bulk_plan(distribution: Distribution) -> BulkPlan:
     plan = BulkPlan()
     orders = (
         distribution.orders.filter(validated_at__isnull=True)
-        .select_related("membership__user")
+        .select_related("membership__user", "distribution")
         .prefetch_related("payments")
         .order_by("number")
     )
@@ -235,15 +260,28 @@ def bulk_plan(distribution: Distribution) -> BulkPlan:
     return plan
 
 
-def bulk_validate(*, distribution: Distribution, validated_by) -> BulkPlan:
-    """Receive every on-site payment as declared and validate those baskets.
+def bulk_validate(
+    *,
+    distribution: Distribution,
+    validated_by,
+    order_ids: Iterable[int],
+    cheques: Mapping[int, tuple[str, str]] | None = None,
+) -> BulkPlan:
+    """Receive the on-site payments as declared and validate the baskets listed.
 
-    Each basket is its own database transaction: one that changed meanwhile
-    (a payment confirmed in another tab) is simply taken as it now is.
+    Only ``order_ids``, the baskets the confirmation page showed, are touched:
+    one that became ready since (a new order, a method chosen in another tab)
+    waits for the next confirmation. ``cheques`` gives each cheque's number
+    and bank. Each basket is its own database transaction: one that changed
+    meanwhile (a payment confirmed in another tab) is taken as it now is.
     """
+    listed = set(order_ids)
+    cheques = cheques or {}
     plan = bulk_plan(distribution)
     done = BulkPlan(blocked=plan.blocked)
     for order, _payments in plan.ready:
+        if order.pk not in listed:
+            continue
         with transaction.atomic():
             # The basket first, as every change to one basket does (see
             # `_lock_open_basket`): a payment confirmed or marked not paid on
@@ -251,16 +289,22 @@ def bulk_validate(*, distribution: Distribution, validated_by) -> BulkPlan:
             order = _lock(order)
             if order.validated_at is not None:
                 continue
-            reasons = _bulk_blockers(order)
+            reasons = _bulk_blockers(order, cheques)
             if reasons:
                 done.blocked.append((order, reasons))
                 continue
-            payments = _pending(order)
-            for payment in payments:
-                payment_receive(payment=payment, received_by=validated_by)
+            payments = [_receive_as_declared(p, validated_by, cheques) for p in _pending(order)]
             basket_validate(order=order, validated_by=validated_by)
             done.ready.append((order, payments))
     return done
+
+
+def _receive_as_declared(payment: Payment, received_by, cheques) -> Payment:
+    number, bank = cheques.get(payment.pk, ("", ""))
+    number, bank = number or payment.cheque_number, bank or payment.bank
+    return payment_receive(
+        payment=payment, received_by=received_by, cheque_number=number, bank=bank
+    )
 
 
 def _lock(order: Order) -> Order:
@@ -382,3 +426,21 @@ def cash_count_record(
         count.updated_at = timezone.now()
         count.save()
     return count
+
+
+# -- The market's home page -------------------------------------------------------------
+
+
+def distributions_to_validate(market, limit: int = 3) -> QuerySet[Distribution]:
+    """Distributions whose orders are in and whose baskets still wait, oldest first."""
+    return (
+        Distribution.objects.filter(market=market)
+        .exclude(status=DistributionStatus.VALIDATED)
+        .filter(Q(status=DistributionStatus.CLOSED) | Q(orders_close_at__lte=timezone.now()))
+        .annotate(
+            basket_count=Count("orders"),
+            to_validate=Count("orders", filter=Q(orders__validated_at__isnull=True)),
+        )
+        .filter(to_validate__gt=0)
+        .order_by("date", "pk")[:limit]
+    )

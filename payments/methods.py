@@ -46,5 +46,13 @@ CHECKOUT_LABELS = {
 }
 
 
+# The same choices as the staff read them, about the client.
+STAFF_LABELS = {**CHECKOUT_LABELS, CAGNOTTE: _("Cagnotte (payé avec son solde)")}
+
+
 def checkout_label(choice: str) -> str:
     return str(CHECKOUT_LABELS.get(choice, "—" if not choice else choice))
+
+
+def staff_label(choice: str) -> str:
+    return str(STAFF_LABELS.get(choice, "—" if not choice else choice))

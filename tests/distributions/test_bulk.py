@@ -18,6 +18,7 @@ from payments.models import AccountKind, PaymentStatus, Transaction, Transaction
 from payments.services import payment_cancel
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.threads import run_together
 
 TOKENS = (f"bulk-{n}" for n in itertools.count(1))
 
@@ -59,6 +60,21 @@ def _bulk_url(distribution):
     return reverse("day_bulk", args=[distribution.market.slug, distribution.pk])
 
 
+def _listed(distribution) -> list[int]:
+    """The baskets the confirmation page lists, as its form sends them back."""
+    return [order.pk for order, _payments in bulk_plan(distribution).ready]
+
+
+def _confirm(browser, distribution, **cheques):
+    """Send the confirmation form as shown: its baskets, and the cheque numbers typed."""
+    data = {"order": [str(pk) for pk in _listed(distribution)], **cheques}
+    return browser.post(_bulk_url(distribution), data, follow=True)
+
+
+def _cheque_field(baskets) -> str:
+    return f"cheque-{baskets['cheque'].payments.get().pk}"
+
+
 def test_the_plan_lists_the_ready_baskets_and_those_needing_a_decision(distribution, baskets):
     plan = bulk_plan(distribution)
     ready = {order.pk: [p.method for p in payments] for order, payments in plan.ready}
@@ -85,7 +101,10 @@ def test_the_confirmation_page_says_what_will_be_done(login, admin, distribution
     assert "moyen de paiement à préciser" in text and "virement non reçu" in text
     on_site = baskets["on_site"]
     assert reverse("day_basket", args=[on_site.market.slug, distribution.pk, on_site.pk]) in text
-    assert "Les chèques sont encaissés sans numéro" in text
+    assert "Saisissez le numéro de chaque chèque" in text
+    assert f'name="{_cheque_field(baskets)}"' in text
+    for choice in ("cash", "cheque", "cagnotte"):
+        assert f'name="order" value="{baskets[choice].pk}"' in text
     # Nothing is done by looking.
     assert not Transaction.objects.filter(kind=TransactionKind.PAYMENT).exists()
 
@@ -93,7 +112,7 @@ def test_the_confirmation_page_says_what_will_be_done(login, admin, distribution
 def test_bulk_validation_receives_as_declared_and_validates_the_ready_baskets(
     login, admin, market, distribution, baskets
 ):
-    response = login(admin).post(_bulk_url(distribution), follow=True)
+    response = _confirm(login(admin), distribution, **{_cheque_field(baskets): "0012345"})
     assert response.redirect_chain[-1][0] == reverse(
         "day_distribution", args=[market.slug, distribution.pk]
     )
@@ -111,6 +130,7 @@ def test_bulk_validation_receives_as_declared_and_validates_the_ready_baskets(
     assert (cash.status, cash.received_by) == (PaymentStatus.RECEIVED, admin.user)
     assert market_account(market, AccountKind.CASH).balance == Decimal("10.00")
     assert market_account(market, AccountKind.CHEQUES).balance == Decimal("10.00")
+    assert baskets["cheque"].payments.get().cheque_number == "0012345"
     assert client_account(baskets["cash"].membership).held == Decimal("0.00")
     distribution.refresh_from_db()
     assert distribution.status != DistributionStatus.VALIDATED
@@ -118,8 +138,9 @@ def test_bulk_validation_receives_as_declared_and_validates_the_ready_baskets(
 
 def test_sending_the_bulk_validation_twice_posts_once(login, admin, distribution, baskets):
     browser = login(admin)
-    browser.post(_bulk_url(distribution))
-    response = browser.post(_bulk_url(distribution), follow=True)
+    data = {"order": [str(pk) for pk in _listed(distribution)], _cheque_field(baskets): "77"}
+    browser.post(_bulk_url(distribution), data)
+    response = browser.post(_bulk_url(distribution), data, follow=True)
     message = " ".join(str(m) for m in response.context["messages"])
     assert "Aucun panier n'était prêt à être validé." in message
     assert Transaction.objects.filter(kind=TransactionKind.PAYMENT).count() == 2
@@ -129,7 +150,14 @@ def test_the_distribution_is_validated_once_every_basket_is(distribution, basket
     for choice in ("on_site", "transfer"):
         for payment in baskets[choice].payments.all():
             payment_cancel(payment=payment, cancelled_by=admin.user)
-    done = bulk_validate(distribution=distribution, validated_by=admin.user)
+    distribution.status = DistributionStatus.CLOSED
+    distribution.save()
+    done = bulk_validate(
+        distribution=distribution,
+        validated_by=admin.user,
+        order_ids=_listed(distribution),
+        cheques={baskets["cheque"].payments.get().pk: ("0012345", "")},
+    )
     assert len(done.ready) == 5 and not done.blocked
     distribution.refresh_from_db()
     assert distribution.status == DistributionStatus.VALIDATED
@@ -146,8 +174,14 @@ def test_a_basket_changed_after_the_plan_is_taken_as_it_now_is(
         payment_cancel(payment=baskets["cash"].payments.get(), cancelled_by=admin.user)
         return plan
 
+    listed = _listed(distribution)
     monkeypatch.setattr(services, "bulk_plan", plan_then_other_tab)
-    done = bulk_validate(distribution=distribution, validated_by=admin.user)
+    done = bulk_validate(
+        distribution=distribution,
+        validated_by=admin.user,
+        order_ids=listed,
+        cheques={baskets["cheque"].payments.get().pk: ("0012345", "")},
+    )
     assert baskets["cash"].pk in {order.pk for order, _payments in done.ready}
     assert baskets["cash"].payments.get().status == PaymentStatus.CANCELLED
     assert client_account(baskets["cash"].membership).held == Decimal("-10.00")
@@ -159,3 +193,89 @@ def test_only_admins_validate_in_bulk(login, member, treasurer, other_admin, dis
     assert login(member).get(url).status_code == 403
     assert login(treasurer).post(url).status_code == 403
     assert login(other_admin).get(url).status_code == 404
+
+
+def test_a_cheque_left_without_its_number_keeps_its_basket_to_validate(
+    login, admin, distribution, baskets
+):
+    response = _confirm(login(admin), distribution, **{_cheque_field(baskets): "  "})
+
+    message = " ".join(str(m) for m in response.context["messages"]).replace("\xa0", " ")
+    assert "2 paniers validés, 10,00 € encaissés comme déclaré." in message
+    cheque = baskets["cheque"]
+    cheque.refresh_from_db()
+    assert not cheque.is_validated
+    assert cheque.payments.get().status == PaymentStatus.PENDING
+
+
+def test_only_the_baskets_the_page_listed_are_validated(
+    login, admin, market, distribution, baskets
+):
+    """A basket that became ready after the page was shown waits for the next confirmation."""
+    shown = _listed(distribution)
+    late = baskets["on_site"].payments.get()
+    late.method = "cash"  # decided in another tab after the page was shown
+    late.save()
+    data = {"order": [str(pk) for pk in shown], _cheque_field(baskets): "12", "order-x": "1"}
+
+    login(admin).post(_bulk_url(distribution), data)
+
+    baskets["on_site"].refresh_from_db()
+    assert not baskets["on_site"].is_validated
+    assert late.__class__.objects.get(pk=late.pk).status == PaymentStatus.PENDING
+    assert market_account(market, AccountKind.CASH).balance == Decimal("10.00")
+
+
+def test_validating_every_basket_while_orders_are_open_keeps_the_distribution_open(
+    login, admin, distribution, baskets
+):
+    for choice in ("on_site", "transfer"):
+        for payment in baskets[choice].payments.all():
+            payment_cancel(payment=payment, cancelled_by=admin.user)
+    browser = login(admin)
+    _confirm(browser, distribution, **{_cheque_field(baskets): "12"})
+
+    distribution.refresh_from_db()
+    assert distribution.is_open_for_orders()  # other clients may still order
+    assert not distribution.orders.filter(validated_at__isnull=True).exists()
+
+    close = reverse("distribution_close", args=[distribution.market.slug, distribution.pk])
+    browser.post(close, {})
+    distribution.refresh_from_db()
+    assert distribution.status == DistributionStatus.VALIDATED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_bulk_validation_racing_single_confirmations_posts_each_payment_once(
+    market, admin, distribution, baskets
+):
+    """Two volunteers: one validates in bulk while others confirm the cash basket by hand."""
+    listed = _listed(distribution)
+    cash = baskets["cash"].payments.get()
+    cheques = {baskets["cheque"].payments.get().pk: ("0012345", "")}
+
+    def work(i):
+        if i == 0:
+            return services.bulk_validate(
+                distribution=distribution,
+                validated_by=admin.user,
+                order_ids=listed,
+                cheques=cheques,
+            )
+        return services.basket_payment_receive(
+            order=baskets["cash"],
+            payment=cash,
+            received_by=admin.user,
+            method="cash",
+            amount=Decimal("10.00"),
+        )
+
+    _results, errors = run_together(work, threads=4)
+
+    assert all(isinstance(error, services.BasketLocked) for error in errors), errors
+    assert Transaction.objects.filter(kind=TransactionKind.PAYMENT).count() == 2
+    assert market_account(market, AccountKind.CASH).balance == Decimal("10.00")
+    for choice in ("cash", "cheque", "cagnotte"):
+        baskets[choice].refresh_from_db()
+        assert baskets[choice].is_validated

@@ -58,6 +58,7 @@ def vegetables(market):
 def offering_every_method(market, settings):
     settings.STRIPE_SECRET_KEY = "sk_test_configured"
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_configured"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_configured"
     market.payment_methods = ALL_METHODS
     market.save()
     return market

@@ -620,6 +620,8 @@ def test_the_last_basket_validated_validates_the_distribution(
 ):
     first = _order(_client(market), distribution, honey, "cagnotte")
     second = _order(_client(market, "Hugo", "Petit"), distribution, honey, "cagnotte")
+    distribution.status = DistributionStatus.CLOSED
+    distribution.save()
     browser = login(admin)
     browser.post(_url("day_basket_validate", first))
     distribution.refresh_from_db()

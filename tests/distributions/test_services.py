@@ -158,9 +158,21 @@ def test_validating_every_basket_validates_the_distribution(
     member, admin, distribution, basket_product
 ):
     order = _order(member, distribution, basket_product, "cagnotte")
+    distribution.status = DistributionStatus.CLOSED
+    distribution.save()
     basket_validate(order=order, validated_by=admin.user)
     distribution.refresh_from_db()
     assert distribution.status == DistributionStatus.VALIDATED
+
+
+def test_validating_a_basket_while_orders_are_open_leaves_the_distribution_open(
+    member, admin, distribution, basket_product
+):
+    order = _order(member, distribution, basket_product, "cagnotte")
+    basket_validate(order=order, validated_by=admin.user)
+    distribution.refresh_from_db()
+    assert distribution.status == DistributionStatus.OPEN
+    assert distribution.is_open_for_orders()
 
 
 def test_the_bulk_plan_stops_at_baskets_that_need_a_decision(
@@ -180,7 +192,12 @@ def test_the_bulk_plan_stops_at_baskets_that_need_a_decision(
         transfer: ["virement non reçu"],
     }
 
-    bulk_validate(distribution=distribution, validated_by=admin.user)
+    bulk_validate(
+        distribution=distribution,
+        validated_by=admin.user,
+        order_ids=[o.pk for o, _ in plan.ready],
+        cheques={cheque.payments.get().pk: ("0001", "Crédit Agricole")},
+    )
     for order in (cash, cheque, undecided, transfer):
         order.refresh_from_db()
     assert cash.is_validated and cheque.is_validated
