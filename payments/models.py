@@ -43,6 +43,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -189,6 +190,10 @@ class Transaction(models.Model):
         return f"#{self.pk} {self.label}"
 
 
+# The order entries are posted in: date, then transaction, then entry.
+POSTING_ORDER = ("transaction__date", "transaction_id", "id")
+
+
 class EntryQuerySet(models.QuerySet):
     def history(self):
         """Entries with ``running``: the account's balance right after each one.
@@ -199,7 +204,7 @@ class EntryQuerySet(models.QuerySet):
         return (
             self.select_related(
                 "transaction__created_by",
-                "transaction__payment",
+                "transaction__payment__distribution",
                 "transaction__reverses",
                 "transaction__reversal",
                 "transaction__order",
@@ -207,15 +212,40 @@ class EntryQuerySet(models.QuerySet):
             .annotate(
                 running=models.Window(
                     models.Sum("amount"),
-                    order_by=[
-                        models.F("transaction__date").asc(),
-                        models.F("transaction_id").asc(),
-                        models.F("id").asc(),
-                    ],
+                    order_by=[models.F(field).asc() for field in POSTING_ORDER],
                 )
             )
-            .order_by("-transaction__date", "-transaction_id", "-id")
+            .order_by(*(f"-{field}" for field in POSTING_ORDER))
         )
+
+    def history_rows(self, transaction_ids) -> dict[int, int]:
+        """Each transaction's row number in `history()` (1 is the newest row).
+
+        One query, whatever the number of transactions: the pages a history
+        links to are found without reading the pages in between. A row's
+        number is one more than the rows listed before it, those posted after it.
+        """
+        same_account = Q(account=models.OuterRef("account"))
+        same_date = Q(transaction__date=models.OuterRef("transaction__date"))
+        same_transaction = Q(transaction_id=models.OuterRef("transaction_id"))
+        newer = self.filter(
+            same_account
+            & (
+                Q(transaction__date__gt=models.OuterRef("transaction__date"))
+                | (same_date & Q(transaction_id__gt=models.OuterRef("transaction_id")))
+                | (same_transaction & Q(pk__gt=models.OuterRef("pk")))
+            )
+        )
+        count = newer.order_by().values("account").annotate(n=models.Count("pk")).values("n")
+        rows = (
+            self.filter(transaction_id__in=transaction_ids)
+            .annotate(newer=Coalesce(models.Subquery(count), 0))
+            .values_list("transaction_id", "newer")
+        )
+        found: dict[int, int] = {}
+        for transaction_id, newer_rows in rows:
+            found[transaction_id] = min(newer_rows + 1, found.get(transaction_id, newer_rows + 1))
+        return found
 
 
 class Entry(models.Model):
@@ -400,6 +430,9 @@ class StripeCheckout(models.Model):
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     refunded = models.DecimalField(_("remboursé"), default=Decimal("0.00"), **MONEY)
+    # The charge that took the money: transfers to producers name it as their
+    # source, so they can be sent before the money is available.
+    charge_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -425,23 +458,30 @@ class StripeCheckout(models.Model):
 
 
 class RefundStatus(models.TextChoices):
-    REQUESTED = "requested", _("Demandé")
+    """Where a refund stands at Stripe. It only moves forward (requested → pending
+    → succeeded → failed: a card refund may still fail after it succeeded)."""
+
+    # Sent, but Stripe's answer was lost: it may have made the refund.
+    REQUESTED = "requested", _("Réponse de Stripe attendue")
     PENDING = "pending", _("En cours")
     SUCCEEDED = "succeeded", _("Effectué")
     FAILED = "failed", _("Échoué")
 
 
 class StripeRefund(models.Model):
-    """A refund an admin asked Stripe for, from the basket page.
+    """A refund of an online payment: asked by an admin from the basket page, or
+    made in Stripe's dashboard (``requested_by`` empty) and learnt from Stripe.
 
-    The ledger is not touched here: the refund is posted when Stripe confirms
-    it (``charge.refunded``), once, on `StripeCheckout.refunded`.
+    The ledger is not touched when it is asked: it is posted when Stripe
+    confirms it (``posted``), once, and that posting is reversed, once, if the
+    refund fails afterwards. `StripeCheckout.refunded` is their running total.
     """
 
     checkout = models.ForeignKey(
         StripeCheckout, on_delete=models.PROTECT, related_name="refund_requests"
     )
     amount = models.DecimalField(_("montant"), **MONEY)
+    posted = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=120, unique=True)
     refund_id = models.CharField(max_length=255, blank=True)
     status = models.CharField(
@@ -457,6 +497,9 @@ class StripeRefund(models.Model):
         verbose_name_plural = _("remboursements en ligne")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="stripe_refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["refund_id"], condition=~Q(refund_id=""), name="stripe_refund_id_unique"
+            ),
         ]
 
     def __str__(self):
@@ -521,14 +564,32 @@ class ProducerTransferStatus(models.TextChoices):
     PENDING = "pending", _("En attente")
     SENT = "sent", _("Envoyé")
     FAILED = "failed", _("Échoué")
+    REFUSED = "refused", _("Refusé par Stripe")
+    CANCELLED = "cancelled", _("Annulé (remboursé)")
+
+
+class TransferReversalStatus(models.TextChoices):
+    NONE = "", _("Aucune")
+    PENDING = "pending", _("En attente")
+    SENT = "sent", _("Effectuée")
+    FAILED = "failed", _("Échouée")
+    REFUSED = "refused", _("Refusée par Stripe")
 
 
 class ProducerTransfer(models.Model):
     """A producer's share of an online payment, sent to their connected Stripe account.
 
     Written, with its ledger posting, in the database transaction that settles
-    the payment; Stripe is called after commit (status pending → sent or
-    failed). One per payment and producer: a replayed event finds it.
+    the payment; Stripe is called after commit (status pending → sent, failed
+    (tried again later), refused (undone in the ledger), or cancelled when a
+    refund left nothing to send). One per payment and producer: a replayed
+    event finds it.
+
+    A refund takes back part of it: ``reversed`` (of ``amount``) and
+    ``reversed_commission`` are what the ledger took back so far. Before the
+    transfer is sent, that is simply not sent (``sent_amount`` is what was);
+    after, Stripe is asked for a transfer reversal, ``reversed_at_stripe``
+    being what it confirmed.
     """
 
     payment = models.ForeignKey(
@@ -548,12 +609,30 @@ class ProducerTransfer(models.Model):
         default=ProducerTransferStatus.PENDING,
     )
     transfer_id = models.CharField(max_length=255, blank=True)
+    source_transaction = models.CharField(max_length=255, blank=True, default="")
     error = models.TextField(blank=True)
     transaction = models.OneToOneField(
         Transaction, on_delete=models.PROTECT, related_name="producer_transfer"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
+    sent_amount = models.DecimalField(_("montant envoyé"), null=True, blank=True, **MONEY)
+    reversed = models.DecimalField(_("repris"), default=Decimal("0.00"), **MONEY)
+    reversed_commission = models.DecimalField(
+        _("commission rendue"), default=Decimal("0.00"), **MONEY
+    )
+    reversed_at_stripe = models.DecimalField(
+        _("repris chez Stripe"), default=Decimal("0.00"), **MONEY
+    )
+    reversal_status = models.CharField(
+        _("reprise"),
+        max_length=12,
+        blank=True,
+        choices=TransferReversalStatus.choices,
+        default=TransferReversalStatus.NONE,
+    )
+    reversal_id = models.CharField(max_length=255, blank=True, default="")
+    reversal_error = models.TextField(blank=True, default="")
 
     class Meta:
         verbose_name = _("versement à un producteur")
@@ -567,6 +646,15 @@ class ProducerTransfer(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(commission__gte=0), name="producer_transfer_commission_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reversed__gte=0) & Q(reversed__lte=models.F("amount")),
+                name="producer_transfer_reversed_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(reversed_commission__gte=0)
+                & Q(reversed_commission__lte=models.F("commission")),
+                name="producer_transfer_reversed_commission_within_commission",
             ),
         ]
 

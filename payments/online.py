@@ -135,6 +135,12 @@ def _intent_of(session: Mapping) -> Mapping | None:
     return intent if isinstance(intent, Mapping) else None
 
 
+def _charge_of(intent: Mapping) -> str:
+    """The charge that paid the PaymentIntent, if any yet (an id, or the expanded charge)."""
+    charge = intent.get("latest_charge") or ""
+    return charge.get("id", "") if isinstance(charge, Mapping) else charge
+
+
 def _status_of(session: Mapping, failed: bool) -> str:
     if failed:
         return CheckoutStatus.FAILED
@@ -168,6 +174,8 @@ def checkout_apply(session: Mapping, *, failed: bool = False) -> StripeCheckout 
         intent_id = intent["id"] if intent else session.get("payment_intent")
         if intent_id and not checkout.payment_intent:
             checkout.payment_intent = intent_id
+        if intent and not checkout.charge_id:
+            checkout.charge_id = _charge_of(intent)
         status = _status_of(session, failed)
         if RANK[status] > RANK[checkout.status]:
             if status == CheckoutStatus.PAID:
@@ -229,8 +237,10 @@ def _receive(checkout: StripeCheckout, session: Mapping) -> Payment:
         received = payment_receive(
             payment=payment, received_by=None, method=PaymentMethod.ONLINE_CARD, amount=amount
         )
-        # Producers with a connected account get their share (sent after commit).
-        transfers_plan(received)
+        # Producers with a connected account get their share (sent after commit),
+        # funded by the session's charge (looked up before sending when the
+        # event did not carry it).
+        transfers_plan(received, charge=checkout.charge_id)
         return received
     # Settled otherwise meanwhile (another session paid it, or it was marked not
     # paid): the money did arrive, so it is a payment of its own and stays on
@@ -352,7 +362,7 @@ def _new_choice(order: Order, amount: Decimal, choice: str, chosen_by) -> Paymen
         method=choice,
         amount=amount,
         status=PaymentStatus.PENDING,
-        reference=order.reference,
+        reference=order.next_payment_reference(),
         order=order,
         distribution=order.distribution,
         created_by=chosen_by,

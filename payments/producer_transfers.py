@@ -7,14 +7,19 @@ the payment's transfer group (``order-<pk>``), less the market's commission
 (`Market.stripe_commission_percent`). Producers without an account are paid by
 the market as before: nothing happens for them here.
 
-The share
----------
-Each producer's lines total, scaled to the payment when it does not cover the
-whole order (a complement, say): ``lines × paid ÷ order total``, rounded down
-to the cent, so that the shares never add up to more than the payment; the
-cents left over stay with the market. A payment larger than the order sends
-no more than the lines. The commission is the share × the percentage, rounded
-to the cent (half up); the producer is sent the rest.
+The share (`payments.producer_shares`)
+--------------------------------------
+A payment pays what is still unpaid on the order, per producer: each
+producer's lines total less what the order's earlier online payments went to
+them (connected or not; an earlier payment's transfer says what it gave its
+producer, the rest is split again by this rule; refunds count as not paid).
+The payment is split over those amounts in proportion when it does not cover
+them all (``unpaid × paid ÷ total unpaid``, rounded down to the cent, so the
+shares never add up to more than the payment; the cents left over stay with
+the market); a payment larger than them sends no more than them. So a
+complement paid for a salad goes to the salad's producer, not again to the
+honey's. The commission is the share × the percentage, rounded to the cent
+(half up); the producer is sent the rest.
 
 In the ledger
 -------------
@@ -30,112 +35,116 @@ Everything is written in the database transaction that receives the payment,
 which happens once (`checkout_apply` moves a session to « paid » once, under
 its row lock); the `ProducerTransfer` rows are unique per payment and
 producer, and the posting keyed. Stripe is called after commit, with the
-idempotency key ``transfer-<payment>-<producer>``: a call that fails is
-logged and the row marked failed; `transfers_retry` (run by
-``manage.py stripe_reconcile``) tries again with the same key.
+idempotency key ``transfer-<payment>-<producer>``, naming the payment's charge
+as ``source_transaction`` (card money is not available at once; a transfer
+funded by the charge need not wait for it). A call that fails for a while
+(network, 5xx, 429) marks the row failed; `transfers_retry` (run by
+``manage.py stripe_reconcile``) tries again with the same key. A call Stripe
+refuses for good (4xx: an unknown or disconnected account...) marks it
+refused and reverses its posting: the market owes the producer their share
+and pays them as before; it is not tried again.
+
+Refunds
+-------
+A refund confirmed by Stripe (`payments.stripe_refunds.refund_apply`) takes
+back from each transfer of the payment its part of what was refunded so far:
+``amount × refunded ÷ paid`` and ``commission × refunded ÷ paid``, rounded
+down to the cent (all of it once fully refunded). Only the difference with
+what was already taken back is posted (keyed on the running total), so
+events arriving twice or out of order take back each cent once: the
+online-payments account debited, the producer's sales account credited by the
+share part, the market's own sales account debited by the commission part.
+A transfer already sent is then reversed at Stripe after commit (key
+``transfer-reversal-<transfer>-<cents reversed in all>``, retried like
+transfers); one not sent yet is sent less what was taken back, or not at all
+(cancelled). A reversal Stripe refuses for good is marked refused and shown on
+Encaissements: the market must get the money back from the producer. What
+was taken back stays so if a refund fails afterwards (the money is back with
+the market, which pays the producer as it would any share it holds).
+
+Locks
+-----
+Sending (and reversing) holds the paid session's row, then the transfer's,
+for the duration of the call to Stripe: a refund being applied waits for it
+(and the other way round), so a transfer is never sent in full while its
+refund is being posted. The session first, as `refund_apply` and
+`checkout_apply` do, so they cannot deadlock with it.
 """
 
 import logging
-from collections import defaultdict
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
-from cagette.money import CENT, to_cents
-from orders.models import Order
 
 from . import stripe_gateway as gateway
-from .ledger import Leg, market_account, sales_account, transaction_post
+from .ledger import Leg, market_account, sales_account, transaction_post, transaction_reverse
 from .models import (
     AccountKind,
+    CheckoutStatus,
     Payment,
     ProducerTransfer,
     ProducerTransferStatus,
+    StripeCheckout,
+    Transaction,
     TransactionKind,
+    TransferReversalStatus,
+)
+from .producer_shares import (  # noqa: F401  (read from here too)
+    commission_of,
+    part_of,
+    producer_totals,
+    shares_of,
+    unpaid_before,
 )
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
-HUNDRED = Decimal("100")
+Status = ProducerTransferStatus
+Reversal = TransferReversalStatus
+UNSENT = [Status.PENDING, Status.FAILED]
+TO_REVERSE = [Reversal.PENDING, Reversal.FAILED]
 
 
-def producer_totals(order: Order) -> dict:
-    """Each producer of the order with their lines total: ``{producer: amount}``."""
-    totals: dict = defaultdict(lambda: ZERO)
-    for line in order.lines.select_related("product__producer"):
-        totals[line.product.producer] += line.amount
-    return dict(totals)
+# -- Planning: in the database transaction that receives the payment ---------------------
 
 
-def shares_of(totals: dict, paid: Decimal) -> dict:
-    """What of ``paid`` belongs to each producer (see the module's docstring).
-
-    Rounded down to the cent: the shares never add up to more than ``paid``.
-    """
-    whole = sum(totals.values(), ZERO)
-    if whole <= 0 or paid <= 0:
-        return {}
-    if paid >= whole:
-        return {producer: amount for producer, amount in totals.items() if amount > 0}
-    shares = {}
-    for producer, amount in totals.items():
-        share = (amount * paid / whole).quantize(CENT, rounding=ROUND_DOWN)
-        if share > 0:
-            shares[producer] = share
-    return shares
-
-
-def commission_of(share: Decimal, percent: Decimal) -> Decimal:
-    return to_cents(share * percent / HUNDRED)
-
-
-def transfers_plan(payment: Payment) -> list[ProducerTransfer]:
+def transfers_plan(payment: Payment, *, charge: str = "") -> list[ProducerTransfer]:
     """Record the transfers of a just received online payment; Stripe is called after commit.
 
-    Call inside the database transaction that receives the payment. Safe to
-    call again: what is already recorded is neither recorded nor sent twice.
+    ``charge``: the payment's charge, when known (else looked up before
+    sending). Call inside the database transaction that receives the
+    payment. Safe to call again: nothing is recorded or sent twice.
     """
     order = payment.order
     if order is None:
         return []
-    market = payment.market
     totals = producer_totals(order)
-    connected = {p: amount for p, amount in totals.items() if p.stripe_account_id}
+    connected = sorted((p for p in totals if p.stripe_account_id), key=lambda p: p.pk)
     if not connected:
         return []
-    shares = shares_of(totals, payment.amount)
-    percent = market.stripe_commission_percent or ZERO
+    shares = shares_of(unpaid_before(payment, totals), payment.amount)
+    percent = payment.market.stripe_commission_percent or ZERO
     created = []
-    for producer in sorted(connected, key=lambda p: p.pk):
+    for producer in connected:
         share = shares.get(producer, ZERO)
         if share <= 0 or payment.producer_transfers.filter(producer=producer).exists():
             continue
         commission = commission_of(share, percent)
-        amount = share - commission
-        if amount <= 0:  # the market keeps it all: nothing to send
+        if share - commission <= 0:  # the market keeps it all: nothing to send
             continue
-        txn = _post(payment, producer, share=share, commission=commission, amount=amount)
-        created.append(
-            ProducerTransfer.objects.create(
-                payment=payment,
-                producer=producer,
-                destination=producer.stripe_account_id,
-                share=share,
-                commission=commission,
-                amount=amount,
-                transaction=txn,
-            )
-        )
+        created.append(_record(payment, producer, share, commission, charge))
     ids = [row.pk for row in created]
     if ids:
         transaction.on_commit(lambda: transfers_send(ids))
     return created
 
 
-def _post(payment: Payment, producer, *, share: Decimal, commission: Decimal, amount: Decimal):
+def _record(payment: Payment, producer, share: Decimal, commission: Decimal, charge: str):
+    amount = share - commission
     market = payment.market
     legs = [
         Leg(sales_account(market, producer), share),
@@ -156,55 +165,285 @@ def _post(payment: Payment, producer, *, share: Decimal, commission: Decimal, am
         idempotency_key=f"producer-transfer-{payment.pk}-{producer.pk}",
         order=payment.order,
     )
-    return txn
+    return ProducerTransfer.objects.create(
+        payment=payment,
+        producer=producer,
+        destination=producer.stripe_account_id,
+        share=share,
+        commission=commission,
+        amount=amount,
+        transaction=txn,
+        source_transaction=charge,
+    )
+
+
+# -- Refunds: in the database transaction that posts them --------------------------------
+
+
+def transfers_reverse(payment: Payment, refunded: Decimal) -> None:
+    """Stripe confirmed ``refunded`` in all on ``payment``: take back each transfer's part.
+
+    Call inside the transaction that posts the refund, under the session's
+    lock. What was already taken back is not taken twice; Stripe is asked
+    after commit for transfers already sent.
+    """
+    rows = (
+        ProducerTransfer.objects.select_for_update(of=("self",))
+        .select_related("producer")
+        .filter(payment=payment)
+        .exclude(status=Status.REFUSED)
+        .order_by("pk")
+    )
+    to_reverse = [row.pk for row in rows if _take_back(row, payment, refunded)]
+    if to_reverse:
+        transaction.on_commit(lambda: reversals_send(to_reverse))
+
+
+def _take_back(row: ProducerTransfer, payment: Payment, refunded: Decimal) -> bool:
+    """Post this transfer's new part of the refund; whether Stripe must reverse some."""
+    target = part_of(row.amount, refunded, payment.amount)
+    target_commission = part_of(row.commission, refunded, payment.amount)
+    amount, commission = target - row.reversed, target_commission - row.reversed_commission
+    if amount < 0 or commission < 0 or amount + commission == 0:
+        return False
+    _post_take_back(row, payment, amount, commission, total=target + target_commission)
+    row.reversed, row.reversed_commission = target, target_commission
+    if row.status in UNSENT and row.reversed == row.amount:
+        row.status = Status.CANCELLED  # nothing left to send
+    at_stripe = row.status == Status.SENT and amount > 0
+    if at_stripe:
+        row.reversal_status = Reversal.PENDING
+    row.save(update_fields=["reversed", "reversed_commission", "status", "reversal_status"])
+    return at_stripe
+
+
+def _post_take_back(row, payment: Payment, amount: Decimal, commission: Decimal, *, total):
+    market = payment.market
+    legs = [Leg(sales_account(market, row.producer), -(amount + commission))]
+    if amount:
+        legs.append(Leg(market_account(market, AccountKind.ONLINE), amount))
+    if commission:
+        legs.append(Leg(sales_account(market), commission))
+    with stored_language():
+        label = _("Reprise du versement à %(producer)s (remboursement) — panier n° %(number)s") % {
+            "producer": row.producer.name,
+            "number": payment.order.number,
+        }
+    transaction_post(
+        market=market,
+        kind=TransactionKind.PRODUCER_TRANSFER,
+        label=label,
+        legs=legs,
+        idempotency_key=f"{_take_back_key(row)}{gateway.to_cents(total)}",
+        order=payment.order,
+    )
+
+
+def _take_back_key(row: ProducerTransfer) -> str:
+    return f"producer-transfer-reversal-{row.pk}-"
+
+
+# -- Sending, after commit -------------------------------------------------------------------
+
+
+def _paid_checkout(payment_id: int) -> StripeCheckout | None:
+    """The session that paid the payment, locked."""
+    return (
+        StripeCheckout.objects.select_for_update()
+        .filter(received_payment_id=payment_id, status=CheckoutStatus.PAID)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _locked(pk: int) -> ProducerTransfer:
+    """The transfer under its lock, after its paid session's (see "Locks")."""
+    _paid_checkout(ProducerTransfer.objects.values_list("payment_id", flat=True).get(pk=pk))
+    return (
+        ProducerTransfer.objects.select_for_update(of=("self",))
+        .select_related("payment__market", "producer", "transaction")
+        .get(pk=pk)
+    )
 
 
 def transfers_send(ids) -> None:
-    """Ask Stripe for each transfer not sent yet; a failure is logged and marked."""
+    """Ask Stripe for each transfer not sent yet, less what refunds took back."""
     for pk in ids:
         _send(pk)
 
 
 def _send(pk: int) -> None:
-    row = ProducerTransfer.objects.select_related("payment", "producer").get(pk=pk)
-    if row.status == ProducerTransferStatus.SENT:
-        return
+    with transaction.atomic():
+        row = _locked(pk)
+        if row.status not in UNSENT:
+            return
+        net = row.amount - row.reversed
+        if net <= 0:
+            _save(row, status=Status.CANCELLED)
+            return
+        try:
+            answer = _sent_already(row, net) or _transfer_create(row, net)
+        except gateway.GatewayRefused as error:
+            _refuse(row, error)
+            return
+        except gateway.GatewayError as error:
+            logger.error("Stripe transfer %s to %s failed: %s", row.pk, row.destination, error)
+            _save(row, status=Status.FAILED, error=str(error)[:2000])
+            return
+        _save(
+            row,
+            status=Status.SENT,
+            transfer_id=answer.get("id", ""),
+            sent_amount=gateway.from_cents(answer.get("amount", gateway.to_cents(net))),
+            error="",
+            sent_at=timezone.now(),
+        )
+        if _stripe_target(row) > row.reversed_at_stripe:  # sent in full after all
+            _save(row, reversal_status=Reversal.PENDING)
+            transaction.on_commit(lambda: reversals_send([pk]))
+
+
+def _save(row: ProducerTransfer, **changes) -> None:
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.save(update_fields=list(changes))
+
+
+def _metadata(row: ProducerTransfer) -> dict:
+    return {
+        "payment_id": str(row.payment_id),
+        "order_id": str(row.payment.order_id),
+        "producer_id": str(row.producer_id),
+        "market_id": str(row.payment.market_id),
+        "commission": str(row.commission),
+    }
+
+
+def _sent_already(row: ProducerTransfer, net: Decimal) -> dict | None:
+    """Before sending less than first planned (a new key): a transfer an earlier
+    attempt made without our knowing (its answer lost), found at Stripe."""
+    if net == row.amount:
+        return None  # the same key as every earlier attempt: Stripe answers it once
     try:
-        answer = gateway.transfer_create(
-            amount=row.amount,
-            destination=row.destination,
-            transfer_group=f"order-{row.payment.order_id}",
-            idempotency_key=row.idempotency_key,
-            metadata={
-                "payment_id": str(row.payment_id),
-                "order_id": str(row.payment.order_id),
-                "producer_id": str(row.producer_id),
-                "market_id": str(row.payment.market_id),
-                "commission": str(row.commission),
-            },
+        sent = gateway.transfers_list(
+            transfer_group=f"order-{row.payment.order_id}", destination=row.destination
         )
-    except gateway.GatewayError as error:
-        logger.error(
-            "Stripe transfer %s to %s failed: %s", row.idempotency_key, row.destination, error
-        )
-        ProducerTransfer.objects.filter(pk=pk).exclude(status=ProducerTransferStatus.SENT).update(
-            status=ProducerTransferStatus.FAILED, error=str(error)[:2000]
-        )
-        return
-    ProducerTransfer.objects.filter(pk=pk).update(
-        status=ProducerTransferStatus.SENT,
-        transfer_id=answer.get("id", ""),
-        error="",
-        sent_at=timezone.now(),
+    except gateway.GatewayError as error:  # not a refusal of the transfer itself
+        raise gateway.GatewayUnavailable(str(error)) from error
+    mine = {"payment_id": str(row.payment_id), "producer_id": str(row.producer_id)}
+    return next((t for t in sent if mine.items() <= (t.get("metadata") or {}).items()), None)
+
+
+def _transfer_create(row: ProducerTransfer, net: Decimal) -> dict:
+    key = row.idempotency_key
+    if net != row.amount:
+        key = f"{key}-{gateway.to_cents(net)}"
+    return gateway.transfer_create(
+        amount=net,
+        destination=row.destination,
+        transfer_group=f"order-{row.payment.order_id}",
+        source_transaction=_source(row),
+        idempotency_key=key,
+        metadata=_metadata(row),
     )
+
+
+def _source(row: ProducerTransfer) -> str:
+    """The charge that paid the payment, asked from Stripe once when the event lacked it."""
+    checkout = None if row.source_transaction else _paid_checkout(row.payment_id)
+    if checkout is not None:
+        if not checkout.charge_id and checkout.payment_intent:
+            try:
+                intent = gateway.payment_intent_retrieve(checkout.payment_intent)
+            except gateway.GatewayError as error:  # not a refusal of the transfer itself
+                raise gateway.GatewayUnavailable(str(error)) from error
+            charge = intent.get("latest_charge") or ""
+            checkout.charge_id = charge.get("id", "") if isinstance(charge, dict) else charge
+            checkout.save(update_fields=["charge_id"])
+        _save(row, source_transaction=checkout.charge_id)
+    return row.source_transaction
+
+
+def _refuse(row: ProducerTransfer, error: gateway.GatewayError) -> None:
+    """Stripe will never send it: undo its postings, the market pays the producer as before."""
+    logger.error("Stripe refused transfer %s to %s: %s", row.pk, row.destination, error)
+    _save(row, status=Status.REFUSED, error=str(error)[:2000])
+    with stored_language():
+        reason = _("Versement refusé par Stripe : %(error)s") % {"error": str(error)[:500]}
+    taken_back = Transaction.objects.filter(
+        market_id=row.payment.market_id, idempotency_key__startswith=_take_back_key(row)
+    ).order_by("pk")
+    for txn in [row.transaction, *taken_back]:
+        key = f"producer-transfer-refused-{txn.pk}"
+        transaction_reverse(txn=txn, reason=reason, idempotency_key=key)
 
 
 def transfers_retry() -> int:
     """Send again the transfers not sent (failed, or pending after a crash); how many now sent."""
+    unsent = ProducerTransfer.objects.filter(status__in=UNSENT).order_by("pk")
+    ids = list(unsent.values_list("pk", flat=True))
+    transfers_send(ids)
+    return ProducerTransfer.objects.filter(pk__in=ids, status=Status.SENT).count()
+
+
+# -- Reversing at Stripe, after commit -------------------------------------------------------
+
+
+def _stripe_target(row: ProducerTransfer) -> Decimal:
+    """What Stripe should have taken back in all: taken back, less what was never sent."""
+    return row.reversed - (row.amount - (row.sent_amount or ZERO))
+
+
+def reversals_send(ids) -> None:
+    """Ask Stripe to take back from each sent transfer what refunds took back since."""
+    for pk in ids:
+        _send_reversal(pk)
+
+
+def _send_reversal(pk: int) -> None:
+    with transaction.atomic():
+        row = _locked(pk)
+        if row.status != Status.SENT or row.reversal_status not in TO_REVERSE:
+            return
+        target = _stripe_target(row)
+        try:
+            answer = _reversal_create(row, target)
+        except gateway.GatewayError as error:
+            refused = isinstance(error, gateway.GatewayRefused)
+            logger.error("Stripe reversal of transfer %s failed: %s", row.pk, error)
+            status = Reversal.REFUSED if refused else Reversal.FAILED
+            _save(row, reversal_status=status, reversal_error=str(error)[:2000])
+            return
+        _save(
+            row,
+            reversed_at_stripe=max(target, row.reversed_at_stripe),
+            reversal_status=Reversal.SENT,
+            reversal_id=answer.get("id", row.reversal_id) if answer else row.reversal_id,
+            reversal_error="",
+        )
+
+
+def _reversal_create(row: ProducerTransfer, target: Decimal) -> dict | None:
+    """Reverse what Stripe has not taken back yet (read from the transfer itself, so a
+    reversal whose answer was lost is not made twice); None when nothing is left."""
+    transfer = gateway.transfer_retrieve(row.transfer_id)
+    done = gateway.from_cents(transfer.get("amount_reversed") or 0)
+    if target <= done:
+        return None
+    return gateway.transfer_reversal_create(
+        transfer_id=row.transfer_id,
+        amount=target - done,
+        idempotency_key=f"transfer-reversal-{row.pk}-{gateway.to_cents(target)}",
+        metadata=_metadata(row),
+    )
+
+
+def reversals_retry() -> int:
+    """Ask again for the reversals Stripe has not made (failed, or pending after a crash)."""
     ids = list(
-        ProducerTransfer.objects.exclude(status=ProducerTransferStatus.SENT)
+        ProducerTransfer.objects.filter(status=Status.SENT, reversal_status__in=TO_REVERSE)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    transfers_send(ids)
-    return ProducerTransfer.objects.filter(pk__in=ids, status=ProducerTransferStatus.SENT).count()
+    reversals_send(ids)
+    return ProducerTransfer.objects.filter(pk__in=ids, reversal_status=Reversal.SENT).count()

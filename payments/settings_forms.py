@@ -52,14 +52,20 @@ TRANSFER_REQUIRES = {
         "Indiquez le titulaire du compte : c'est le nom que vos clients donnent à leur banque."
     ),
 }
+# Stripe is configured by the platform, not the market: both API keys and the
+# webhook's signing secret (without it, Stripe's confirmations are refused).
 ONLINE_CARD_UNAVAILABLE = _(
     "La carte bancaire en ligne n'est pas disponible : la plateforme n'a pas encore "
-    "configuré ses clés Stripe."
+    "terminé sa configuration Stripe (clés et secret du webhook)."
 )
-ONLINE_CARD_REASON = _("indisponible : la plateforme n'a pas encore configuré ses clés Stripe.")
+ONLINE_CARD_REASON = _(
+    "indisponible : la plateforme n'a pas encore terminé sa configuration Stripe "
+    "(clés et secret du webhook)."
+)
 ONLINE_CARD_KEPT = _(
-    "indisponible : la plateforme n'a pas encore configuré ses clés Stripe. Elle reste "
-    "cochée, mais n'est pas proposée aux clients en attendant."
+    "indisponible : la plateforme n'a pas encore terminé sa configuration Stripe "
+    "(clés et secret du webhook). Elle reste cochée, mais n'est pas proposée aux "
+    "clients en attendant."
 )
 CAGNOTTE_HELP = _(
     "Pour collecter les paiements de plusieurs ventes en une fois : par exemple un règlement "
@@ -211,8 +217,9 @@ class PaymentSettingsForm(forms.Form):
         required=False,
         help_text=_(
             "Un client peut payer avec sa cagnotte même si son solde ne couvre pas la commande : "
-            "il devient alors négatif. Sans cette option, le client doit d'abord créditer "
-            "son compte."
+            "il devient alors négatif. Sans cette option, pour payer avec sa cagnotte, le client "
+            "doit d'abord créditer son compte. En mode Cagnotte, cette limite ne s'applique pas : "
+            "les commandes sont inscrites sur le compte et l'administrateur régularise ensuite."
         ),
     )
 
@@ -285,7 +292,7 @@ class PaymentSettingsForm(forms.Form):
         had_it = self.market.offers(ONLINE_CARD)
         if ONLINE_CARD in methods and not had_it:
             raise ValidationError(ONLINE_CARD_UNAVAILABLE, code="online_card_unavailable")
-        # A disabled box is not sent: what the market had stays until the keys are set.
+        # A disabled box is not sent: what the market had stays until Stripe is set up.
         return methods_ordered([*methods, ONLINE_CARD] if had_it else methods)
 
     def clean(self):

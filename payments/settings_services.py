@@ -48,15 +48,19 @@ class SettingsSaved:
     """What a save did: the settings it changed, the pending payments it kept."""
 
     changed: list[str] = field(default_factory=list)
-    # (payment method, number of its payments still pending), methods just unticked.
+    # (payment method, number of its payments still pending), for the methods
+    # just unticked, or for every method when payment management was switched off.
     pending_kept: list[tuple[str, int]] = field(default_factory=list)
 
 
+STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+
+
 def stripe_keys_configured() -> bool:
-    """Whether the platform can take card payments online (both Stripe keys set)."""
-    secret = getattr(settings, "STRIPE_SECRET_KEY", "")
-    publishable = getattr(settings, "STRIPE_PUBLISHABLE_KEY", "")
-    return bool(secret and publishable)
+    """Whether the platform can take card payments online: both Stripe keys and
+    the webhook's signing secret are set. Without the secret every webhook is
+    refused, and payments would be settled only late, by reconciliation."""
+    return all(getattr(settings, name, "") for name in STRIPE_SETTINGS)
 
 
 def methods_ordered(codes: Iterable[str] | None) -> list[str]:
@@ -116,8 +120,9 @@ def payment_settings_update(
 ) -> SettingsSaved:
     """Save the market's payment settings and record each change.
 
-    Unticking a method never touches its payments: those still pending stay
-    expected, and their count is returned so the admin can be told.
+    Unticking a method, or switching payment management off, never touches
+    payments: those still pending stay expected, and their count is returned
+    so the admin can be told.
     """
     with transaction.atomic():
         # Under the lock, two admins saving at once each log against what is stored.
@@ -130,9 +135,16 @@ def payment_settings_update(
             setattr(market, name, new)
         locked.save(update_fields=list(differences))
         _record_changes(locked, changed_by, differences)
-        old, new = differences.get("payment_methods", ([], []))
-        pending = _pending_counts(locked, _removed_methods(old, new))
+        pending = _pending_counts(locked, _methods_left_pending(differences))
     return SettingsSaved(changed=list(differences), pending_kept=pending)
+
+
+def _methods_left_pending(differences) -> list[str]:
+    """The methods whose pending payments the admin should hear about."""
+    if differences.get("payments_enabled", (None, None))[1] is False:
+        return [*(str(m) for m in OFFERABLE if m != CAGNOTTE), str(PaymentMethod.ON_SITE)]
+    old, new = differences.get("payment_methods", ([], []))
+    return _removed_methods(old, new)
 
 
 def _record_changes(market: Market, changed_by: User, differences) -> None:

@@ -27,13 +27,36 @@ CURRENCY = "eur"
 class GatewayError(Exception):
     """Stripe did not do what was asked (a developer or an operator must look)."""
 
+    def __init__(self, message: str = "", *, http_status: int | None = None):
+        super().__init__(message)
+        self.http_status = http_status
+
+    @property
+    def not_done(self) -> bool:
+        """Stripe answered that it did nothing (a 4xx), whether for good or for now.
+
+        A timeout, a lost connection or a 5xx leave the outcome unknown: Stripe
+        may have done it. So does a 409 (the same idempotency key in use by a
+        request still running); a 429 is left unknown too, to be sent again.
+        """
+        status = self.http_status or 0
+        return 400 <= status < 500 and status not in (409, 429)
+
 
 class GatewayUnavailable(GatewayError):
-    """Stripe could not be reached or failed: trying again later may work."""
+    """Stripe could not be reached, failed (5xx), asked us to slow down (429), or
+    refused for a reason that passes (no available balance yet): trying again
+    later may work. A wrong API key is here too: the request itself is fine,
+    so it is tried again once an operator has fixed the key."""
 
 
 class GatewayRefused(GatewayError):
-    """Stripe refused the request (e.g. a session that is no longer open)."""
+    """Stripe refused the request for good (4xx: e.g. a session that is no longer
+    open, an unknown or disconnected account): the same request will never work."""
+
+
+# Refusals (4xx) that pass with time: the same request may work later.
+TEMPORARY_CODES = {"balance_insufficient", "lock_timeout", "rate_limit"}
 
 
 def to_cents(amount: Decimal) -> int:
@@ -64,13 +87,15 @@ def client() -> stripe.StripeClient:
 
 def _call(action: str, request):
     try:
-        return request().to_dict()
-    except stripe.InvalidRequestError as error:
+        answer = request()
+    except (stripe.InvalidRequestError, stripe.PermissionError, stripe.CardError) as error:
         logger.warning("Stripe refused %s: %s", action, error.user_message or error)
-        raise GatewayRefused(str(error.user_message or error)) from error
+        kind = GatewayUnavailable if error.code in TEMPORARY_CODES else GatewayRefused
+        raise kind(str(error.user_message or error), http_status=error.http_status) from error
     except stripe.StripeError as error:
         logger.warning("Stripe failed %s: %s", action, error)
-        raise GatewayUnavailable(str(error)) from error
+        raise GatewayUnavailable(str(error), http_status=error.http_status) from error
+    return answer.to_dict() if hasattr(answer, "to_dict") else answer
 
 
 def checkout_session_create(
@@ -134,6 +159,29 @@ def checkout_session_expire(session_id: str) -> dict:
     )
 
 
+def checkout_session_for_intent(payment_intent: str) -> dict | None:
+    """The Checkout Session that made ``payment_intent``; None when none did."""
+    params = {"payment_intent": payment_intent, "limit": 1}
+    found = _call("session search", lambda: client().v1.checkout.sessions.list(params))
+    return found["data"][0] if found.get("data") else None
+
+
+def charge_of_intent(payment_intent: str) -> dict | None:
+    """The charge that paid ``payment_intent`` (``amount_refunded``: refunded so far)."""
+    params = {"payment_intent": payment_intent, "limit": 10}
+    found = _call("charge list", lambda: client().v1.charges.list(params))
+    return next((c for c in found.get("data", []) if c.get("status") == "succeeded"), None)
+
+
+def refunds_of_intent(payment_intent: str) -> list[dict]:
+    """Every refund made on ``payment_intent``, whatever its status."""
+    params = {"payment_intent": payment_intent, "limit": 100}
+    return _call(
+        "refund list",
+        lambda: [r.to_dict() for r in client().v1.refunds.list(params).auto_paging_iter()],
+    )
+
+
 def refund_create(
     *, payment_intent: str, amount: Decimal, idempotency_key: str, metadata: dict
 ) -> dict:
@@ -145,10 +193,25 @@ def refund_create(
     )
 
 
+def payment_intent_retrieve(intent_id: str) -> dict:
+    """The PaymentIntent as Stripe sees it now (``latest_charge``: the charge that paid it)."""
+    return _call("payment intent", lambda: client().v1.payment_intents.retrieve(intent_id))
+
+
 def transfer_create(
-    *, amount: Decimal, destination: str, transfer_group: str, idempotency_key: str, metadata: dict
+    *,
+    amount: Decimal,
+    destination: str,
+    transfer_group: str,
+    source_transaction: str,
+    idempotency_key: str,
+    metadata: dict,
 ) -> dict:
-    """Send ``amount`` to a connected account (a producer's share of a payment)."""
+    """Send ``amount`` to a connected account (a producer's share of a payment).
+
+    ``source_transaction``, the charge of the payment, lets Stripe send it
+    before the card money is available in the balance.
+    """
     params = {
         "amount": to_cents(amount),
         "currency": CURRENCY,
@@ -156,7 +219,33 @@ def transfer_create(
         "transfer_group": transfer_group,
         "metadata": metadata,
     }
+    if source_transaction:
+        params["source_transaction"] = source_transaction
     return _call(
         "transfer",
         lambda: client().v1.transfers.create(params, {"idempotency_key": idempotency_key}),
+    )
+
+
+def transfers_list(*, transfer_group: str, destination: str) -> list[dict]:
+    """The transfers of a transfer group to one account (what was sent, whatever we recorded)."""
+    params = {"transfer_group": transfer_group, "destination": destination, "limit": 100}
+    return _call("transfer list", lambda: client().v1.transfers.list(params))["data"]
+
+
+def transfer_retrieve(transfer_id: str) -> dict:
+    """The transfer as Stripe sees it now (``amount_reversed``: taken back so far)."""
+    return _call("transfer retrieve", lambda: client().v1.transfers.retrieve(transfer_id))
+
+
+def transfer_reversal_create(
+    *, transfer_id: str, amount: Decimal, idempotency_key: str, metadata: dict
+) -> dict:
+    """Take ``amount`` of a transfer back from the connected account."""
+    params = {"amount": to_cents(amount), "metadata": metadata}
+    return _call(
+        "transfer reversal",
+        lambda: client().v1.transfers.reversals.create(
+            transfer_id, params, {"idempotency_key": idempotency_key}
+        ),
     )

@@ -1,10 +1,22 @@
 """Refunds of online card payments, asked from the basket page.
 
 An admin asks (`refund_request`): Stripe is called with an idempotency key
-made from the form's one-time token, and nothing is posted yet. Stripe then
-confirms (``charge.refunded``, `refund_apply`) and the ledger follows, for
-what is confirmed and not yet posted: the charge carries its running total of
-refunds, so events delivered twice or out of order post each cent once.
+made from the form's one-time token, and nothing is posted yet. When Stripe's
+answer is lost (a timeout, a 5xx: it may have made the refund), the request
+stays « réponse de Stripe attendue »: it still counts as asked, so it cannot
+be asked twice, and ``manage.py stripe_reconcile`` sends it again with the
+same key (`refund_resend`). Only a 4xx, Stripe saying it did nothing, marks
+it failed.
+
+Stripe then says how each refund goes: ``charge.refunded`` (the charge lists
+its refunds), ``charge.refund.updated`` and ``refund.updated``. The ledger
+follows refund by refund (`refund_apply`, `refund_update`): a refund Stripe
+accepted is posted once, keyed on its id, and that posting is reversed once
+if the refund fails afterwards (the money came back to the market). Statuses
+only move forward, so events delivered twice or out of order change nothing.
+A refund made in Stripe's dashboard gets a row of its own. A refund may come
+before we know its session is paid: the session is settled first, asking
+Stripe, or the event is refused for now (`RefundTooEarly`) and comes again.
 
 Refunds are REFUND transactions (the online-payments account credited, the
 client debited), never reversals: the payment did happen and stays received in
@@ -17,9 +29,11 @@ client the credit the refund then pays back.
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +41,7 @@ from cagette.i18n import stored_language
 from cagette.money import format_euros
 
 from . import stripe_gateway as gateway
-from .ledger import Leg, client_account, market_account, transaction_post
+from .ledger import Leg, client_account, market_account, transaction_post, transaction_reverse
 from .models import (
     AccountKind,
     CheckoutStatus,
@@ -35,12 +49,33 @@ from .models import (
     RefundStatus,
     StripeCheckout,
     StripeRefund,
+    Transaction,
     TransactionKind,
 )
-from .online import OnlinePaymentError
+from .online import OnlinePaymentError, checkout_apply, checkout_sync
+from .producer_transfers import transfers_reverse
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
+# Stripe's refund statuses, as ours; ours only move to a higher rank.
+STRIPE_STATUS = {
+    "pending": RefundStatus.PENDING,
+    "requires_action": RefundStatus.PENDING,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.FAILED,
+}
+RANK = {
+    RefundStatus.REQUESTED: 0,
+    RefundStatus.PENDING: 1,
+    RefundStatus.SUCCEEDED: 2,
+    RefundStatus.FAILED: 3,
+}
+
+
+class RefundTooEarly(Exception):
+    """A refund on one of our sessions that is not settled as paid yet: the event
+    must not be recorded as handled, so that Stripe delivers it again later."""
 
 
 def paid_checkout(payment: Payment) -> StripeCheckout | None:
@@ -62,8 +97,9 @@ def refund_request(*, payment: Payment, amount: Decimal, requested_by, token: st
     """Ask Stripe to refund ``amount`` of a received online payment.
 
     The same ``token`` (a double click) asks once. Nothing is posted here:
-    the ledger follows Stripe's confirmation (`refund_apply`). Raises
-    `OnlinePaymentError`, or `GatewayError` when Stripe did not do it.
+    the ledger follows Stripe's confirmation (`refund_apply`). Without a
+    ``refund_id``, the returned row awaits Stripe's answer (see `_send`).
+    Raises `OnlinePaymentError`, or `GatewayError` when Stripe refused.
     """
     checkout = paid_checkout(payment)
     if checkout is None or not checkout.payment_intent:
@@ -84,55 +120,210 @@ def refund_request(*, payment: Payment, amount: Decimal, requested_by, token: st
             )
     if refund.refund_id:
         return refund
+    return _send(refund)
+
+
+def _send(refund: StripeRefund) -> StripeRefund:
+    """Send the request to Stripe, the first time or again: same key, same
+    parameters, so Stripe makes one refund however many times it is sent.
+
+    A 4xx (Stripe did nothing) marks it failed, and is raised. Any other
+    failure leaves it awaiting Stripe's answer and still counted as asked:
+    taking it as failed would let the admin ask again, with a new key, and
+    refund twice.
+    """
+    checkout = refund.checkout
     try:
         answer = gateway.refund_create(
             payment_intent=checkout.payment_intent,
             amount=refund.amount,
-            idempotency_key=key,
-            metadata={"payment_id": str(payment.pk), "refund_request": str(refund.pk)},
+            idempotency_key=refund.idempotency_key,
+            metadata={
+                "payment_id": str(checkout.received_payment_id),
+                "refund_request": str(refund.pk),
+            },
         )
-    except gateway.GatewayError:
-        # Stripe never refunds more than was paid, and the ledger posts only
-        # what Stripe confirms: the amount can safely be asked again.
+    except gateway.GatewayError as error:
+        if not error.not_done:
+            logger.warning("Refund request %s: Stripe's answer awaited (%s)", refund.pk, error)
+            return refund
         StripeRefund.objects.filter(pk=refund.pk, refund_id="").update(status=RefundStatus.FAILED)
         raise
-    refund.refund_id = answer["id"]
-    status = answer.get("status")
-    refund.status = status if status in RefundStatus.values else RefundStatus.PENDING
-    refund.save(update_fields=["refund_id", "status"])
+    return _answer_record(refund, answer)
+
+
+def _answer_record(refund: StripeRefund, answer: Mapping) -> StripeRefund:
+    """Stripe's answer to a request: the refund's id, and its status."""
+    with transaction.atomic():
+        # The session's lock first, as wherever refunds change.
+        StripeCheckout.objects.select_for_update().get(pk=refund.checkout_id)
+        refund = StripeRefund.objects.select_for_update().get(pk=refund.pk)
+        refund.status = _status_from(refund, answer.get("status"))
+        refund.refund_id = refund.refund_id or answer["id"]
+        refund.save(update_fields=["refund_id", "status"])
     return refund
 
 
-def refund_apply(charge: Mapping) -> StripeCheckout | None:
-    """Stripe confirms refunds on a charge: post what is confirmed and not yet posted.
+def _status_from(refund: StripeRefund, stripe_status: str | None) -> str:
+    """The row's status once Stripe says ``stripe_status``: only ever forward,
+    except for a row Stripe had not answered yet (even one taken as refused)."""
+    new = STRIPE_STATUS.get(stripe_status or "", RefundStatus.PENDING)
+    if not refund.refund_id or RANK[new] > RANK[refund.status]:
+        return new
+    return refund.status
 
-    ``amount_refunded`` is the charge's running total, so events arriving
-    twice or out of order post each cent once.
+
+def refunds_awaited() -> QuerySet[StripeRefund]:
+    """Requests whose answer from Stripe was lost, oldest first."""
+    awaited = StripeRefund.objects.filter(status=RefundStatus.REQUESTED, refund_id="")
+    return awaited.select_related("checkout").order_by("pk")
+
+
+def refund_resend(refund: StripeRefund) -> StripeRefund:
+    """A request awaiting Stripe's answer (`stripe_reconcile`): the refund Stripe
+    made for it, if any, else the same request sent again with the same key.
+
+    Looking first keeps it safe even once Stripe has forgotten the key (after
+    24 hours), when sending it again would make a second refund.
     """
-    intent = charge.get("payment_intent")
+    for made in gateway.refunds_of_intent(refund.checkout.payment_intent):
+        if (made.get("metadata") or {}).get("refund_request") == str(refund.pk):
+            return _answer_record(refund, made)
+    return _send(refund)
+
+
+def refund_apply(charge: Mapping) -> StripeCheckout | None:
+    """``charge.refunded`` (or reconciliation): bring each refund of the charge in line.
+
+    None for a charge that is not ours. Raises `RefundTooEarly` for one of our
+    sessions Stripe does not say is paid yet, `GatewayError` when Stripe must
+    be asked and cannot be.
+    """
+    checkout = _paid_checkout_of(charge.get("payment_intent"), charge.get("id"))
+    if checkout is None:
+        return None
+    return _refunds_apply(checkout, _refunds_listed(charge))
+
+
+def refund_update(refund: Mapping) -> StripeCheckout | None:
+    """``charge.refund.updated``, ``refund.updated``: one refund changed (succeeded, failed)."""
+    checkout = _paid_checkout_of(refund.get("payment_intent"), refund.get("charge"))
+    if checkout is None or not _is_refund(refund):
+        return None
+    return _refunds_apply(checkout, [refund])
+
+
+def _paid_checkout_of(intent: str | None, charge_id: str | None) -> StripeCheckout | None:
+    """Our paid session behind a charge; None when the charge is not ours.
+
+    A refund may come before we know its session is paid (that event delayed,
+    the refund made in Stripe's dashboard): Stripe is asked how the session
+    stands, and it is settled first.
+    """
+    checkout = StripeCheckout.objects.filter(payment_intent=intent).first() if intent else None
+    if intent and (checkout is None or checkout.status != CheckoutStatus.PAID):
+        checkout = _settle_first(intent, checkout)
+    if checkout is None:
+        logger.warning("Refund on charge %s: not a payment of ours", charge_id)
+    return checkout
+
+
+def _settle_first(intent: str, checkout: StripeCheckout | None) -> StripeCheckout | None:
+    if checkout is not None:
+        checkout = checkout_sync(checkout)
+    else:
+        session = gateway.checkout_session_for_intent(intent)
+        checkout = checkout_apply(session) if session else None
+    if checkout is not None and checkout.status != CheckoutStatus.PAID:
+        raise RefundTooEarly(f"session {checkout.session_id} is {checkout.status}, not paid")
+    return checkout
+
+
+def _is_refund(refund) -> bool:
+    """Shaped like a refund: an id and a whole number of cents."""
+    if not isinstance(refund, Mapping) or not refund.get("id"):
+        return False
+    return isinstance(refund.get("amount"), int) and not isinstance(refund["amount"], bool)
+
+
+def _refunds_listed(charge: Mapping) -> list[Mapping]:
+    """The charge's refunds, oldest first: as the charge lists them, or asked to
+    Stripe when it does not (recent API versions leave them out)."""
+    listed = charge.get("refunds")
+    complete = isinstance(listed, Mapping) and not listed.get("has_more")
+    if complete and isinstance(listed.get("data"), list):
+        refunds = listed["data"]
+    else:
+        refunds = gateway.refunds_of_intent(charge["payment_intent"])
+    return [refund for refund in reversed(refunds) if _is_refund(refund)]
+
+
+def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCheckout:
+    """Each refund in line with Stripe, under the session's lock; the total follows."""
     with transaction.atomic():
         checkout = (
             StripeCheckout.objects.select_for_update(of=("self",))
             .select_related("received_payment__membership__market")
-            .filter(payment_intent=intent, status=CheckoutStatus.PAID)
-            .first()
-            if intent
-            else None
+            .get(pk=checkout.pk)
         )
-        if checkout is None:
-            logger.warning("Refund of charge %s: no paid session of ours", charge.get("id"))
-            return None
-        confirmed = gateway.from_cents(charge.get("amount_refunded") or 0)
-        if confirmed > checkout.refunded:
-            _post_refund(
-                checkout.received_payment,
-                confirmed - checkout.refunded,
-                key=f"stripe-refund:{charge['id']}:{charge['amount_refunded']}",
-            )
-            checkout.refunded = confirmed
+        change = sum((_refund_apply(checkout, refund) for refund in refunds), ZERO)
+        if change:
+            checkout.refunded += change
             checkout.updated_at = timezone.now()
             checkout.save(update_fields=["refunded", "updated_at"])
+        if change > 0:
+            # The producers paid from this payment give back their part.
+            transfers_reverse(checkout.received_payment, checkout.refunded)
     return checkout
+
+
+def _refund_apply(checkout: StripeCheckout, refund: Mapping) -> Decimal:
+    """One refund as Stripe tells it; what it changes in the refunded total.
+
+    Its row's status moves forward. Accepted by Stripe (pending or succeeded:
+    the charge counts it as refunded), it is posted once; failed after that,
+    the posting is reversed once.
+    """
+    row = _row_of(checkout, refund)
+    was_failed = row.status == RefundStatus.FAILED
+    row.status = _status_from(row, refund.get("status"))
+    row.refund_id = refund["id"]
+    change = ZERO
+    if row.status != RefundStatus.FAILED and not row.posted:
+        _post_refund(checkout.received_payment, row.amount, key=_posting_key(row))
+        row.posted, change = True, row.amount
+    elif row.status == RefundStatus.FAILED and not was_failed and row.posted:
+        _reverse_refund(checkout.received_payment, row)
+        change = -row.amount
+    row.save()
+    return change
+
+
+def _row_of(checkout: StripeCheckout, refund: Mapping) -> StripeRefund:
+    """The row of a refund: found by its id, else by the request it answers (whose
+    answer was lost), else a new one (a refund made in Stripe's dashboard)."""
+    rows = checkout.refund_requests.select_for_update()
+    row = rows.filter(refund_id=refund["id"]).first()
+    asked = str((refund.get("metadata") or {}).get("refund_request", ""))
+    if row is None and asked.isdigit():
+        row = rows.filter(pk=int(asked), refund_id="").first()
+    if row is None:
+        row = StripeRefund(
+            checkout=checkout,
+            amount=gateway.from_cents(refund["amount"]),
+            idempotency_key=f"stripe:{refund['id']}",
+            requested_at=_made_at(refund),
+        )
+    return row
+
+
+def _made_at(refund: Mapping) -> datetime:
+    created = refund.get("created")
+    return datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else timezone.now()
+
+
+def _posting_key(refund: StripeRefund) -> str:
+    return f"stripe-refund:{refund.refund_id}"
 
 
 def _post_refund(payment: Payment, amount: Decimal, *, key: str) -> None:
@@ -152,3 +343,39 @@ def _post_refund(payment: Payment, amount: Decimal, *, key: str) -> None:
         idempotency_key=key,
         order=payment.order,
     )
+
+
+def _reverse_refund(payment: Payment, refund: StripeRefund) -> None:
+    """The refund failed after it was posted: the money came back to the market."""
+    market = payment.membership.market
+    key = f"stripe-refund-failed:{refund.refund_id}"
+    posted = Transaction.objects.filter(market=market, idempotency_key=_posting_key(refund)).first()
+    if posted is None:  # posted in a running total, before refunds were posted one by one
+        _post_refund(payment, -refund.amount, key=key)
+        return
+    with stored_language():
+        reason = str(_("Le remboursement a échoué chez Stripe : l'argent est revenu au marché."))
+    transaction_reverse(txn=posted, reason=reason, idempotency_key=key)
+
+
+# -- Reconciliation --------------------------------------------------------------------
+
+
+def refunds_to_check(since: datetime) -> QuerySet[StripeCheckout]:
+    """Paid sessions opened since ``since`` that can still be refunded."""
+    paid = StripeCheckout.objects.filter(
+        status=CheckoutStatus.PAID, created_at__gte=since, refunded__lt=F("amount")
+    )
+    return paid.exclude(payment_intent="").order_by("pk")
+
+
+def refund_check(checkout: StripeCheckout) -> bool:
+    """Whether Stripe's refunds on the session's charge differ from what is posted
+    (an event lost); when they do, the difference is applied (`refund_apply`)."""
+    charge = gateway.charge_of_intent(checkout.payment_intent)
+    if charge is None:
+        return False
+    if gateway.from_cents(charge.get("amount_refunded") or 0) == checkout.refunded:
+        return False
+    refund_apply(charge)
+    return True

@@ -2,7 +2,9 @@
 
 The real `stripe` library talks to it (``settings.STRIPE_API_BASE``). It
 implements only what the app uses: Checkout Sessions (create, list, retrieve,
-expire), refunds, transfers and events, keeps their state, honours
+expire), PaymentIntents (retrieve), charges (list, retrieve), refunds
+(create, list, retrieve; each listed on its charge), transfers (create, list,
+retrieve) and their reversals, and events, keeps their state, honours
 idempotency keys the way Stripe does (same key → same answer; same key with
 other parameters → an error), and records every request with its headers and
 its form-decoded parameters so tests can check amounts, keys and metadata.
@@ -105,9 +107,18 @@ class FakeStripe:
         self.charges: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
         self.transfers: dict[str, dict] = {}
+        self.transfer_reversals: dict[str, dict] = {}
+        # Connected accounts Stripe does not know (deleted, disconnected, mistyped).
+        self.unknown_accounts: set[str] = set()
         self.events: dict[str, dict] = {}
         self.requests: list[Recorded] = []
         self.fail_next: list[int] = []  # HTTP statuses to answer the next API calls with
+        # (method, path pattern, HTTP status, error code): the next call matching it fails so.
+        self.fail_on: list[tuple[str, str, int, str]] = []
+        # The next N requests are carried out, but their answer is lost (a 500
+        # in its place): what a timeout looks like from our side.
+        self.lose_answers = 0
+        self.refund_status = "succeeded"  # what a new refund starts as ("pending" for slow cards)
         self._replies: dict[str, tuple[list, int, dict]] = {}
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -142,9 +153,11 @@ class FakeStripe:
             if headers.get("authorization") != f"Bearer {self.secret_key}":
                 error = StripeError(401, "Invalid API Key provided.", kind="authentication_error")
                 return 401, error.body()
-            if self.fail_next:
-                status = self.fail_next.pop(0)
-                return status, StripeError(status, "Something went wrong.", kind="api_error").body()
+            failure = self._failure(method, path)
+            if failure:
+                status, code = failure
+                error = StripeError(status, "Something went wrong.", code=code, kind="api_error")
+                return status, error.body()
             key = headers.get("idempotency-key") if method == "POST" else None
             if key and key in self._replies:
                 first_pairs, status, body = self._replies[key]
@@ -163,7 +176,24 @@ class FakeStripe:
                 status, body = error.status, error.body()
             if key:
                 self._replies[key] = (list(pairs), status, body)
+            if self.lose_answers:
+                self.lose_answers -= 1
+                return 500, StripeError(500, "Timed out.", kind="api_error").body()
             return status, body
+
+    def fail(self, method: str, path: str, status: int, code: str = "") -> None:
+        """The next ``method`` call to a path matching ``path`` (a regex) answers ``status``
+        (with Stripe's error ``code``, e.g. ``balance_insufficient``)."""
+        self.fail_on.append((method, path, status, code))
+
+    def _failure(self, method: str, path: str) -> tuple[int, str] | None:
+        if self.fail_next:
+            return self.fail_next.pop(0), ""
+        for i, (verb, pattern, status, code) in enumerate(self.fail_on):
+            if verb == method and re.fullmatch(pattern, path):
+                del self.fail_on[i]
+                return status, code
+        return None
 
     def _route(self, method: str, path: str, params: dict) -> dict:
         routes = [
@@ -172,9 +202,19 @@ class FakeStripe:
             ("GET", r"/v1/checkout/sessions/([\w-]+)", self._session_retrieve),
             ("POST", r"/v1/checkout/sessions/([\w-]+)/expire", self._session_expire),
             ("POST", r"/v1/refunds", self._refund_create),
+            ("GET", r"/v1/refunds", self._refund_list),
             ("GET", r"/v1/refunds/([\w-]+)", self._get(self.refunds, "refund")),
+            ("GET", r"/v1/charges", self._charge_list),
+            ("GET", r"/v1/charges/([\w-]+)", self._get(self.charges, "charge")),
+            (
+                "GET",
+                r"/v1/payment_intents/([\w-]+)",
+                self._get(self.payment_intents, "payment_intent"),
+            ),
             ("POST", r"/v1/transfers", self._transfer_create),
+            ("GET", r"/v1/transfers", self._transfer_list),
             ("GET", r"/v1/transfers/([\w-]+)", self._get(self.transfers, "transfer")),
+            ("POST", r"/v1/transfers/([\w-]+)/reversals", self._transfer_reverse),
             ("GET", r"/v1/events", lambda p: self._list(list(self.events.values()))),
             ("GET", r"/v1/events/([\w-]+)", self._get(self.events, "event")),
         ]
@@ -286,13 +326,27 @@ class FakeStripe:
             "charge": charge["id"],
             "payment_intent": charge["payment_intent"],
             "metadata": params.get("metadata", {}),
-            "status": "succeeded",
+            "status": self.refund_status,
             "created": int(time.time()),
         }
         self.refunds[refund["id"]] = refund
+        charge["refunds"]["data"].insert(0, refund)  # newest first, as Stripe lists them
+        charge["refunds"]["total_count"] += 1
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
         return refund
+
+    def _refund_list(self, params: dict) -> dict:
+        found = [r for r in reversed(self.refunds.values())]
+        if "payment_intent" in params:
+            found = [r for r in found if r["payment_intent"] == params["payment_intent"]]
+        return self._list(found)
+
+    def _charge_list(self, params: dict) -> dict:
+        found = list(self.charges.values())
+        if "payment_intent" in params:
+            found = [c for c in found if c["payment_intent"] == params["payment_intent"]]
+        return self._list(found)
 
     def _charge_of(self, params: dict) -> dict:
         if "charge" in params and params["charge"] in self.charges:
@@ -306,19 +360,64 @@ class FakeStripe:
         for name in ("amount", "currency", "destination"):
             if name not in params:
                 raise StripeError(400, f"Missing required param: {name}.", code="parameter_missing")
+        if params["destination"] in self.unknown_accounts:
+            raise StripeError(
+                400, f"No such destination: '{params['destination']}'", code="resource_missing"
+            )
+        source = params.get("source_transaction")
+        if source is not None and source not in self.charges:
+            raise StripeError(400, f"No such charge: '{source}'", code="resource_missing")
         transfer = {
             "id": _new_id("tr"),
             "object": "transfer",
             "amount": int(params["amount"]),
+            "amount_reversed": 0,
+            "reversed": False,
             "currency": params["currency"],
             "destination": params["destination"],
             "transfer_group": params.get("transfer_group"),
-            "source_transaction": params.get("source_transaction"),
+            "source_transaction": source,
             "metadata": params.get("metadata", {}),
             "created": int(time.time()),
         }
         self.transfers[transfer["id"]] = transfer
         return transfer
+
+    def _transfer_list(self, params: dict) -> dict:
+        found = [
+            transfer
+            for transfer in self.transfers.values()
+            if all(
+                transfer.get(name) == params[name]
+                for name in ("transfer_group", "destination")
+                if name in params
+            )
+        ]
+        return self._list(found)
+
+    def _transfer_reverse(self, transfer_id: str, params: dict) -> dict:
+        transfer = self._get(self.transfers, "transfer")(transfer_id, params)
+        remaining = transfer["amount"] - transfer["amount_reversed"]
+        amount = int(params.get("amount", remaining))
+        if not 0 < amount <= remaining:
+            raise StripeError(
+                400,
+                f"Amount ({amount}) is greater than the unreversed amount ({remaining}).",
+                code="amount_too_large",
+            )
+        reversal = {
+            "id": _new_id("trr"),
+            "object": "transfer_reversal",
+            "amount": amount,
+            "currency": transfer["currency"],
+            "transfer": transfer_id,
+            "metadata": params.get("metadata", {}),
+            "created": int(time.time()),
+        }
+        self.transfer_reversals[reversal["id"]] = reversal
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+        return reversal
 
     # -- What happens on the payment page (and in tests that skip the browser) ---------
 
@@ -364,6 +463,8 @@ class FakeStripe:
             "amount": intent["amount"],
             "amount_refunded": 0,
             "refunded": False,
+            "status": "succeeded",
+            "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0},
             "currency": intent["currency"],
             "payment_intent": intent["id"],
             "transfer_group": intent["transfer_group"],
@@ -407,6 +508,27 @@ class FakeStripe:
     def refunded_event(self, session_id: str) -> dict:
         with self._lock:
             return self.event("charge.refunded", self.charge_for(session_id))
+
+    def refund_from_dashboard(self, session_id: str, cents: int) -> dict:
+        """Someone refunds the payment from Stripe's dashboard (no request of ours)."""
+        with self._lock:
+            intent = self.sessions[session_id]["payment_intent"]
+            return self._refund_create({"payment_intent": intent, "amount": str(cents)})
+
+    def refund_ends(self, refund_id: str, status: str) -> dict:
+        """The card network's answer: ``succeeded``, or ``failed`` (the money comes back)."""
+        with self._lock:
+            refund = self.refunds[refund_id]
+            if status in ("failed", "canceled") and refund["status"] not in ("failed", "canceled"):
+                charge = self.charges[refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+            refund["status"] = status
+            return refund
+
+    def refund_event(self, refund_id: str, type_: str = "refund.updated") -> dict:
+        with self._lock:
+            return self.event(type_, self.refunds[refund_id])
 
     def sign(self, payload: str, *, timestamp: int | None = None, secret: str | None = None):
         timestamp = int(time.time()) if timestamp is None else timestamp

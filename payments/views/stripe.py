@@ -5,7 +5,6 @@ again or another way, and the admin's refund.
 import logging
 
 import stripe
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,8 +31,8 @@ from ..online import (
 )
 from ..stripe_forms import OnlineRefundForm
 from ..stripe_gateway import GatewayError, GatewayRefused
-from ..stripe_refunds import paid_checkout, refund_request, refundable
-from ..stripe_webhooks import event_handle
+from ..stripe_refunds import RefundTooEarly, paid_checkout, refund_request, refundable
+from ..stripe_webhooks import event_handle, event_verified
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +47,21 @@ def _unavailable() -> str:
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    """Verify the signature on the raw body, then handle the event (once)."""
+    """Verify the signature on the raw body and the event's shape, then handle it (once).
+
+    An event that cannot be handled yet gets a 503: nothing is recorded, and
+    Stripe delivers it again later.
+    """
     try:
-        event = stripe.Webhook.construct_event(
-            request.body, request.headers.get("Stripe-Signature"), settings.STRIPE_WEBHOOK_SECRET
-        )
+        event = event_verified(request.body, request.headers.get("Stripe-Signature"))
     except (ValueError, stripe.SignatureVerificationError) as error:
         logger.warning("Stripe webhook refused: %s", error)
         return HttpResponseBadRequest()
-    event_handle(event.to_dict())
+    try:
+        event_handle(event)
+    except (RefundTooEarly, GatewayError) as error:
+        logger.warning("Stripe event %s left for a later delivery: %s", event["id"], error)
+        return HttpResponse(status=503)
     return HttpResponse(status=200)
 
 
@@ -233,20 +238,40 @@ def online_refund(request, distribution_id, order_id, payment_id):
     except OnlinePaymentError as error:
         messages.error(request, error.message)
     except GatewayError as error:
-        messages.error(
+        logger.warning("Refund of payment %s refused by Stripe: %s", payment.pk, error)
+        messages.error(request, _refund_refused())
+    else:
+        _tell_refund(request, refund, amount)
+    return back
+
+
+def _refund_refused() -> str:
+    return _(
+        "Stripe a refusé ce remboursement : rien n'a été remboursé. Vérifiez le montant, "
+        "ou réessayez plus tard."
+    )
+
+
+def _tell_refund(request, refund, amount) -> None:
+    """What the admin is told once the request is sent (Stripe's own words are logged)."""
+    if refund.status == RefundStatus.FAILED:
+        messages.error(request, _refund_refused())
+    elif not refund.refund_id:
+        messages.warning(
             request,
-            _("Stripe n'a pas effectué le remboursement : %(reason)s") % {"reason": error},
+            _(
+                "Remboursement de %(amount)s envoyé à Stripe, mais sa réponse n'est pas "
+                "arrivée : elle est attendue. Ne le demandez pas une seconde fois ; il "
+                "apparaîtra dans le solde du client dès que Stripe l'aura confirmé."
+            )
+            % {"amount": format_euros(amount)},
         )
     else:
-        if refund.status == RefundStatus.FAILED:
-            messages.error(request, _("Stripe a refusé ce remboursement."))
-        else:
-            messages.success(
-                request,
-                _(
-                    "Remboursement de %(amount)s demandé à Stripe : il apparaîtra dans le "
-                    "solde du client dès que Stripe l'aura confirmé."
-                )
-                % {"amount": format_euros(amount)},
+        messages.success(
+            request,
+            _(
+                "Remboursement de %(amount)s demandé à Stripe : il apparaîtra dans le "
+                "solde du client dès que Stripe l'aura confirmé."
             )
-    return back
+            % {"amount": format_euros(amount)},
+        )

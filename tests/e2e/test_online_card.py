@@ -6,10 +6,13 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
-from orders.models import Order, Unit
+from orders.models import Distribution, Order, Product, Unit
+from orders.services import basket_read, order_checkout
 from payments.models import Payment, Transaction
+from payments.online import checkout_open
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
 
@@ -130,3 +133,58 @@ def test_a_client_who_leaves_the_stripe_page_can_pay_another_way(
     expect(payments.nth(0)).to_contain_text("Annulé")
     expect(payments.nth(1)).to_contain_text("Espèces")
     assert [s["status"] for s in fake_stripe.sessions.values()] == ["expired"]
+
+
+def _paid_online(member, market, fake_stripe, webhook) -> Payment:
+    """The client paid a basket online, and Stripe's webhook said so."""
+    carrots = Product.objects.get(name="Carottes")
+    order = order_checkout(
+        membership=member,
+        distribution=Distribution.objects.get(market=market),
+        lines=basket_read(market, {carrots.pk: "2"}),
+        choice="online_card",
+        token="paid-online",
+        notify=False,
+    )
+    payment = order.payments.get()
+    back = "http://testserver/retour"
+    checkout = checkout_open(payment=payment, success_url=back, cancel_url=back)
+    fake_stripe.pay(checkout.session_id)
+    event = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
+    assert fake_stripe.deliver(webhook, event) == 200
+    return payment
+
+
+def test_an_admin_refunds_a_card_payment_and_sees_stripe_confirm_it(
+    page,
+    log_in,
+    admin,
+    member,
+    online_market,
+    fake_stripe,
+    live_server,
+):
+    webhook = f"{live_server.url}/stripe/webhook/"
+    payment = _paid_online(member, online_market, fake_stripe, webhook)
+    fake_stripe.refund_status = "pending"  # the card's bank takes a few days
+    log_in(admin)
+    order = payment.order
+    page.goto(reverse("day_basket", args=[online_market.slug, order.distribution_id, order.pk]))
+
+    box = page.locator(f"#online-refund-{payment.pk}")
+    box.get_by_label("Montant à rembourser").fill("2,00")
+    box.get_by_role("button", name="Rembourser").click()
+
+    expect(page.get_by_role("alert")).to_contain_text(f"Remboursement de 2,00{NBSP}€ demandé")
+    expect(box.locator("li")).to_contain_text("En cours")
+
+    # Stripe takes the refund, then the bank confirms it: two signed webhooks.
+    (session_id,) = fake_stripe.sessions
+    (refund_id,) = fake_stripe.refunds
+    assert fake_stripe.deliver(webhook, fake_stripe.refunded_event(session_id)) == 200
+    fake_stripe.refund_ends(refund_id, "succeeded")
+    assert fake_stripe.deliver(webhook, fake_stripe.refund_event(refund_id)) == 200
+    page.reload()
+
+    expect(box.locator("li")).to_contain_text("Effectué")
+    expect(box).to_contain_text(f"remboursé (confirmé par Stripe) : 2,00{NBSP}€")

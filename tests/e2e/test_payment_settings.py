@@ -9,7 +9,7 @@ from accounts.models import MarketSettingsChange
 
 def test_admin_offers_transfers_and_fixes_a_mistyped_iban(page, log_in, market, admin):
     log_in(admin)
-    page.get_by_role("button", name="Gestion").click()
+    page.get_by_role("button", name="Paramètres").click()
     page.get_by_role("link", name="Moyens de paiement").click()
     expect(page.get_by_role("heading", name="Moyens de paiement")).to_be_visible()
 

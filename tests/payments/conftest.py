@@ -66,6 +66,45 @@ def checkout(member, distribution, honey):
 
 
 @pytest.fixture
+def producers(online_market):
+    """Two producers with a connected account, one without."""
+    return {
+        "hives": ProducerFactory(
+            market=online_market, name="Rucher des Lilas", stripe_account_id="acct_1Hives"
+        ),
+        "farm": ProducerFactory(
+            market=online_market, name="Ferme du Bois", stripe_account_id="acct_1Farm"
+        ),
+        "greens": ProducerFactory(market=online_market, name="Maraîcher Dupont"),
+    }
+
+
+@pytest.fixture
+def basket(online_market, member, distribution, producers):
+    """Honey 2 × 6,80 + eggs 3 × 3,35 + salad 1 × 1,20 = 24,85 €, paid online."""
+    products = {
+        ProductFactory(
+            producer=producers["hives"], name="Miel", unit=Unit.PIECE, unit_price=Decimal("6.80")
+        ): "2",
+        ProductFactory(
+            producer=producers["farm"], name="Œufs", unit=Unit.PIECE, unit_price=Decimal("3.35")
+        ): "3",
+        ProductFactory(
+            producer=producers["greens"], name="Salade", unit=Unit.PIECE, unit_price=Decimal("1.20")
+        ): "1",
+    }
+    lines = basket_read(online_market, {product.pk: qty for product, qty in products.items()})
+    return order_checkout(
+        membership=member,
+        distribution=distribution,
+        lines=lines,
+        choice="online_card",
+        token=uuid.uuid4().hex,
+        notify=False,
+    )
+
+
+@pytest.fixture
 def deliver(client, fake_stripe):
     """``deliver(event)``: Stripe posts the signed event to the webhook; the response."""
 

@@ -23,17 +23,24 @@ BIC = "AGRIFRPP882"
 HOLDER = "Association Marché de Montreuil"
 
 
+STRIPE_CONFIGURED = {
+    "STRIPE_SECRET_KEY": "sk_test_configured",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_configured",
+    "STRIPE_WEBHOOK_SECRET": "whsec_configured",
+}
+
+
 @pytest.fixture(autouse=True)
 def no_stripe_keys(settings):
-    settings.STRIPE_SECRET_KEY = ""
-    settings.STRIPE_PUBLISHABLE_KEY = ""
+    for name in STRIPE_CONFIGURED:
+        setattr(settings, name, "")
     return settings
 
 
 @pytest.fixture
 def stripe_keys(settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_configured"
-    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_configured"
+    for name, value in STRIPE_CONFIGURED.items():
+        setattr(settings, name, value)
     return settings
 
 
@@ -296,7 +303,8 @@ def test_online_card_is_disabled_with_the_reason_without_stripe_keys(login, admi
     page = html.unescape(login(admin).get(url(market)).content.decode())
     box = page[page.index('value="online_card"') :].split(">", 1)[0]
     assert "disabled" in box
-    assert "la plateforme n'a pas encore configuré ses clés Stripe" in page
+    assert "la plateforme n'a pas encore terminé sa configuration Stripe" in page
+    assert "(clés et secret du webhook)" in page
 
 
 def test_a_forged_post_ticking_online_card_without_keys_is_refused(login, admin, market):
@@ -310,10 +318,19 @@ def test_a_forged_post_ticking_online_card_without_keys_is_refused(login, admin,
     assert not market.offers("online_card")
 
 
-def test_online_card_needs_both_stripe_keys(login, admin, market, settings):
-    settings.STRIPE_SECRET_KEY = "sk_test_configured"
-    response = save(login(admin), market, payment_methods=["cheque", "online_card"])
+@pytest.mark.parametrize("missing", list(STRIPE_CONFIGURED))
+def test_online_card_needs_both_stripe_keys_and_the_webhook_secret(
+    login, admin, market, stripe_keys, missing
+):
+    # Without the webhook secret every webhook is refused: payments would settle late.
+    setattr(stripe_keys, missing, "")
+    client = login(admin)
+    box = client.get(url(market)).content.decode().split('value="online_card"', 1)[1]
+    assert "disabled" in box.split(">", 1)[0]
+    response = save(client, market, payment_methods=["cheque", "online_card"])
     assert response.status_code == 400
+    market.refresh_from_db()
+    assert not market.offers("online_card")
 
 
 def test_online_card_can_be_ticked_once_the_stripe_keys_are_set(login, admin, market, stripe_keys):
@@ -469,6 +486,35 @@ def test_unticking_every_on_site_method_warns_about_on_site_payments(login, admi
         login(admin), market, follow=True, **with_transfers(payment_methods=["transfer"])
     )
     assert "1 paiement « sur place » reste attendu : il est conservé." in messages_of(response)
+
+
+def test_switching_payments_off_keeps_pending_payments_and_says_how_many(
+    login, admin, market, member
+):
+    market.payment_methods = ["cheque", "cash", "online_card"]
+    market.save()
+    expected = [pending(member, method) for method in ("cheque", "cheque", "online_card")]
+    pending(member, "cash", status=PaymentStatus.CANCELLED)
+
+    response = save(login(admin), market, payments_enabled=False, follow=True)
+
+    assert messages_of(response)[1:] == [
+        "2 paiements par chèque restent attendus : ils sont conservés.",
+        "1 paiement par carte bancaire en ligne reste attendu : il est conservé.",
+    ]
+    statuses = Payment.objects.filter(pk__in=[p.pk for p in expected]).values_list("status")
+    assert set(statuses) == {(PaymentStatus.PENDING,)}
+
+
+def test_switching_payments_off_and_unticking_a_method_warns_once_per_method(
+    login, admin, market, member
+):
+    pending(member, "cash")
+    response = save(
+        login(admin), market, payments_enabled=False, payment_methods=["cheque"], follow=True
+    )
+    warnings = [m for m in messages_of(response) if "attendu" in m]
+    assert warnings == ["1 paiement en espèces reste attendu : il est conservé."]
 
 
 # -- What the rest of the app reads -------------------------------------------------

@@ -10,55 +10,18 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
+from distributions.cash import online_split
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
-from payments.ledger import market_account, sales_account
+from payments.ledger import Leg, market_account, sales_account, transaction_post
 from payments.models import AccountKind, Payment, ProducerTransfer, Transaction
 from payments.producer_transfers import commission_of, shares_of
+from payments.stripe_refunds import refund_request
 from tests.factories_catalog import ProducerFactory, ProductFactory
 
-from .conftest import online_payment, open_session
+from .conftest import online_payment, open_session, order_online
 
 NBSP = "\u00a0"
-
-
-@pytest.fixture
-def producers(online_market):
-    """Two producers with a connected account, one without."""
-    return {
-        "hives": ProducerFactory(
-            market=online_market, name="Rucher des Lilas", stripe_account_id="acct_1Hives"
-        ),
-        "farm": ProducerFactory(
-            market=online_market, name="Ferme du Bois", stripe_account_id="acct_1Farm"
-        ),
-        "greens": ProducerFactory(market=online_market, name="Maraîcher Dupont"),
-    }
-
-
-@pytest.fixture
-def basket(online_market, member, distribution, producers):
-    """Honey 2 × 6,80 + eggs 3 × 3,35 + salad 1 × 1,20 = 24,85 €, paid online."""
-    products = {
-        ProductFactory(
-            producer=producers["hives"], name="Miel", unit=Unit.PIECE, unit_price=Decimal("6.80")
-        ): "2",
-        ProductFactory(
-            producer=producers["farm"], name="Œufs", unit=Unit.PIECE, unit_price=Decimal("3.35")
-        ): "3",
-        ProductFactory(
-            producer=producers["greens"], name="Salade", unit=Unit.PIECE, unit_price=Decimal("1.20")
-        ): "1",
-    }
-    lines = basket_read(online_market, {product.pk: qty for product, qty in products.items()})
-    return order_checkout(
-        membership=member,
-        distribution=distribution,
-        lines=lines,
-        choice="online_card",
-        token=uuid.uuid4().hex,
-        notify=False,
-    )
 
 
 def _commission(market, percent: str):
@@ -195,6 +158,44 @@ def test_a_partial_payment_is_split_in_proportion_and_the_cents_left_stay_with_t
     call_command("check_ledger", stdout=StringIO())
 
 
+def test_a_complement_pays_only_what_is_still_unpaid(
+    online_market,
+    member,
+    distribution,
+    producers,
+    fake_stripe,
+    deliver,
+    django_capture_on_commit_callbacks,
+):
+    capture = django_capture_on_commit_callbacks
+    honey = ProductFactory(
+        producer=producers["hives"], name="Miel", unit=Unit.PIECE, unit_price=Decimal("6.80")
+    )
+    salad = ProductFactory(
+        producer=producers["greens"], name="Salade", unit=Unit.PIECE, unit_price=Decimal("10.00")
+    )
+    order = order_online(member, distribution, honey)  # 13,60 €, paid and transferred
+    _deliver_paid(fake_stripe, deliver, open_session(online_payment(order)), capture)
+    order_checkout(
+        membership=member,
+        distribution=distribution,
+        lines=basket_read(online_market, {honey.pk: "2", salad.pk: "1"}),
+        choice="online_card",
+        token=uuid.uuid4().hex,
+        notify=False,
+    )
+    complement = online_payment(order)
+    assert complement.amount == Decimal("10.00")
+
+    _deliver_paid(fake_stripe, deliver, open_session(complement), capture)
+
+    # The salad's producer has no account: the market pays them; the honey is paid already.
+    assert [c.params["amount"] for c in _transfer_calls(fake_stripe)] == ["1360"]
+    assert not complement.producer_transfers.exists()
+    assert sales_account(online_market, producers["hives"]).balance == Decimal("0.00")
+    assert market_account(online_market, AccountKind.ONLINE).balance == Decimal("10.00")
+
+
 def test_shares_add_up_to_no_more_than_the_payment():
     a, b, c = object(), object(), object()
     totals = {a: Decimal("10.00"), b: Decimal("10.00"), c: Decimal("10.00")}
@@ -214,7 +215,7 @@ def test_a_failed_transfer_is_marked_and_sent_again_by_reconciliation(
     basket, producers, fake_stripe, deliver, django_capture_on_commit_callbacks
 ):
     checkout = open_session(online_payment(basket))
-    fake_stripe.fail_next = [400]  # the first transfer is refused
+    fake_stripe.fail("POST", "/v1/transfers", 503)  # Stripe fails the first one, for a while
 
     _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
 
@@ -259,6 +260,82 @@ def test_encaissements_shows_the_split(
     for amount in ("13,26", "0,34", "9,80", "0,25", "23,06", "0,59", "23,65"):
         assert f"{amount}{NBSP}€" in split
     assert f"1,79{NBSP}€" in page[page.index('id="online-kept"') :]
+
+
+def test_encaissements_shows_refused_transfers_and_leaves_refunds_out_of_what_stays(
+    login,
+    treasurer,
+    online_market,
+    basket,
+    distribution,
+    fake_stripe,
+    deliver,
+    django_capture_on_commit_callbacks,
+):
+    fake_stripe.unknown_accounts = {"acct_1Farm"}
+    checkout = open_session(online_payment(basket))
+    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    payment = Payment.objects.get(pk=checkout.payment_id)
+    refund_request(payment=payment, amount=Decimal("10.00"), requested_by=None, token="r" * 32)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(fake_stripe.refunded_event(checkout.session_id))
+
+    page = (
+        login(treasurer)
+        .get(reverse("cash_summary", args=[online_market.slug, distribution.pk]))
+        .content.decode()
+    )
+
+    split = page[page.index('id="online-split"') : page.index('id="online-kept"')]
+    assert "1 versement refusé par Stripe" in split
+    # The hives keep 13,60 less 13,60 × 10 / 24,85 (5,47) taken back.
+    assert f"8,13{NBSP}€" in split
+    kept = page[page.index('id="online-kept"') :]
+    # Received 24,85, refunded 10,00, kept by the hives 8,13.
+    assert f"Reste au marché : 6,72{NBSP}€" in kept
+    assert f"Remboursé aux clients : 10,00{NBSP}€" in kept
+    refused = page[page.index('id="online-refused"') :]
+    assert "Ferme du Bois" in refused and "No such destination" in refused
+    assert market_account(online_market, AccountKind.ONLINE).balance == Decimal("6.72")
+
+
+def test_the_split_keeps_apart_two_producers_of_the_same_name(
+    online_market,
+    other_market,
+    basket,
+    distribution,
+    producers,
+    fake_stripe,
+    deliver,
+    django_capture_on_commit_callbacks,
+):
+    # Names are unique within a market, but the split must not rest on a name.
+    checkout = open_session(online_payment(basket))
+    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    namesake = ProducerFactory(market=other_market, name="Rucher des Lilas")
+    hives = ProducerTransfer.objects.get(producer=producers["hives"])
+    ProducerTransfer.objects.create(
+        payment=hives.payment,
+        producer=namesake,
+        destination="acct_1Namesake",
+        share=Decimal("1.00"),
+        commission=Decimal("0.00"),
+        amount=Decimal("1.00"),
+        transaction=transaction_post(
+            market=online_market,
+            kind="producer_transfer",
+            label="Versement",
+            legs=[
+                Leg(sales_account(online_market), Decimal("1.00")),
+                Leg(market_account(online_market, AccountKind.ONLINE), Decimal("-1.00")),
+            ],
+        )[0],
+    )
+
+    rows = [row for row in online_split(distribution).rows if row.producer == "Rucher des Lilas"]
+
+    assert sorted(row.transferred for row in rows) == [Decimal("1.00"), Decimal("13.60")]
+    assert {row.producer_id for row in rows} == {producers["hives"].pk, namesake.pk}
 
 
 def test_encaissements_without_transfers_shows_no_split(login, treasurer, market, distribution):

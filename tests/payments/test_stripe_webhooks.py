@@ -1,9 +1,12 @@
 """Stripe's webhook: signatures, events handled once whatever the order and timing,
 and refunds posted when Stripe confirms them."""
 
+import html
 import json
+import logging
 import re
 import time
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -11,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from distributions.services import bulk_plan, day_baskets
 from payments.ledger import client_account, market_account
@@ -22,7 +26,9 @@ from payments.models import (
     StripeRefund,
     Transaction,
 )
-from payments.stripe_refunds import refund_request
+from payments.online import OnlinePaymentError
+from payments.stripe_gateway import GatewayError
+from payments.stripe_refunds import refund_request, refundable
 from tests.factories import MembershipFactory
 from tests.threads import run_together
 
@@ -131,6 +137,34 @@ def test_a_missing_or_garbled_signature_is_refused(client, checkout, fake_stripe
 
     assert response.status_code == 400
     _nothing_written(checkout)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"object": "event", "type": "charge.refunded", "data": {"object": {"id": "ch_1"}}},
+        {"id": "evt_test_1", "data": {"object": {"id": "ch_1"}}},
+        {"id": "evt_test_1", "type": "charge.refunded", "data": "ch_1"},
+        {"id": "evt_test_1", "type": "charge.refunded", "data": {"object": ["ch_1"]}},
+        {"id": "evt_test_1", "type": "charge.refunded"},
+        {"id": ["evt_test_1"], "type": "charge.refunded", "data": {"object": {}}},
+        ["evt_test_1"],
+    ],
+    ids=[
+        "no-id",
+        "no-type",
+        "data-not-an-object",
+        "object-not-an-object",
+        "no-data",
+        "id-not-a-string",
+        "not-an-object",
+    ],
+)
+def test_a_signed_but_malformed_event_is_refused_and_nothing_is_written(deliver, db, event):
+    response = deliver(event)
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
 
 
 def test_the_webhook_takes_only_posts(client):
@@ -400,7 +434,7 @@ def test_partial_refunds_confirmed_out_of_order_post_each_cent_once(received, fa
     deliver(first)
     deliver(second)
 
-    assert _refunds(received) == [Decimal("8.60")]
+    assert _refunds(received) == [Decimal("3.60"), Decimal("5.00")]  # one posting per refund
     received.refresh_from_db()
     assert received.refunded == Decimal("8.60")
     assert client_account(payment.membership).held == Decimal("-8.60")
@@ -474,3 +508,299 @@ def test_an_admin_of_another_market_cannot_refund(login, received, fake_stripe, 
 
     assert response.status_code == 404
     assert fake_stripe.calls("POST", "/v1/refunds") == []
+
+
+def _ask(checkout, amount, token, by=None):
+    return refund_request(
+        payment=checkout.payment, amount=Decimal(amount), requested_by=by, token=token * 32
+    )
+
+
+def _charge_event(fake_stripe, charge: dict) -> dict:
+    return fake_stripe.event("charge.refunded", charge)
+
+
+# -- Refunds that come before the payment is known ----------------------------------------
+
+
+def test_a_refund_before_the_payment_is_known_settles_the_payment_first(
+    checkout, fake_stripe, deliver
+):
+    # Refunded from Stripe's dashboard while checkout.session.completed is delayed.
+    fake_stripe.pay(checkout.session_id)
+    fake_stripe.refund_from_dashboard(checkout.session_id, 500)
+
+    response = deliver(fake_stripe.refunded_event(checkout.session_id))
+
+    assert response.status_code == 200
+    assert _payment(checkout).status == "received"
+    assert _postings(checkout) == 1
+    assert _refunds(checkout) == [Decimal("5.00")]
+    assert client_account(checkout.payment.membership).held == Decimal("-5.00")
+
+
+def test_a_refund_on_a_delayed_payment_whose_success_event_is_late_settles_it_first(
+    checkout, fake_stripe, deliver
+):
+    deliver(_paid(fake_stripe, checkout, later=True))  # processing: its intent is known
+    fake_stripe.settle_later_payment(checkout.session_id)  # its event is late
+    fake_stripe.refund_from_dashboard(checkout.session_id, 1360)
+
+    response = deliver(fake_stripe.refunded_event(checkout.session_id))
+
+    assert response.status_code == 200
+    assert _payment(checkout).status == "received"
+    assert _refunds(checkout) == [Decimal("13.60")]
+
+
+def test_a_refund_before_the_payment_is_known_waits_while_stripe_cannot_be_asked(
+    checkout, fake_stripe, deliver
+):
+    fake_stripe.pay(checkout.session_id)
+    fake_stripe.refund_from_dashboard(checkout.session_id, 500)
+    event = fake_stripe.refunded_event(checkout.session_id)
+    fake_stripe.fail_next = [500]
+
+    first = deliver(event)
+
+    assert first.status_code == 503  # not a 2xx: Stripe delivers it again
+    _nothing_written(checkout)
+
+    assert deliver(event).status_code == 200
+    assert _refunds(checkout) == [Decimal("5.00")]
+
+
+def test_a_refund_on_a_session_stripe_does_not_say_paid_is_left_for_a_later_delivery(
+    checkout, fake_stripe, deliver
+):
+    fake_stripe.pay(checkout.session_id, later=True)
+    intent = fake_stripe.sessions[checkout.session_id]["payment_intent"]
+    charge = {"id": "ch_test_early", "object": "charge", "payment_intent": intent}
+    charge |= {"amount": 1360, "amount_refunded": 500, "refunds": {"data": [], "has_more": False}}
+
+    response = deliver(_charge_event(fake_stripe, charge))
+
+    assert response.status_code == 503
+    assert not StripeEvent.objects.exists()
+    assert _refunds(checkout) == []
+
+
+def test_a_refund_on_a_charge_that_is_not_ours_is_acknowledged_and_logged(
+    fake_stripe, deliver, db, caplog
+):
+    charge = {"id": "ch_test_elsewhere", "object": "charge", "payment_intent": "pi_test_other"}
+    charge |= {"amount": 900, "amount_refunded": 900, "refunds": {"data": [], "has_more": False}}
+
+    with caplog.at_level(logging.WARNING, logger="payments.stripe_refunds"):
+        response = deliver(_charge_event(fake_stripe, charge))
+
+    assert response.status_code == 200
+    assert "ch_test_elsewhere: not a payment of ours" in caplog.text
+    assert not Transaction.objects.exists()
+
+
+# -- Refund statuses ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event_type", ["refund.updated", "charge.refund.updated"])
+def test_a_pending_refund_shows_succeeded_on_the_basket_page_once_stripe_says_so(
+    login, admin, received, fake_stripe, deliver, event_type
+):
+    fake_stripe.refund_status = "pending"  # a card that takes days
+    refund = _ask(received, "4.60", "e", by=admin.user)
+    deliver(fake_stripe.refunded_event(received.session_id))
+    refund.refresh_from_db()
+    assert (refund.status, refund.posted) == ("pending", True)
+
+    fake_stripe.refund_ends(refund.refund_id, "succeeded")
+    deliver(fake_stripe.refund_event(refund.refund_id, event_type))
+
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert _refunds(received) == [Decimal("4.60")]
+    page = login(admin).get(_basket_url("day_basket", received.payment)).content.decode()
+    assert re.search(r'<li data-status="succeeded">[^<]*: Effectué</li>', page)
+
+
+def test_a_refund_failing_after_it_was_posted_gives_the_money_back_once(
+    received, fake_stripe, deliver
+):
+    fake_stripe.refund_status = "pending"
+    refund = _ask(received, "13.60", "f")
+    confirmed = fake_stripe.refunded_event(received.session_id)
+    deliver(confirmed)
+    fake_stripe.refund_ends(refund.refund_id, "failed")
+    failed = fake_stripe.refund_event(refund.refund_id)
+    stale = _charge_event(fake_stripe, confirmed["data"]["object"])  # an old copy, sent late
+
+    for event in (failed, failed, fake_stripe.refund_event(refund.refund_id, "refund.failed")):
+        deliver(event)
+    deliver(stale)
+
+    refund.refresh_from_db()
+    assert refund.status == "failed"
+    reversal = Transaction.objects.get(kind="reversal")
+    assert reversal.reverses.kind == "refund"
+    payment = _payment(received)
+    assert client_account(payment.membership).held == Decimal("0.00")
+    assert market_account(payment.market, AccountKind.ONLINE).balance == Decimal("13.60")
+    received.refresh_from_db()
+    assert received.refunded == Decimal("0.00")
+    assert refundable(received) == Decimal("13.60")  # it can be asked again
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_a_refund_that_failed_before_its_confirmation_arrived_is_never_posted(
+    received, fake_stripe, deliver
+):
+    fake_stripe.refund_status = "pending"
+    refund = _ask(received, "5.00", "g")
+    confirmed = fake_stripe.refunded_event(received.session_id)  # sent first, delivered last
+    fake_stripe.refund_ends(refund.refund_id, "failed")
+
+    deliver(fake_stripe.refund_event(refund.refund_id))
+    deliver(confirmed)
+
+    refund.refresh_from_db()
+    assert refund.status == "failed"
+    assert _refunds(received) == []
+    assert not Transaction.objects.filter(kind="reversal").exists()
+
+
+def test_a_refund_made_in_the_stripe_dashboard_is_posted_once_and_listed(
+    login, admin, received, fake_stripe, deliver
+):
+    fake_stripe.refund_from_dashboard(received.session_id, 300)
+    event = fake_stripe.refunded_event(received.session_id)
+
+    deliver(event)
+    deliver(_charge_event(fake_stripe, event["data"]["object"]))  # the same news, twice
+
+    assert _refunds(received) == [Decimal("3.00")]
+    row = StripeRefund.objects.get()
+    assert (row.amount, row.requested_by, row.status) == (Decimal("3.00"), None, "succeeded")
+    page = login(admin).get(_basket_url("day_basket", received.payment)).content.decode()
+    assert f"3,00{NBSP}€ remboursé directement chez Stripe le " in page
+    assert refundable(received) == Decimal("10.60")
+
+
+# -- Refund requests whose answer is lost ----------------------------------------------------
+
+
+def test_a_refund_whose_answer_is_lost_stays_asked_so_it_cannot_be_asked_twice(
+    received, fake_stripe
+):
+    fake_stripe.lose_answers = 1  # Stripe made it; the answer timed out
+
+    refund = _ask(received, "13.60", "h")
+
+    assert (refund.status, refund.refund_id) == ("requested", "")
+    assert refundable(received) == Decimal("0.00")
+    with pytest.raises(OnlinePaymentError, match="au plus 0,00"):
+        _ask(received, "13.60", "i")
+    assert len(fake_stripe.refunds) == 1
+
+
+def test_a_refund_refused_by_stripe_is_failed_and_may_be_asked_again(received, fake_stripe):
+    fake_stripe.fail_next = [400]
+
+    with pytest.raises(GatewayError):
+        _ask(received, "13.60", "j")
+
+    assert StripeRefund.objects.get().status == "failed"
+    assert refundable(received) == Decimal("13.60")
+
+
+def test_the_admin_is_told_in_french_that_stripes_answer_is_awaited(
+    login, admin, received, fake_stripe
+):
+    payment = _payment(received)
+    admin_client = login(admin)
+    form = _refund_form(admin_client, payment)
+    fake_stripe.lose_answers = 1
+
+    response = _ask_refund(admin_client, payment, "13,60", form["token"], form["prefix"])
+
+    page = html.unescape(admin_client.get(response.url).content.decode())
+    assert "mais sa réponse n'est pas arrivée : elle est attendue" in page
+    assert "Timed out" not in page
+    assert re.search(r'<li data-status="requested">[^<]*: Réponse de Stripe attendue</li>', page)
+    assert "Rembourser</button>" not in page  # nothing left to ask meanwhile
+
+
+def test_a_refusal_by_stripe_is_told_in_french_and_its_english_text_only_logged(
+    login, admin, received, fake_stripe, caplog
+):
+    payment = _payment(received)
+    admin_client = login(admin)
+    form = _refund_form(admin_client, payment)
+    fake_stripe.fail_next = [400]
+
+    with caplog.at_level(logging.WARNING, logger="payments.views.stripe"):
+        response = _ask_refund(admin_client, payment, "4,60", form["token"], form["prefix"])
+
+    page = html.unescape(admin_client.get(response.url).content.decode())
+    assert "Stripe a refusé ce remboursement : rien n'a été remboursé." in page
+    assert "Something went wrong" not in page
+    assert "Something went wrong" in caplog.text
+
+
+# -- Reconciliation of refunds ---------------------------------------------------------------
+
+
+def _reconcile() -> str:
+    out = StringIO()
+    call_command("stripe_reconcile", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_reconcile_sends_an_awaited_refund_again_with_the_same_key(received, fake_stripe):
+    fake_stripe.fail_next = [500]  # it never reached Stripe: nothing was made
+    refund = _ask(received, "4.60", "k")
+    assert refund.status == "requested"
+
+    output = _reconcile()
+    _reconcile()
+
+    first, again = fake_stripe.calls("POST", "/v1/refunds")
+    assert first.idempotency_key == again.idempotency_key == refund.idempotency_key
+    assert first.params == again.params
+    assert len(fake_stripe.refunds) == 1
+    refund.refresh_from_db()
+    assert refund.status == "succeeded" and refund.refund_id in fake_stripe.refunds
+    assert _refunds(received) == [Decimal("4.60")]  # its event lost: caught up too
+    assert "1 refund request(s) answered by Stripe." in output
+
+
+def test_reconcile_records_a_refund_stripe_made_though_its_answer_was_lost(received, fake_stripe):
+    fake_stripe.lose_answers = 1
+    refund = _ask(received, "13.60", "l")
+
+    _reconcile()
+
+    assert len(fake_stripe.calls("POST", "/v1/refunds")) == 1  # found at Stripe, not asked again
+    refund.refresh_from_db()
+    assert refund.refund_id == next(iter(fake_stripe.refunds))
+    assert _refunds(received) == [Decimal("13.60")]
+
+
+def test_reconcile_posts_once_a_refund_whose_event_never_came(received, fake_stripe):
+    fake_stripe.refund_from_dashboard(received.session_id, 250)
+
+    output = _reconcile()
+    _reconcile()
+
+    assert _refunds(received) == [Decimal("2.50")]
+    assert "1 session(s) with refunds caught up." in output
+
+
+def test_reconcile_compares_only_sessions_paid_in_the_last_refund_days(received, fake_stripe):
+    StripeCheckout.objects.filter(pk=received.pk).update(
+        created_at=timezone.now() - timedelta(days=91)
+    )
+    fake_stripe.refund_from_dashboard(received.session_id, 250)
+
+    _reconcile()
+
+    assert fake_stripe.calls("GET", "/v1/charges") == []
+    assert _refunds(received) == []

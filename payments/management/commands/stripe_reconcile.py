@@ -6,8 +6,17 @@ webhook would have settled it: a paid one is received (once, whatever comes
 later), an expired one cancelled; one still open or in process is left as it
 is and looked at again next time.
 
+Refunds are caught up too. A refund request whose answer from Stripe was
+lost (a timeout) is looked up at Stripe, and sent again with the same
+idempotency key when Stripe did not make it. Then each paid session opened in
+the last ``--refund-days`` days that can still be refunded has its charge
+compared with what is posted: a refund whose event never came (one made in
+Stripe's dashboard, say) is posted, one that failed is reversed. That is one
+request to Stripe per such session.
+
 Transfers to producers that could not be sent (Stripe failed or could not be
-reached) are sent again, with the same idempotency key.
+reached) are sent again, with the same idempotency key; so are the reversals
+of transfers that refunds took back. What Stripe refused for good is not.
 """
 
 from datetime import timedelta
@@ -17,8 +26,15 @@ from django.utils import timezone
 
 from payments.models import CheckoutStatus, StripeCheckout
 from payments.online import checkout_sync
-from payments.producer_transfers import transfers_retry
+from payments.producer_transfers import reversals_retry, transfers_retry
 from payments.stripe_gateway import GatewayError
+from payments.stripe_refunds import (
+    RefundTooEarly,
+    refund_check,
+    refund_resend,
+    refunds_awaited,
+    refunds_to_check,
+)
 
 
 class Command(BaseCommand):
@@ -31,8 +47,14 @@ class Command(BaseCommand):
             default=30,
             help="Only sessions opened at least this long ago (default: 30).",
         )
+        parser.add_argument(
+            "--refund-days",
+            type=int,
+            default=90,
+            help="Compare the refunds of sessions paid in the last N days (default: 90).",
+        )
 
-    def handle(self, *args, minutes=30, **options):
+    def handle(self, *args, minutes=30, refund_days=90, **options):
         cutoff = timezone.now() - timedelta(minutes=max(minutes, 0))
         waiting = StripeCheckout.objects.filter(
             status__in=[CheckoutStatus.OPEN, CheckoutStatus.PROCESSING], created_at__lte=cutoff
@@ -51,6 +73,33 @@ class Command(BaseCommand):
         self.stdout.write(f"{sum(outcome.values())} session(s) checked. {summary}".strip())
         if failures:
             self.stderr.write(f"{failures} session(s) could not be checked; run again later.")
+        self._refunds_awaited()
+        self._refunds_compared(timezone.now() - timedelta(days=max(refund_days, 0)))
         retried = transfers_retry()
         if retried:
             self.stdout.write(f"{retried} transfer(s) to producers sent.")
+        reversed_ = reversals_retry()
+        if reversed_:
+            self.stdout.write(f"{reversed_} transfer reversal(s) made.")
+
+    def _refunds_awaited(self) -> None:
+        """Refund requests whose answer was lost: the refund Stripe made, or asked again."""
+        answered = 0
+        for refund in refunds_awaited():
+            try:
+                answered += bool(refund_resend(refund).refund_id)
+            except GatewayError as error:
+                self.stderr.write(f"refund request {refund.pk}: {error}")
+        if answered:
+            self.stdout.write(f"{answered} refund request(s) answered by Stripe.")
+
+    def _refunds_compared(self, since) -> None:
+        """Refunds whose event never came (or failures): posted, or reversed."""
+        caught = 0
+        for checkout in refunds_to_check(since):
+            try:
+                caught += refund_check(checkout)
+            except (GatewayError, RefundTooEarly) as error:
+                self.stderr.write(f"{checkout.session_id}: {error}")
+        if caught:
+            self.stdout.write(f"{caught} session(s) with refunds caught up.")

@@ -1,0 +1,336 @@
+"""Producer transfers meet refunds and refusals: a refund takes back each producer's
+part, a transfer Stripe refuses for good is undone, and each one names its charge."""
+
+import threading
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connections, transaction
+
+from payments import stripe_gateway as gateway
+from payments.ledger import market_account, sales_account
+from payments.models import AccountKind, ProducerTransfer, StripeCheckout, Transaction
+from payments.online import checkout_sync
+from payments.producer_transfers import transfers_send
+from payments.stripe_refunds import refund_request
+
+from .conftest import online_payment, open_session
+
+TRANSFERS = r"/v1/transfers"
+REVERSALS = r"/v1/transfers/[\w-]+/reversals"
+
+
+@pytest.fixture
+def pay(fake_stripe, deliver, django_capture_on_commit_callbacks):
+    """``pay(order)``: the client pays the order's pending online payment; its session."""
+
+    def _pay(order):
+        checkout = open_session(online_payment(order))
+        fake_stripe.pay(checkout.session_id)
+        event = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(event).status_code == 200
+        checkout.refresh_from_db()
+        return checkout
+
+    return _pay
+
+
+@pytest.fixture
+def refund(fake_stripe, deliver, django_capture_on_commit_callbacks):
+    """``refund(checkout, amount)``: an admin refunds ``amount``; the confirming event."""
+    tokens = iter("abcdefgh")
+
+    def _refund(checkout, amount):
+        refund_request(
+            payment=checkout.received_payment,
+            amount=Decimal(amount),
+            requested_by=None,
+            token=next(tokens) * 32,
+        )
+        event = fake_stripe.refunded_event(checkout.session_id)
+        redeliver(event)
+        return event
+
+    def redeliver(event):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(event).status_code == 200
+
+    _refund.redeliver = redeliver
+    return _refund
+
+
+def _rows(producers) -> dict:
+    rows = {row.producer_id: row for row in ProducerTransfer.objects.all()}
+    return {name: rows.get(producer.pk) for name, producer in producers.items()}
+
+
+def _online(market) -> Decimal:
+    return market_account(market, AccountKind.ONLINE).balance
+
+
+def _reconcile() -> str:
+    out = StringIO()
+    call_command("stripe_reconcile", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def _commission(market, percent: str):
+    market.stripe_commission_percent = Decimal(percent)
+    market.save()
+
+
+# -- Refunds take back the producers' part ------------------------------------------------------
+
+
+def test_a_full_refund_takes_back_each_producer_transfer(
+    online_market, basket, producers, fake_stripe, pay, refund
+):
+    checkout = pay(basket)
+
+    refund(checkout, "24.85")
+
+    assert _online(online_market) == Decimal("0.00")  # was −23,65 €
+    rows = _rows(producers)
+    calls = fake_stripe.calls("POST", f"/v1/transfers/{rows['hives'].transfer_id}/reversals")
+    assert [(c.params["amount"], c.idempotency_key) for c in calls] == [
+        ("1360", f"transfer-reversal-{rows['hives'].pk}-1360")
+    ]
+    for name in ("hives", "farm"):
+        row = rows[name]
+        assert (row.reversed, row.reversal_status) == (row.amount, "sent")
+        assert row.reversal_id in fake_stripe.transfer_reversals
+        assert fake_stripe.transfers[row.transfer_id]["reversed"] is True
+    # The order still stands: the market owes the producers their sales again.
+    assert sales_account(online_market, producers["hives"]).balance == Decimal("-13.60")
+    assert sales_account(online_market, producers["farm"]).balance == Decimal("-10.05")
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_partial_refunds_take_back_each_cent_once_whatever_the_order_of_events(
+    online_market, basket, producers, fake_stripe, pay, refund
+):
+    _commission(online_market, "2.50")
+    checkout = pay(basket)
+    first = refund(checkout, "10.00")
+    second = refund(checkout, "5.00")  # 15,00 € in all
+
+    for event in (first, second, first):
+        refund.redeliver(event)
+
+    hives = _rows(producers)["hives"]
+    # 13,26 sent × 15 / 24,85 = 8,004…; commission 0,34 × 15 / 24,85 = 0,205…: rounded down.
+    assert fake_stripe.transfers[hives.transfer_id]["amount_reversed"] == 800
+    assert (hives.reversed, hives.reversed_commission) == (Decimal("8.00"), Decimal("0.20"))
+    calls = fake_stripe.calls("POST", f"/v1/transfers/{hives.transfer_id}/reversals")
+    assert [(c.params["amount"], c.idempotency_key) for c in calls] == [
+        ("533", f"transfer-reversal-{hives.pk}-533"),  # 13,26 × 10 / 24,85 = 5,336…
+        ("267", f"transfer-reversal-{hives.pk}-800"),
+    ]
+    taken_back = Transaction.objects.filter(idempotency_key__startswith="producer-transfer-rev")
+    assert taken_back.count() == 4  # two refunds × two producers
+    # Received 24,85, sent 23,06, refunded 15,00, taken back 8,00 + 5,91.
+    assert _online(online_market) == Decimal("0.70")
+    assert sales_account(online_market).balance == Decimal("-0.24")  # 0,59 less 0,20 + 0,15
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_a_refund_before_the_transfers_are_sent_sends_only_the_rest(
+    online_market, basket, producers, fake_stripe, pay, refund
+):
+    fake_stripe.fail("POST", TRANSFERS, 503)
+    fake_stripe.fail("POST", TRANSFERS, 503)
+    checkout = pay(basket)
+    assert {row.status for row in _rows(producers).values() if row} == {"failed"}
+
+    refund(checkout, "10.00")
+    assert "2 transfer(s) to producers sent." in _reconcile()
+
+    rows = _rows(producers)
+    sent = {c.params["destination"]: c for c in fake_stripe.calls("POST", TRANSFERS)[2:]}
+    # 13,60 − 13,60 × 10 / 24,85 (5,47) and 10,05 − 4,04.
+    assert sent["acct_1Hives"].params["amount"] == "813"
+    assert sent["acct_1Hives"].idempotency_key == f"{rows['hives'].idempotency_key}-813"
+    assert sent["acct_1Farm"].params["amount"] == "601"
+    assert rows["hives"].sent_amount == Decimal("8.13")
+    assert fake_stripe.calls("POST", REVERSALS) == []  # nothing to take back at Stripe
+    assert _online(online_market) == Decimal("24.85") - Decimal("10.00") - Decimal("14.14")
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_a_fully_refunded_payment_sends_its_producers_nothing(
+    online_market, basket, producers, fake_stripe, pay, refund
+):
+    fake_stripe.fail("POST", TRANSFERS, 503)
+    fake_stripe.fail("POST", TRANSFERS, 503)
+    checkout = pay(basket)
+
+    refund(checkout, "24.85")
+    _reconcile()
+
+    assert len(fake_stripe.calls("POST", TRANSFERS)) == 2  # the two failed attempts only
+    assert {row.status for row in _rows(producers).values() if row} == {"cancelled"}
+    assert _online(online_market) == Decimal("0.00")
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_a_transfer_made_though_its_answer_was_lost_is_not_sent_again_after_a_refund(
+    online_market, basket, producers, fake_stripe, pay, refund
+):
+    checkout = pay(basket)
+    hives = _rows(producers)["hives"]
+    made = hives.transfer_id
+    # As if Stripe's answer had been lost: we do not know it was made.
+    ProducerTransfer.objects.filter(pk=hives.pk).update(status="failed", transfer_id="")
+
+    refund(checkout, "10.00")
+    _reconcile()
+
+    hives.refresh_from_db()
+    assert (hives.status, hives.transfer_id, hives.sent_amount) == ("sent", made, Decimal("13.60"))
+    assert len(fake_stripe.transfers) == 2
+    # What the refund took back is then reversed at Stripe instead.
+    assert fake_stripe.transfers[made]["amount_reversed"] == 547
+    assert _online(online_market) == Decimal("24.85") - Decimal("23.65") - Decimal("10.00") + (
+        Decimal("5.47") + Decimal("4.04")
+    )
+
+
+def test_a_reversal_stripe_fails_is_asked_again_by_reconciliation(
+    online_market, basket, producers, fake_stripe, pay, refund
+):
+    checkout = pay(basket)
+    fake_stripe.fail("POST", REVERSALS, 500)
+
+    refund(checkout, "24.85")
+    statuses = sorted(row.reversal_status for row in _rows(producers).values() if row)
+    assert statuses == ["failed", "sent"]
+
+    assert "1 transfer reversal(s) made." in _reconcile()
+    assert {row.reversal_status for row in _rows(producers).values() if row} == {"sent"}
+    assert all(t["reversed"] for t in fake_stripe.transfers.values())
+
+
+# -- Refusals ----------------------------------------------------------------------------------
+
+
+def test_a_transfer_stripe_refuses_for_good_is_undone_and_not_tried_again(
+    online_market, basket, producers, fake_stripe, pay
+):
+    _commission(online_market, "2.50")
+    fake_stripe.unknown_accounts = {"acct_1Farm"}  # disconnected meanwhile
+
+    pay(basket)
+
+    farm = _rows(producers)["farm"]
+    assert farm.status == "refused"
+    assert "No such destination" in farm.error
+    assert farm.transaction.reversal.reason.startswith("Versement refusé par Stripe")
+    # The market owes the farm its eggs again, and pays it as before.
+    assert sales_account(online_market, producers["farm"]).balance == Decimal("-10.05")
+    assert sales_account(online_market).balance == Decimal("-0.34")  # the hives' commission only
+    assert _online(online_market) == Decimal("24.85") - Decimal("13.26")
+
+    assert "transfer(s) to producers sent" not in _reconcile()
+    assert len(fake_stripe.calls("POST", TRANSFERS)) == 2
+    call_command("check_ledger", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(500, ""), (503, ""), (429, ""), (400, "balance_insufficient")]
+)
+def test_a_transfer_stripe_fails_for_a_while_is_sent_again(
+    basket, producers, fake_stripe, pay, status, code
+):
+    fake_stripe.fail("POST", TRANSFERS, status, code)
+    pay(basket)
+    assert sorted(row.status for row in _rows(producers).values() if row) == ["failed", "sent"]
+
+    assert "1 transfer(s) to producers sent." in _reconcile()
+
+    assert {row.status for row in _rows(producers).values() if row} == {"sent"}
+    assert not Transaction.objects.filter(kind="reversal").exists()
+
+
+def test_a_permission_refused_is_a_refusal_for_good(fake_stripe):
+    fake_stripe.fail("POST", TRANSFERS, 403)
+    with pytest.raises(gateway.GatewayRefused):
+        gateway.transfer_create(
+            amount=Decimal("1.00"),
+            destination="acct_1Hives",
+            transfer_group="order-1",
+            source_transaction="",
+            idempotency_key="k",
+            metadata={},
+        )
+
+
+# -- The charge that funds them ----------------------------------------------------------------
+
+
+def test_transfers_name_the_charge_of_the_payment_told_by_webhook(
+    basket, producers, fake_stripe, pay
+):
+    checkout = pay(basket)
+
+    charge = fake_stripe.charge_for(checkout.session_id)["id"]
+    calls = fake_stripe.calls("POST", TRANSFERS)
+    assert [c.params.get("source_transaction") for c in calls] == [charge, charge]
+    assert checkout.charge_id == charge
+    assert len(fake_stripe.calls("GET", f"/v1/payment_intents/{checkout.payment_intent}")) == 1
+    assert {row.source_transaction for row in ProducerTransfer.objects.all()} == {charge}
+
+
+def test_transfers_name_the_charge_read_when_the_session_is_looked_up(
+    basket, producers, fake_stripe, django_capture_on_commit_callbacks
+):
+    checkout = open_session(online_payment(basket))
+    fake_stripe.pay(checkout.session_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout = checkout_sync(checkout)  # the return page, or reconciliation
+
+    charge = fake_stripe.charge_for(checkout.session_id)["id"]
+    calls = fake_stripe.calls("POST", TRANSFERS)
+    assert [c.params.get("source_transaction") for c in calls] == [charge, charge]
+    assert StripeCheckout.objects.get(pk=checkout.pk).charge_id == charge
+    assert not any(r.path.startswith("/v1/payment_intents") for r in fake_stripe.requests)
+
+
+# -- A refund waits for a transfer being sent ----------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_being_sent_holds_its_row_so_a_refund_waits(
+    basket, producers, fake_stripe, pay, monkeypatch
+):
+    fake_stripe.fail("POST", TRANSFERS, 503)
+    pay(basket)
+    row = ProducerTransfer.objects.get(status="failed")
+    seen = []
+
+    def try_lock():
+        try:
+            with transaction.atomic():
+                ProducerTransfer.objects.select_for_update(nowait=True).get(pk=row.pk)
+            seen.append("free")
+        except DatabaseError:
+            seen.append("locked")
+        finally:
+            connections.close_all()
+
+    def transfer_create(**kwargs):  # Stripe answering while a refund comes in
+        other = threading.Thread(target=try_lock)
+        other.start()
+        other.join(timeout=10)
+        return {"id": "tr_test_1", "amount": gateway.to_cents(kwargs["amount"])}
+
+    monkeypatch.setattr(gateway, "transfer_create", transfer_create)
+    transfers_send([row.pk])
+
+    assert seen == ["locked"]
+    row.refresh_from_db()
+    assert row.status == "sent"
