@@ -25,6 +25,7 @@ def market_home(request):
     staff find the distributions waiting for them and the transfers expected."""
     from distributions.models import Distribution
     from distributions.services import distributions_to_validate
+    from payments.ledger import client_account
     from payments.transfers import expected_transfers
     from payments.views.clients import balance_sentence
 
@@ -33,7 +34,7 @@ def market_home(request):
         "open_distributions": Distribution.objects.filter(market=market)
         .accepting_orders()
         .order_by("date")[:3],
-        "sentence": balance_sentence(request.membership.account.held),
+        "sentence": balance_sentence(client_account(request.membership).held),
     }
     if request.membership.is_staff_role:
         context["to_validate"] = distributions_to_validate(market)

@@ -34,7 +34,7 @@ from .day_forms import (
     manual_methods,
     on_site_methods,
 )
-from .models import Distribution
+from .models import Distribution, DistributionStatus
 from .services import (
     DAY_FILTERS,
     ZERO,
@@ -51,6 +51,7 @@ from .services import (
     day_baskets,
     day_baskets_search,
     day_totals,
+    distribution_validate_if_done,
 )
 
 MAX_ID = 2**63 - 1
@@ -127,6 +128,8 @@ def day_distribution(request, distribution_id):
     baskets = day_baskets(distribution)
     shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
     totals = day_totals(baskets)
+    if _validated_meanwhile(distribution, totals):
+        distribution.refresh_from_db()
     context = {
         "distribution": distribution,
         "rows": day_baskets_search(shown, search).order_by("number"),
@@ -137,6 +140,17 @@ def day_distribution(request, distribution_id):
         "search_max_length": SEARCH_MAX_LENGTH,
     }
     return render(request, "distributions/day/distribution.html", context)
+
+
+def _validated_meanwhile(distribution, totals) -> bool:
+    """Every basket validated before orders closed by the clock: validate it now."""
+    done = totals["count"] and totals["validated"] == totals["count"]
+    if not done or distribution.status == DistributionStatus.VALIDATED:
+        return False
+    if not distribution.orders_closed:
+        return False
+    distribution_validate_if_done(distribution.pk)
+    return True
 
 
 # -- The basket page ------------------------------------------------------------------
@@ -423,19 +437,28 @@ def _validated_sentence(done) -> str:
     ) % {"count": len(done.ready), "amount": format_euros(done.to_receive)}
 
 
-def _listed_ids(request) -> list[int]:
-    """The baskets the confirmation page listed (anything else in the POST is ignored)."""
-    return [int(value) for value in request.POST.getlist("order") if value.isdigit()]
+def _id(text: str) -> int | None:
+    """A row id sent back by a form, or None for anything else (forged, huge)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    pk = int(text)
+    return pk if pk <= MAX_ID else None
+
+
+def _listed_ids(request, name: str) -> list[int]:
+    """The rows the confirmation page listed (anything else in the POST is ignored)."""
+    return [pk for pk in map(_id, request.POST.getlist(name)) if pk is not None]
 
 
 def _typed_cheques(request) -> dict[int, tuple[str, str]]:
     """Each cheque's number and bank as typed on the confirmation page, cut to the columns."""
     cheques = {}
     for name, value in request.POST.items():
-        prefix, _sep, pk = name.partition("-")
-        if prefix == "cheque" and pk.isdigit():
+        prefix, _sep, text = name.partition("-")
+        pk = _id(text)
+        if prefix == "cheque" and pk is not None:
             bank = request.POST.get(f"bank-{pk}", "")
-            cheques[int(pk)] = (_clean_text(value)[:40], _clean_text(bank)[:80])
+            cheques[pk] = (_clean_text(value)[:40], _clean_text(bank)[:80])
     return cheques
 
 
@@ -450,7 +473,8 @@ def day_bulk(request, distribution_id):
         done = bulk_validate(
             distribution=distribution,
             validated_by=request.user,
-            order_ids=_listed_ids(request),
+            order_ids=_listed_ids(request, "order"),
+            payment_ids=_listed_ids(request, "payment"),
             cheques=_typed_cheques(request),
         )
         level = messages.success if done.ready else messages.warning

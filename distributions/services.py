@@ -265,17 +265,22 @@ def bulk_validate(
     distribution: Distribution,
     validated_by,
     order_ids: Iterable[int],
+    payment_ids: Iterable[int] | None = None,
     cheques: Mapping[int, tuple[str, str]] | None = None,
 ) -> BulkPlan:
     """Receive the on-site payments as declared and validate the baskets listed.
 
     Only ``order_ids``, the baskets the confirmation page showed, are touched:
     one that became ready since (a new order, a method chosen in another tab)
-    waits for the next confirmation. ``cheques`` gives each cheque's number
-    and bank. Each basket is its own database transaction: one that changed
-    meanwhile (a payment confirmed in another tab) is taken as it now is.
+    waits for the next confirmation. ``payment_ids`` are the payments it
+    showed: a basket whose expected payments changed since (an addition, say)
+    waits too, so no money is taken that the admin did not see. ``cheques``
+    gives each cheque's number and bank. Each basket is its own database
+    transaction: one that changed meanwhile (a payment confirmed in another
+    tab) is taken as it now is.
     """
     listed = set(order_ids)
+    shown = None if payment_ids is None else set(payment_ids)
     cheques = cheques or {}
     plan = bulk_plan(distribution)
     done = BulkPlan(blocked=plan.blocked)
@@ -290,6 +295,8 @@ def bulk_validate(
             if order.validated_at is not None:
                 continue
             reasons = _bulk_blockers(order, cheques)
+            if shown is not None and not {p.pk for p in _pending(order)} <= shown:
+                reasons.append(_("paiement attendu modifié depuis l'affichage"))
             if reasons:
                 done.blocked.append((order, reasons))
                 continue

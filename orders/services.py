@@ -484,7 +484,15 @@ def order_adjust(
         replay = Transaction.objects.filter(market=order.market, idempotency_key=key).first()
         if replay is not None:
             return replay
-        change = _set_lines(order, _current_lines(order), {w.product.pk: w for w in wanted})
+        # The order, then its expected payments, then (in the ledger) the
+        # accounts: the order ahead of the payment, as every flow takes them.
+        expected = _expected_payments(order)
+        current = _current_lines(order)
+        before = {pk: (line.quantity, line.unit_price) for pk, line in current.items()}
+        wanted_by_product = {w.product.pk: w for w in wanted}
+        change = _set_lines(order, current, wanted_by_product)
+        if not change and order.validated_at is not None:
+            _refuse_silent_rewrite(before, wanted_by_product)
         with stored_language():
             label = _("Ajustement de commande panier n° %(number)s") % {"number": order.number}
         txn = _post_change(
@@ -500,8 +508,21 @@ def order_adjust(
         order.total += difference
         order.updated_at = timezone.now()
         order.save(update_fields=["total", "updated_at"])
-        _follow_expected_payments(order, difference, adjusted_by)
+        _follow_expected_payments(expected, difference, adjusted_by)
     return txn
+
+
+def _refuse_silent_rewrite(before: dict[int, tuple], wanted: dict[int, Wanted]) -> None:
+    """A validated basket changes only by an entry in the history: lines that change
+    without moving any amount would leave no trace, so they are refused."""
+    after = {pk: (want.quantity, want.unit_price) for pk, want in wanted.items()}
+    if before != after:
+        raise CheckoutError(
+            _(
+                "Ce panier est validé : une modification qui ne change aucun montant "
+                "ne laisserait pas de trace, elle n'est pas enregistrée."
+            )
+        )
 
 
 # Expected payments whose amount can still change: not the online ones, whose
@@ -509,19 +530,23 @@ def order_adjust(
 ADJUSTABLE = [*map(str, ON_SITE_METHODS), PaymentMethod.ON_SITE, PaymentMethod.TRANSFER]
 
 
-def _follow_expected_payments(order: Order, difference: Decimal, adjusted_by) -> None:
-    """Make the payments still expected for ``order`` add up to its new total.
+def _expected_payments(order: Order) -> list[Payment]:
+    """The payments still expected whose amount may follow the order, latest first, locked."""
+    return list(
+        order.payments.select_for_update()
+        .filter(status=PaymentStatus.PENDING, method__in=ADJUSTABLE)
+        .order_by("-pk")
+    )
+
+
+def _follow_expected_payments(pending: list[Payment], difference: Decimal, adjusted_by) -> None:
+    """Make the payments still expected for the order add up to its new total.
 
     A missing product lowers the latest expected payments (cancelling one that
     falls to zero), so the till does not wait for money nobody owes; a price
     fixed higher at the pickup raises the latest one. Received money is never
     touched: any difference stays on the client's balance.
     """
-    pending = list(
-        order.payments.select_for_update()
-        .filter(status=PaymentStatus.PENDING, method__in=ADJUSTABLE)
-        .order_by("-pk")
-    )
     if not pending or not difference:
         return
     if difference > 0:

@@ -76,3 +76,16 @@ def test_a_client_sees_where_to_order_and_their_balance_but_no_staff_card(login,
     assert reverse("distribution_shop", args=[market.slug, distribution.pk]) in page
     assert f"Vous devez 8,00{NBSP}€ au marché." in page
     assert 'id="home-to-validate"' not in page and 'id="home-transfers"' not in page
+
+
+def test_the_home_page_opens_for_a_membership_made_without_its_account(login, market):
+    from accounts.models import Membership, Role
+    from tests.factories import UserFactory
+
+    membership = Membership.objects.create(user=UserFactory(), market=market, role=Role.CLIENT)
+    membership.account.delete() if hasattr(membership, "account") else None
+
+    response = login(membership).get(_home(market))
+
+    assert response.status_code == 200
+    assert "Votre compte est à jour." in response.content.decode()

@@ -65,9 +65,17 @@ def _listed(distribution) -> list[int]:
     return [order.pk for order, _payments in bulk_plan(distribution).ready]
 
 
+def _shown_payments(distribution) -> list[int]:
+    return [p.pk for _order, payments in bulk_plan(distribution).ready for p in payments]
+
+
 def _confirm(browser, distribution, **cheques):
-    """Send the confirmation form as shown: its baskets, and the cheque numbers typed."""
-    data = {"order": [str(pk) for pk in _listed(distribution)], **cheques}
+    """Send the confirmation form as shown: its baskets, its payments, the cheque numbers."""
+    data = {
+        "order": [str(pk) for pk in _listed(distribution)],
+        "payment": [str(pk) for pk in _shown_payments(distribution)],
+        **cheques,
+    }
     return browser.post(_bulk_url(distribution), data, follow=True)
 
 
@@ -138,7 +146,11 @@ def test_bulk_validation_receives_as_declared_and_validates_the_ready_baskets(
 
 def test_sending_the_bulk_validation_twice_posts_once(login, admin, distribution, baskets):
     browser = login(admin)
-    data = {"order": [str(pk) for pk in _listed(distribution)], _cheque_field(baskets): "77"}
+    data = {
+        "order": [str(pk) for pk in _listed(distribution)],
+        "payment": [str(pk) for pk in _shown_payments(distribution)],
+        _cheque_field(baskets): "77",
+    }
     browser.post(_bulk_url(distribution), data)
     response = browser.post(_bulk_url(distribution), data, follow=True)
     message = " ".join(str(m) for m in response.context["messages"])
@@ -213,10 +225,16 @@ def test_only_the_baskets_the_page_listed_are_validated(
 ):
     """A basket that became ready after the page was shown waits for the next confirmation."""
     shown = _listed(distribution)
+    payments = _shown_payments(distribution)
     late = baskets["on_site"].payments.get()
     late.method = "cash"  # decided in another tab after the page was shown
     late.save()
-    data = {"order": [str(pk) for pk in shown], _cheque_field(baskets): "12", "order-x": "1"}
+    data = {
+        "order": [str(pk) for pk in shown],
+        "payment": [str(pk) for pk in payments],
+        _cheque_field(baskets): "12",
+        "order-x": "1",
+    }
 
     login(admin).post(_bulk_url(distribution), data)
 
@@ -279,3 +297,37 @@ def test_bulk_validation_racing_single_confirmations_posts_each_payment_once(
     for choice in ("cash", "cheque", "cagnotte"):
         baskets[choice].refresh_from_db()
         assert baskets[choice].is_validated
+
+
+def test_a_basket_whose_expected_payments_changed_since_the_page_waits(
+    login, admin, member, market, distribution, baskets
+):
+    """The page showed the cash basket's 10,00 €; an addition then asked 5,00 € more."""
+    data = {
+        "order": [str(pk) for pk in _listed(distribution)],
+        "payment": [str(pk) for pk in _shown_payments(distribution)],
+        _cheque_field(baskets): "12",
+    }
+    cash = baskets["cash"]
+    extra = cash.payments.get()
+    extra.pk = None
+    extra.amount = Decimal("5.00")
+    extra.reference = f"{extra.reference}-2"
+    extra.save()
+
+    response = login(admin).post(_bulk_url(distribution), data, follow=True)
+
+    cash.refresh_from_db()
+    assert not cash.is_validated
+    assert not cash.payments.filter(status=PaymentStatus.RECEIVED).exists()
+    assert "2 paniers validés" in " ".join(str(m) for m in response.context["messages"])
+
+
+@pytest.mark.parametrize("forged", ["²", "-1", "1e3", "99999999999999999999999", "abc"])
+def test_forged_ids_in_the_bulk_form_are_ignored(login, admin, distribution, baskets, forged):
+    response = login(admin).post(
+        _bulk_url(distribution), {"order": forged, "payment": forged, f"cheque-{forged}": "1"}
+    )
+
+    assert response.status_code == 302
+    assert not Transaction.objects.filter(kind=TransactionKind.PAYMENT).exists()

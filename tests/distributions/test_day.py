@@ -654,3 +654,24 @@ def test_in_cagnotte_mode_nothing_is_expected_and_a_regularization_is_free(
     order.refresh_from_db()
     assert order.is_validated
     assert Transaction.objects.count() == before  # validating records only the order
+
+
+def test_a_distribution_whose_orders_closed_by_the_clock_is_validated_on_its_page(
+    login, admin, market, distribution, honey
+):
+    """Every basket validated during the pickup, orders closing at midnight by the clock."""
+    order = _order(_client(market), distribution, honey, "cagnotte")
+    browser = login(admin)
+    browser.post(_url("day_basket_validate", order))
+    distribution.refresh_from_db()
+    assert distribution.status == DistributionStatus.OPEN
+    distribution.orders_close_at = (
+        distribution.orders_open_at
+        + (distribution.orders_close_at - distribution.orders_open_at) / 100
+    )
+    distribution.save()
+
+    browser.get(_day_url(distribution))
+
+    distribution.refresh_from_db()
+    assert distribution.status == DistributionStatus.VALIDATED

@@ -298,3 +298,24 @@ def test_a_received_payment_is_never_changed_by_an_adjustment(login, admin, orde
     payment = _expected(order)
     assert (payment.status, payment.amount) == ("received", Decimal("12.90"))
     assert client_account(order.membership).held == Decimal("2.90")
+
+
+def test_a_validated_basket_refuses_a_change_that_would_leave_no_trace(
+    login, admin, order, catalogue
+):
+    """Carrots 2 kg × 2,10 become 1 kg × 4,20: the same amount, so no entry would say why."""
+    order.validated_at = order.created_at
+    order.save()
+
+    response = login(admin).post(
+        _url(order),
+        _data(
+            order,
+            catalogue,
+            **{f"qty-{catalogue['carrots'].pk}": "1", f"price-{catalogue['carrots'].pk}": "4,20"},
+        ),
+    )
+
+    assert "ne laisserait pas de trace" in html.unescape(response.content.decode())
+    line = order.lines.get(product=catalogue["carrots"])
+    assert (line.quantity, line.unit_price) == (Decimal("2"), Decimal("2.10"))
