@@ -121,6 +121,18 @@ def _lock_accounts(account_ids) -> dict[int, Account]:
     return {account.pk: account for account in locked}
 
 
+def accounts_lock(accounts) -> None:
+    """Lock ``accounts`` now, in id order, for a flow that makes several postings.
+
+    Each posting locks its own accounts in id order, but a second posting in
+    the same database transaction would lock its accounts after the first
+    one's (a producer's sales account after the client's): another flow
+    locking them in id order could then close a cycle. Locking the union of
+    every account the flow may touch first keeps the one order.
+    """
+    _lock_accounts(sorted({account.pk for account in accounts}))
+
+
 def _check_floors(locked, deltas, floors: Mapping[Account, Decimal]) -> None:
     for account, floor in floors.items():
         delta = deltas.get(account.pk, Decimal("0"))

@@ -609,7 +609,11 @@ class ProducerTransfer(models.Model):
         default=ProducerTransferStatus.PENDING,
     )
     transfer_id = models.CharField(max_length=255, blank=True)
-    source_transaction = models.CharField(max_length=255, blank=True, default="")
+    # The charge funding the transfer, kept from the first attempt on (every
+    # attempt resends the same parameters); None until then.
+    source_transaction = models.CharField(  # noqa: DJ001  (None: not decided, "": no charge)
+        max_length=255, blank=True, null=True, default=None
+    )
     error = models.TextField(blank=True)
     transaction = models.OneToOneField(
         Transaction, on_delete=models.PROTECT, related_name="producer_transfer"

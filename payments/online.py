@@ -42,7 +42,7 @@ from .models import (
     PaymentStatus,
     StripeCheckout,
 )
-from .producer_transfers import transfers_plan
+from .producer_transfers import payment_accounts_lock, transfers_plan
 from .services import payment_cancel, payment_receive, payment_record
 
 logger = logging.getLogger(__name__)
@@ -234,6 +234,7 @@ def _receive(checkout: StripeCheckout, session: Mapping) -> Payment:
         amount = gateway.from_cents(session["amount_total"])
     payment = Payment.objects.select_for_update().get(pk=checkout.payment_id)
     if payment.status == PaymentStatus.PENDING:
+        payment_accounts_lock(payment)  # two postings or more: see `ledger.accounts_lock`
         received = payment_receive(
             payment=payment, received_by=None, method=PaymentMethod.ONLINE_CARD, amount=amount
         )

@@ -39,7 +39,10 @@ idempotency key ``transfer-<payment>-<producer>``, naming the payment's charge
 as ``source_transaction`` (card money is not available at once; a transfer
 funded by the charge need not wait for it). A call that fails for a while
 (network, 5xx, 429) marks the row failed; `transfers_retry` (run by
-``manage.py stripe_reconcile``) tries again with the same key. A call Stripe
+``manage.py stripe_reconcile``) tries again with the same key and the same
+parameters (the charge is kept on the row from the first attempt). Stripe
+refusing a key reused with other parameters is a refusal for good, unless
+the transfer is found at Stripe. A call Stripe
 refuses for good (4xx: an unknown or disconnected account...) marks it
 refused and reverses its posting: the market owes the producer their share
 and pays them as before; it is not tried again.
@@ -56,11 +59,14 @@ online-payments account debited, the producer's sales account credited by the
 share part, the market's own sales account debited by the commission part.
 A transfer already sent is then reversed at Stripe after commit (key
 ``transfer-reversal-<transfer>-<cents reversed in all>``, retried like
-transfers); one not sent yet is sent less what was taken back, or not at all
-(cancelled). A reversal Stripe refuses for good is marked refused and shown on
-Encaissements: the market must get the money back from the producer. What
-was taken back stays so if a refund fails afterwards (the money is back with
-the market, which pays the producer as it would any share it holds).
+transfers); one not sent yet is sent less what was taken back, or, when
+nothing is left, cancelled once Stripe is asked whether an earlier attempt made
+it (its answer lost, or the process stopped while waiting): if one did, the
+row is marked sent and reversed like any other. A reversal Stripe refuses for
+good is marked refused and shown on Encaissements: the market must get the
+money back from the producer. What was taken back stays so if a refund fails
+afterwards (the money is back with the market, which pays the producer as it
+would any share it holds).
 
 Locks
 -----
@@ -68,7 +74,10 @@ Sending (and reversing) holds the paid session's row, then the transfer's,
 for the duration of the call to Stripe: a refund being applied waits for it
 (and the other way round), so a transfer is never sent in full while its
 refund is being posted. The session first, as `refund_apply` and
-`checkout_apply` do, so they cannot deadlock with it.
+`checkout_apply` do, so they cannot deadlock with it. A flow posting several
+transactions at once locks all the accounts it may touch first, in id order
+(`payment_accounts_lock`). Calls to Stripe give up after about ten seconds
+(`stripe_gateway.TIMEOUT`), so a stalled Stripe does not hold these locks.
 """
 
 import logging
@@ -81,7 +90,15 @@ from django.utils.translation import gettext as _
 from cagette.i18n import stored_language
 
 from . import stripe_gateway as gateway
-from .ledger import Leg, market_account, sales_account, transaction_post, transaction_reverse
+from .ledger import (
+    Leg,
+    accounts_lock,
+    client_account,
+    market_account,
+    sales_account,
+    transaction_post,
+    transaction_reverse,
+)
 from .models import (
     AccountKind,
     CheckoutStatus,
@@ -107,6 +124,33 @@ Status = ProducerTransferStatus
 Reversal = TransferReversalStatus
 UNSENT = [Status.PENDING, Status.FAILED]
 TO_REVERSE = [Reversal.PENDING, Reversal.FAILED]
+
+
+# -- Locks: every account a flow may post to, first -------------------------------------
+
+
+def payment_accounts_lock(payment: Payment) -> None:
+    """Lock, in id order, every account receiving or refunding ``payment`` may post to.
+
+    Call at the start of a flow that makes several postings (the payment and
+    its transfers, a refund and its take-backs): see `ledger.accounts_lock`.
+    """
+    market = payment.market
+    accounts = [client_account(payment.membership), *_transfer_accounts(market, payment)]
+    accounts_lock(accounts)
+
+
+def _transfer_accounts(market, payment: Payment, producers=()) -> list:
+    """The online and market sales accounts, and each connected producer's sales account."""
+    producers = set(producers)
+    if payment.order_id is not None and not producers:
+        producers = {p for p in producer_totals(payment.order) if p.stripe_account_id}
+        producers |= {row.producer for row in payment.producer_transfers.select_related("producer")}
+    return [
+        market_account(market, AccountKind.ONLINE),
+        sales_account(market),
+        *(sales_account(market, producer) for producer in producers),
+    ]
 
 
 # -- Planning: in the database transaction that receives the payment ---------------------
@@ -173,7 +217,7 @@ def _record(payment: Payment, producer, share: Decimal, commission: Decimal, cha
         commission=commission,
         amount=amount,
         transaction=txn,
-        source_transaction=charge,
+        source_transaction=charge or None,  # else asked at the first attempt
     )
 
 
@@ -194,13 +238,19 @@ def transfers_reverse(payment: Payment, refunded: Decimal) -> None:
         .exclude(status=Status.REFUSED)
         .order_by("pk")
     )
-    to_reverse = [row.pk for row in rows if _take_back(row, payment, refunded)]
+    taken = [row for row in rows if _take_back(row, payment, refunded)]
+    to_reverse = [row.pk for row in taken if row.status == Status.SENT]
+    # Nothing left to send: `_send` cancels it, once Stripe says no earlier
+    # attempt made it (or reverses what one did).
+    to_settle = [row.pk for row in taken if row.status in UNSENT and row.reversed == row.amount]
     if to_reverse:
         transaction.on_commit(lambda: reversals_send(to_reverse))
+    if to_settle:
+        transaction.on_commit(lambda: transfers_send(to_settle))
 
 
 def _take_back(row: ProducerTransfer, payment: Payment, refunded: Decimal) -> bool:
-    """Post this transfer's new part of the refund; whether Stripe must reverse some."""
+    """Post this transfer's new part of the refund; whether some was taken back."""
     target = part_of(row.amount, refunded, payment.amount)
     target_commission = part_of(row.commission, refunded, payment.amount)
     amount, commission = target - row.reversed, target_commission - row.reversed_commission
@@ -208,13 +258,10 @@ def _take_back(row: ProducerTransfer, payment: Payment, refunded: Decimal) -> bo
         return False
     _post_take_back(row, payment, amount, commission, total=target + target_commission)
     row.reversed, row.reversed_commission = target, target_commission
-    if row.status in UNSENT and row.reversed == row.amount:
-        row.status = Status.CANCELLED  # nothing left to send
-    at_stripe = row.status == Status.SENT and amount > 0
-    if at_stripe:
+    if row.status == Status.SENT and amount > 0:
         row.reversal_status = Reversal.PENDING
-    row.save(update_fields=["reversed", "reversed_commission", "status", "reversal_status"])
-    return at_stripe
+    row.save(update_fields=["reversed", "reversed_commission", "reversal_status"])
+    return row.status != Status.SENT or amount > 0
 
 
 def _post_take_back(row, payment: Payment, amount: Decimal, commission: Decimal, *, total):
@@ -278,11 +325,17 @@ def _send(pk: int) -> None:
         if row.status not in UNSENT:
             return
         net = row.amount - row.reversed
-        if net <= 0:
-            _save(row, status=Status.CANCELLED)
-            return
         try:
-            answer = _sent_already(row, net) or _transfer_create(row, net)
+            answer = _sent_already(row, net)
+            if answer is None and net <= 0:
+                _save(row, status=Status.CANCELLED)  # never made at Stripe: nothing to send
+                return
+            answer = answer or _transfer_create(row, net)
+        except gateway.GatewayIdempotencyError as error:
+            answer = _found_at_stripe(row)
+            if answer is None:
+                _refuse(row, error)
+                return
         except gateway.GatewayRefused as error:
             _refuse(row, error)
             return
@@ -320,10 +373,16 @@ def _metadata(row: ProducerTransfer) -> dict:
 
 
 def _sent_already(row: ProducerTransfer, net: Decimal) -> dict | None:
-    """Before sending less than first planned (a new key): a transfer an earlier
-    attempt made without our knowing (its answer lost), found at Stripe."""
+    """Before sending less than first planned (a new key), or nothing at all: a
+    transfer an earlier attempt made without our knowing (its answer lost, or
+    the process stopped while it waited), found at Stripe."""
     if net == row.amount:
         return None  # the same key as every earlier attempt: Stripe answers it once
+    return _found_at_stripe(row)
+
+
+def _found_at_stripe(row: ProducerTransfer) -> dict | None:
+    """The transfer Stripe made for this row, if any (found by its metadata)."""
     try:
         sent = gateway.transfers_list(
             transfer_group=f"order-{row.payment.order_id}", destination=row.destination
@@ -349,18 +408,24 @@ def _transfer_create(row: ProducerTransfer, net: Decimal) -> dict:
 
 
 def _source(row: ProducerTransfer) -> str:
-    """The charge that paid the payment, asked from Stripe once when the event lacked it."""
-    checkout = None if row.source_transaction else _paid_checkout(row.payment_id)
-    if checkout is not None:
-        if not checkout.charge_id and checkout.payment_intent:
-            try:
-                intent = gateway.payment_intent_retrieve(checkout.payment_intent)
-            except gateway.GatewayError as error:  # not a refusal of the transfer itself
-                raise gateway.GatewayUnavailable(str(error)) from error
-            charge = intent.get("latest_charge") or ""
-            checkout.charge_id = charge.get("id", "") if isinstance(charge, dict) else charge
-            checkout.save(update_fields=["charge_id"])
-        _save(row, source_transaction=checkout.charge_id)
+    """The charge that funds the transfer: the payment's, asked from Stripe once
+    when the event lacked it, then kept on the row (even when none was found).
+
+    Every attempt is sent under the same idempotency key, so it must be sent
+    with the same parameters: Stripe refuses a key reused with others.
+    """
+    if row.source_transaction is not None:
+        return row.source_transaction
+    checkout = _paid_checkout(row.payment_id)
+    if checkout is not None and not checkout.charge_id and checkout.payment_intent:
+        try:
+            intent = gateway.payment_intent_retrieve(checkout.payment_intent)
+        except gateway.GatewayError as error:  # not a refusal of the transfer itself
+            raise gateway.GatewayUnavailable(str(error)) from error
+        charge = intent.get("latest_charge") or ""
+        checkout.charge_id = charge.get("id", "") if isinstance(charge, dict) else charge
+        checkout.save(update_fields=["charge_id"])
+    _save(row, source_transaction=checkout.charge_id if checkout else "")
     return row.source_transaction
 
 
@@ -368,6 +433,7 @@ def _refuse(row: ProducerTransfer, error: gateway.GatewayError) -> None:
     """Stripe will never send it: undo its postings, the market pays the producer as before."""
     logger.error("Stripe refused transfer %s to %s: %s", row.pk, row.destination, error)
     _save(row, status=Status.REFUSED, error=str(error)[:2000])
+    accounts_lock(_transfer_accounts(row.payment.market, row.payment, [row.producer]))
     with stored_language():
         reason = _("Versement refusé par Stripe : %(error)s") % {"error": str(error)[:500]}
     taken_back = Transaction.objects.filter(

@@ -55,6 +55,11 @@ class GatewayRefused(GatewayError):
     open, an unknown or disconnected account): the same request will never work."""
 
 
+class GatewayIdempotencyError(GatewayRefused):
+    """Stripe refused a request whose idempotency key was first used with other
+    parameters: sending it again never works, it must be looked into."""
+
+
 # Refusals (4xx) that pass with time: the same request may work later.
 TEMPORARY_CODES = {"balance_insufficient", "lock_timeout", "rate_limit"}
 
@@ -74,10 +79,24 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(int(cents)) / 100).quantize(CENT)
 
 
+# Some calls are made while rows are locked (a transfer, under its paid session's
+# lock): a stalled Stripe must not hold them, and the pages and webhooks waiting
+# on them, for minutes (the library's default is 80 s per try). At most
+# TIMEOUT seconds per try and NETWORK_RETRIES retry: about ten seconds in all;
+# what did not get through is tried again later (`stripe_reconcile`).
+TIMEOUT = 4
+NETWORK_RETRIES = 1
+
+
 @lru_cache(maxsize=4)
 def _client(api_key: str, api_base: str) -> stripe.StripeClient:
     # Retried requests keep their idempotency key: retrying is always safe.
-    return stripe.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=2)
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base},
+        max_network_retries=NETWORK_RETRIES,
+        http_client=stripe.new_default_http_client(timeout=TIMEOUT),
+    )
 
 
 def client() -> stripe.StripeClient:
@@ -92,6 +111,10 @@ def _call(action: str, request):
         logger.warning("Stripe refused %s: %s", action, error.user_message or error)
         kind = GatewayUnavailable if error.code in TEMPORARY_CODES else GatewayRefused
         raise kind(str(error.user_message or error), http_status=error.http_status) from error
+    except stripe.IdempotencyError as error:
+        logger.error("Stripe refused %s (idempotency key reused): %s", action, error)
+        status = error.http_status or 400
+        raise GatewayIdempotencyError(str(error), http_status=status) from error
     except stripe.StripeError as error:
         logger.warning("Stripe failed %s: %s", action, error)
         raise GatewayUnavailable(str(error), http_status=error.http_status) from error

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,6 +45,7 @@ from .ledger import Leg, client_account, market_account, transaction_post, trans
 from .models import (
     AccountKind,
     CheckoutStatus,
+    Entry,
     Payment,
     RefundStatus,
     StripeCheckout,
@@ -53,7 +54,7 @@ from .models import (
     TransactionKind,
 )
 from .online import OnlinePaymentError, checkout_apply, checkout_sync
-from .producer_transfers import transfers_reverse
+from .producer_transfers import payment_accounts_lock, transfers_reverse
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
@@ -65,6 +66,8 @@ STRIPE_STATUS = {
     "failed": RefundStatus.FAILED,
     "canceled": RefundStatus.FAILED,
 }
+# What Stripe may still change: a refund accepted but not final.
+UNFINISHED = [RefundStatus.REQUESTED, RefundStatus.PENDING]
 RANK = {
     RefundStatus.REQUESTED: 0,
     RefundStatus.PENDING: 1,
@@ -266,7 +269,10 @@ def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCh
             .select_related("received_payment__membership__market")
             .get(pk=checkout.pk)
         )
-        change = sum((_refund_apply(checkout, refund) for refund in refunds), ZERO)
+        # A refund's posting, then the producers' take-backs: see `ledger.accounts_lock`.
+        payment_accounts_lock(checkout.received_payment)
+        legacy = _Legacy(checkout, refunds)
+        change = sum((_refund_apply(checkout, refund, legacy) for refund in refunds), ZERO)
         if change:
             checkout.refunded += change
             checkout.updated_at = timezone.now()
@@ -277,19 +283,62 @@ def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCh
     return checkout
 
 
-def _refund_apply(checkout: StripeCheckout, refund: Mapping) -> Decimal:
+class _Legacy:
+    """What the ledger holds as refunded on a session beyond its rows marked posted.
+
+    Before refunds were posted one by one (migration 0010), they were posted
+    as a running total: a refund made in Stripe's dashboard has no row, and a
+    request the old code took as failed may have been made. Such a refund is
+    already in the ledger: it is covered by this difference (oldest first) and
+    marked posted without being posted again.
+    """
+
+    def __init__(self, checkout: StripeCheckout, refunds: list[Mapping]):
+        self.checkout, self.refunds, self._left = checkout, refunds, None
+
+    def covers(self, amount: Decimal) -> bool:
+        """Whether a refund of ``amount`` not posted yet is in the ledger already."""
+        if self._left is None:
+            self._left = _unmatched_refunds(self.checkout, self.refunds)
+        if amount > self._left:
+            return False
+        self._left -= amount
+        return True
+
+
+def _unmatched_refunds(checkout: StripeCheckout, refunds: list[Mapping]) -> Decimal:
+    """The session's REFUND postings (net of their reversals), less its rows marked posted."""
+    rows = list(checkout.refund_requests.exclude(refund_id=""))
+    keys = [_posting_key(row) for row in rows] + [_failed_key(row) for row in rows]
+    charges = {checkout.charge_id, *(str(r.get("charge") or "") for r in refunds)} - {""}
+    match = Q(transaction__idempotency_key__in=keys)
+    for charge in charges:  # the old running-total keys
+        match |= Q(transaction__idempotency_key__startswith=f"stripe-refund:{charge}:")
+    market = checkout.received_payment.membership.market
+    online = market_account(market, AccountKind.ONLINE)
+    held = -(
+        Entry.objects.filter(match, account=online).aggregate(total=Sum("amount"))["total"] or ZERO
+    )
+    posted = sum((r.amount for r in rows if r.posted and r.status != RefundStatus.FAILED), ZERO)
+    return held - posted
+
+
+def _refund_apply(checkout: StripeCheckout, refund: Mapping, legacy: _Legacy) -> Decimal:
     """One refund as Stripe tells it; what it changes in the refunded total.
 
     Its row's status moves forward. Accepted by Stripe (pending or succeeded:
-    the charge counts it as refunded), it is posted once; failed after that,
-    the posting is reversed once.
+    the charge counts it as refunded), it is posted once (unless the old
+    running total posted it: see `_Legacy`); failed after that, the posting
+    is reversed once.
     """
     row = _row_of(checkout, refund)
     was_failed = row.status == RefundStatus.FAILED
     row.status = _status_from(row, refund.get("status"))
     row.refund_id = refund["id"]
     change = ZERO
-    if row.status != RefundStatus.FAILED and not row.posted:
+    if row.status != RefundStatus.FAILED and not row.posted and legacy.covers(row.amount):
+        row.posted = True  # in the ledger and in the running total already
+    elif row.status != RefundStatus.FAILED and not row.posted:
         _post_refund(checkout.received_payment, row.amount, key=_posting_key(row))
         row.posted, change = True, row.amount
     elif row.status == RefundStatus.FAILED and not was_failed and row.posted:
@@ -326,6 +375,10 @@ def _posting_key(refund: StripeRefund) -> str:
     return f"stripe-refund:{refund.refund_id}"
 
 
+def _failed_key(refund: StripeRefund) -> str:
+    return f"stripe-refund-failed:{refund.refund_id}"
+
+
 def _post_refund(payment: Payment, amount: Decimal, *, key: str) -> None:
     """Money gone back to the card: online-payments account credited, client debited."""
     membership = payment.membership
@@ -348,7 +401,7 @@ def _post_refund(payment: Payment, amount: Decimal, *, key: str) -> None:
 def _reverse_refund(payment: Payment, refund: StripeRefund) -> None:
     """The refund failed after it was posted: the money came back to the market."""
     market = payment.membership.market
-    key = f"stripe-refund-failed:{refund.refund_id}"
+    key = _failed_key(refund)
     posted = Transaction.objects.filter(market=market, idempotency_key=_posting_key(refund)).first()
     if posted is None:  # posted in a running total, before refunds were posted one by one
         _post_refund(payment, -refund.amount, key=key)
@@ -362,20 +415,29 @@ def _reverse_refund(payment: Payment, refund: StripeRefund) -> None:
 
 
 def refunds_to_check(since: datetime) -> QuerySet[StripeCheckout]:
-    """Paid sessions opened since ``since`` that can still be refunded."""
-    paid = StripeCheckout.objects.filter(
-        status=CheckoutStatus.PAID, created_at__gte=since, refunded__lt=F("amount")
-    )
+    """Paid sessions opened since ``since`` that can still be refunded, or whose
+    refunds Stripe may still change (one pending can yet fail, even in full)."""
+    open_refunds = Q(refund_requests__status__in=UNFINISHED) & ~Q(refund_requests__refund_id="")
+    paid = StripeCheckout.objects.filter(status=CheckoutStatus.PAID, created_at__gte=since)
+    paid = paid.filter(Q(refunded__lt=F("amount")) | open_refunds).distinct()
     return paid.exclude(payment_intent="").order_by("pk")
 
 
 def refund_check(checkout: StripeCheckout) -> bool:
-    """Whether Stripe's refunds on the session's charge differ from what is posted
-    (an event lost); when they do, the difference is applied (`refund_apply`)."""
+    """Whether Stripe's refunds on the session's charge differ from ours, refund by
+    refund (an event lost); when they do, they are applied (`refund_apply`)."""
     charge = gateway.charge_of_intent(checkout.payment_intent)
     if charge is None:
         return False
-    if gateway.from_cents(charge.get("amount_refunded") or 0) == checkout.refunded:
+    refunds = _refunds_listed(charge)
+    total_differs = gateway.from_cents(charge.get("amount_refunded") or 0) != checkout.refunded
+    if not total_differs and not any(_differs(checkout, refund) for refund in refunds):
         return False
-    refund_apply(charge)
+    refund_apply({**charge, "refunds": {"data": list(reversed(refunds)), "has_more": False}})
     return True
+
+
+def _differs(checkout: StripeCheckout, refund: Mapping) -> bool:
+    """Stripe tells of a refund we have no row for, or one further on than its row."""
+    row = checkout.refund_requests.filter(refund_id=refund["id"]).first()
+    return row is None or _status_from(row, refund.get("status")) != row.status

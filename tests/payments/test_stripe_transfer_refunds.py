@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 
+from payments import ledger
 from payments import stripe_gateway as gateway
 from payments.ledger import market_account, sales_account
 from payments.models import AccountKind, ProducerTransfer, StripeCheckout, Transaction
@@ -334,3 +335,110 @@ def test_a_transfer_being_sent_holds_its_row_so_a_refund_waits(
     assert seen == ["locked"]
     row.refresh_from_db()
     assert row.status == "sent"
+
+
+@pytest.fixture
+def locks(monkeypatch):
+    """Each call to lock accounts, in order: the ids it locked."""
+    calls = []
+    original = ledger._lock_accounts
+
+    def spy(account_ids):
+        calls.append(list(account_ids))
+        return original(account_ids)
+
+    monkeypatch.setattr(ledger, "_lock_accounts", spy)
+    return calls
+
+
+def _first_lock_covers_the_rest(calls) -> None:
+    assert len(calls) > 1
+    first = calls[0]
+    assert first == sorted(first)
+    later = {pk for call in calls[1:] for pk in call}
+    assert later <= set(first), f"locked after the first lock: {sorted(later - set(first))}"
+
+
+def test_receiving_a_payment_with_transfers_locks_all_its_accounts_first(basket, pay, locks):
+    pay(basket)
+    _first_lock_covers_the_rest(locks)
+
+
+def test_a_refund_with_take_backs_locks_all_its_accounts_first(basket, pay, refund, locks):
+    checkout = pay(basket)
+    locks.clear()
+    refund(checkout, "24.85")
+    _first_lock_covers_the_rest(locks)
+
+
+# -- A transfer whose answer was lost ----------------------------------------------------------
+
+
+def test_a_lost_transfer_fully_refunded_is_found_at_stripe_and_reversed(
+    basket, producers, fake_stripe, pay, refund
+):
+    checkout = pay(basket)
+    hives = _rows(producers)["hives"]
+    made = hives.transfer_id
+    # Stripe made it, but its answer was lost: the row says failed.
+    ProducerTransfer.objects.filter(pk=hives.pk).update(status="failed", transfer_id="")
+
+    refund(checkout, "24.85")
+    _reconcile()
+
+    hives.refresh_from_db()
+    assert (hives.status, hives.transfer_id, hives.reversal_status) == ("sent", made, "sent")
+    assert fake_stripe.transfers[made]["amount_reversed"] == 1360
+
+
+def test_a_transfer_never_made_fully_refunded_is_cancelled(
+    basket, producers, fake_stripe, pay, refund
+):
+    fake_stripe.fail("POST", TRANSFERS, 500)  # before Stripe did anything
+    checkout = pay(basket)
+    failed = next(row for row in _rows(producers).values() if row and row.status == "failed")
+
+    refund(checkout, "24.85")
+
+    failed.refresh_from_db()
+    assert failed.status == "cancelled"
+    assert len(fake_stripe.transfers) == 1
+
+
+# -- Every attempt sends the same parameters ---------------------------------------------------
+
+
+def test_a_retried_transfer_keeps_the_charge_of_its_first_attempt(
+    basket, producers, fake_stripe, monkeypatch, pay
+):
+    real_create = gateway.transfer_create
+
+    def answer_lost(**params):
+        real_create(**params)
+        raise gateway.GatewayUnavailable("Timed out.")
+
+    monkeypatch.setattr(gateway, "payment_intent_retrieve", lambda intent: {"latest_charge": None})
+    monkeypatch.setattr(gateway, "transfer_create", answer_lost)
+    checkout = pay(basket)  # the charge is not known yet: sent without it
+    StripeCheckout.objects.filter(pk=checkout.pk).update(charge_id="")
+    monkeypatch.undo()  # the charge is known now, and answers come back
+
+    assert "2 transfer(s) to producers sent." in _reconcile()
+
+    assert len(fake_stripe.transfers) == 2
+    assert {row.source_transaction for row in ProducerTransfer.objects.all()} == {""}
+
+
+def test_a_key_reused_with_other_parameters_is_refused_for_good(fake_stripe):
+    params = dict(destination="acct_1Hives", transfer_group="order-1", source_transaction="")
+    gateway.transfer_create(amount=Decimal("1.00"), idempotency_key="k", metadata={}, **params)
+
+    with pytest.raises(gateway.GatewayRefused):
+        gateway.transfer_create(amount=Decimal("2.00"), idempotency_key="k", metadata={}, **params)
+
+
+def test_stripe_calls_give_up_within_about_ten_seconds(settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    options = gateway.client()._requestor
+    tries = 1 + options._options.max_network_retries
+    assert options._client._timeout * tries <= 10

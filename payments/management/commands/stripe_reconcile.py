@@ -9,8 +9,9 @@ is and looked at again next time.
 Refunds are caught up too. A refund request whose answer from Stripe was
 lost (a timeout) is looked up at Stripe, and sent again with the same
 idempotency key when Stripe did not make it. Then each paid session opened in
-the last ``--refund-days`` days that can still be refunded has its charge
-compared with what is posted: a refund whose event never came (one made in
+the last ``--refund-days`` days that can still be refunded, or that has a
+refund not final yet (even a full one), has its charge's refunds compared
+with ours, refund by refund: a refund whose event never came (one made in
 Stripe's dashboard, say) is posted, one that failed is reversed. That is one
 request to Stripe per such session.
 
