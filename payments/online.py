@@ -135,12 +135,6 @@ def _intent_of(session: Mapping) -> Mapping | None:
     return intent if isinstance(intent, Mapping) else None
 
 
-def _charge_of(intent: Mapping) -> str:
-    """The charge that paid the PaymentIntent, if any yet (an id, or the expanded charge)."""
-    charge = intent.get("latest_charge") or ""
-    return charge.get("id", "") if isinstance(charge, Mapping) else charge
-
-
 def _status_of(session: Mapping, failed: bool) -> str:
     if failed:
         return CheckoutStatus.FAILED
@@ -175,7 +169,7 @@ def checkout_apply(session: Mapping, *, failed: bool = False) -> StripeCheckout 
         if intent_id and not checkout.payment_intent:
             checkout.payment_intent = intent_id
         if intent and not checkout.charge_id:
-            checkout.charge_id = _charge_of(intent)
+            checkout.charge_id = gateway.charge_of(intent)
         status = _status_of(session, failed)
         if RANK[status] > RANK[checkout.status]:
             if status == CheckoutStatus.PAID:

@@ -110,7 +110,7 @@ from .models import (
     TransactionKind,
     TransferReversalStatus,
 )
-from .producer_shares import (  # noqa: F401  (read from here too)
+from .producer_shares import (
     commission_of,
     part_of,
     producer_totals,
@@ -422,8 +422,7 @@ def _source(row: ProducerTransfer) -> str:
             intent = gateway.payment_intent_retrieve(checkout.payment_intent)
         except gateway.GatewayError as error:  # not a refusal of the transfer itself
             raise gateway.GatewayUnavailable(str(error)) from error
-        charge = intent.get("latest_charge") or ""
-        checkout.charge_id = charge.get("id", "") if isinstance(charge, dict) else charge
+        checkout.charge_id = gateway.charge_of(intent)
         checkout.save(update_fields=["charge_id"])
     _save(row, source_transaction=checkout.charge_id if checkout else "")
     return row.source_transaction

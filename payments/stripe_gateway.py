@@ -12,6 +12,7 @@ or sent again by a double click, has one effect at Stripe.
 """
 
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 
@@ -272,3 +273,9 @@ def transfer_reversal_create(
             transfer_id, params, {"idempotency_key": idempotency_key}
         ),
     )
+
+
+def charge_of(intent: Mapping) -> str:
+    """The charge that paid a PaymentIntent, if any yet (an id, or the expanded charge)."""
+    charge = intent.get("latest_charge") or ""
+    return charge.get("id", "") if isinstance(charge, Mapping) else charge
