@@ -13,9 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from accounts.access import staff_view
+from cagette.http import post_only
 from cagette.money import format_number
 
 from .cash import Till, cash_lines, cheque_slip, summary_read
@@ -56,7 +56,7 @@ def cash_summary(request, distribution_id):
     return _render_summary(request, distribution)
 
 
-@require_POST
+@post_only("cash_summary", "distribution_id")
 @staff_view
 def cash_count(request, distribution_id):
     distribution = _get_distribution_for_staff(request, distribution_id)

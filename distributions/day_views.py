@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_POST
 
 from accounts.access import admin_view, staff_view
+from cagette.http import post_only
 from cagette.money import format_euros
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
@@ -273,7 +273,7 @@ def _refuse_receiving(request, order, payment) -> bool:
     return True
 
 
-@require_POST
+@post_only("day_basket", "distribution_id", "order_id")
 @staff_view
 def day_payment_receive(request, distribution_id, order_id, payment_id):
     order = _get_basket(request, distribution_id, order_id)
@@ -301,7 +301,7 @@ def day_payment_receive(request, distribution_id, order_id, payment_id):
     return _to_basket(request, order)
 
 
-@require_POST
+@post_only("day_basket", "distribution_id", "order_id")
 @staff_view
 def day_payment_cancel(request, distribution_id, order_id, payment_id):
     order = _get_basket(request, distribution_id, order_id)
@@ -330,7 +330,7 @@ def day_payment_cancel(request, distribution_id, order_id, payment_id):
     return _to_basket(request, order)
 
 
-@require_POST
+@post_only("day_basket", "distribution_id", "order_id")
 @staff_view
 def day_payment_add(request, distribution_id, order_id):
     order = _get_basket(request, distribution_id, order_id)
@@ -355,7 +355,7 @@ def day_payment_add(request, distribution_id, order_id):
     return _to_basket(request, order)
 
 
-@require_POST
+@post_only("day_basket", "distribution_id", "order_id")
 @staff_view
 def day_refund(request, distribution_id, order_id):
     order = _get_basket(request, distribution_id, order_id)
@@ -387,7 +387,7 @@ def day_refund(request, distribution_id, order_id):
     return _to_basket(request, order)
 
 
-@require_POST
+@post_only("day_basket", "distribution_id", "order_id")
 @admin_view
 def day_basket_validate(request, distribution_id, order_id):
     order = _get_basket(request, distribution_id, order_id)

@@ -6,9 +6,9 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from accounts.access import admin_view, staff_view
+from cagette.http import post_only
 
 from .forms import (
     VALIDATED_MESSAGE,
@@ -85,14 +85,14 @@ def _change_status(request, pk, form_class, success: str):
     return redirect("distribution_list", request.market.slug)
 
 
-@require_POST
+@post_only("distribution_list")
 @admin_view
 def distribution_close(request, pk):
     success = _("Commandes closes pour la distribution « %(distribution)s ».")
     return _change_status(request, pk, DistributionCloseForm, success)
 
 
-@require_POST
+@post_only("distribution_list")
 @admin_view
 def distribution_reopen(request, pk):
     success = _("Commandes rouvertes pour la distribution « %(distribution)s ».")

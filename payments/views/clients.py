@@ -4,10 +4,10 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from accounts.access import member_view, staff_view
 from accounts.models import Membership
+from cagette.http import post_only
 from cagette.money import format_euros
 
 from ..forms import OpeningBalanceForm, PaymentForm, ReversalForm
@@ -136,7 +136,7 @@ def client_history(request, membership_id):
     return _render_history(request, _get_client_for_staff(request, membership_id))
 
 
-@require_POST
+@post_only("client_history", "membership_id")
 @staff_view
 def opening_balance_create(request, membership_id):
     client = _get_client_for_staff(request, membership_id)
@@ -159,7 +159,7 @@ def opening_balance_create(request, membership_id):
     return redirect("client_history", request.market.slug, client.pk)
 
 
-@require_POST
+@post_only("client_history", "membership_id")
 @staff_view
 def payment_create(request, membership_id):
     client = _get_client_for_staff(request, membership_id)
@@ -186,7 +186,7 @@ def payment_create(request, membership_id):
     return redirect("client_history", request.market.slug, client.pk)
 
 
-@require_POST
+@post_only("client_history", "membership_id")
 @staff_view
 def transaction_reverse(request, membership_id, transaction_id):
     client = _get_client_for_staff(request, membership_id)

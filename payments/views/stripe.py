@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.access import admin_view, member_view
+from cagette.http import post_only
 from cagette.money import format_euros
 from orders.checkout_forms import PaymentChoiceForm
 from orders.services import checkout_choices
@@ -144,7 +145,7 @@ def online_payment_return(request, payment_id):
     return render(request, "payments/online_return.html", context)
 
 
-@require_POST
+@post_only("online_payment_return", "payment_id")
 @member_view
 def online_payment_pay(request, payment_id):
     """« Payer en ligne » / « Réessayer »: the open session, or a new one."""
@@ -211,7 +212,7 @@ def basket_online_refunds(payments) -> list[dict]:
     return rows
 
 
-@require_POST
+@post_only("day_basket", "distribution_id", "order_id")
 @admin_view
 def online_refund(request, distribution_id, order_id, payment_id):
     payment = get_object_or_404(

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from accounts.access import staff_view
+from cagette.http import post_only
 from cagette.money import format_euros
 
 from ..transfer_forms import DistributionFilterForm, TransferSelectionForm
@@ -90,7 +90,7 @@ def _report_skipped(request, skipped: int) -> None:
         )
 
 
-@require_POST
+@post_only("pending_transfers")
 @staff_view
 def transfers_received(request):
     form = _selection(request)
@@ -116,7 +116,7 @@ def transfers_received(request):
     return _back(request, form)
 
 
-@require_POST
+@post_only("pending_transfers")
 @staff_view
 def transfers_remind(request):
     form = _selection(request)

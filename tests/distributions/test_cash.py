@@ -533,8 +533,11 @@ def test_the_till_field_accepts_zero_and_positive_amounts(text):
     assert isinstance(form.cleaned_data["opening_float"], Decimal)
 
 
-def test_counting_is_a_post(login, admin, day):
-    assert login(admin).get(_url("cash_count", day.distribution)).status_code == 405
+def test_reloading_the_count_address_leads_back_to_encaissements(login, admin, day):
+    """After a refused count, a reload (or a language switch) asks for the form's address."""
+    response = login(admin).get(_url("cash_count", day.distribution))
+    assert response.status_code == 302
+    assert response.url == _url("cash_summary", day.distribution)
 
 
 # -- Who may see it ----------------------------------------------------------------------------

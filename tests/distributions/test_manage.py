@@ -310,9 +310,14 @@ def test_a_validated_distribution_is_neither_closed_nor_reopened(
 
 
 @pytest.mark.parametrize("action", ["distribution_close", "distribution_reopen"])
-def test_closing_and_reopening_take_a_post_only(login, market, admin, distribution, action):
+def test_visiting_a_closing_or_reopening_address_changes_nothing_and_leads_to_the_list(
+    login, market, admin, distribution, action
+):
     response = login(admin).get(_url(action, market, pk=distribution.pk))
-    assert response.status_code == 405
+    assert response.status_code == 302
+    assert response.url == reverse("distribution_list", args=[market.slug])
+    distribution.refresh_from_db()
+    assert distribution.status == DistributionStatus.OPEN
 
 
 # The list

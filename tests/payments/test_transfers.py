@@ -602,8 +602,11 @@ def test_another_markets_admin_finds_nothing(login, other_admin, market, transfe
 def test_the_actions_only_accept_post(login, treasurer, market):
     browser = login(treasurer)
 
-    assert browser.get(received_url(market)).status_code == 405
-    assert browser.get(remind_url(market)).status_code == 405
+    for url in (received_url(market), remind_url(market)):
+        response = browser.get(url)
+        assert response.status_code == 302
+        assert response.url == reverse("pending_transfers", args=[market.slug])
+    assert browser.put(received_url(market)).status_code == 405
 
 
 def test_signing_in_is_required(client, market):

@@ -1,0 +1,31 @@
+"""Small HTTP helpers shared by the apps' views."""
+
+from functools import wraps
+
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+
+
+def post_only(page: str, *names: str):
+    """Like ``require_POST``, but a visit to the address sends the person back to ``page``.
+
+    A form that did not validate is shown again at the address it was posted
+    to; reloading it, or switching the language from there, then asks for that
+    address. Instead of a bare « 405 », the person lands on the page the form
+    lives on: the URL pattern ``page``, given the request's ``market_slug`` and
+    the keyword arguments ``names`` of this address.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                return view(request, *args, **kwargs)
+            if request.method in ("GET", "HEAD"):
+                wanted = ("market_slug", *names)
+                return redirect(page, **{key: kwargs[key] for key in wanted if key in kwargs})
+            return HttpResponseNotAllowed(["POST"])
+
+        return wrapper
+
+    return decorator
