@@ -371,8 +371,8 @@ def test_an_order_paid_partly_from_the_balance_still_shows_what_is_to_receive(
 def payments_cell(page) -> str:
     """The « Paiements » cell of the only order listed in « Mes commandes »."""
     table = re.search(r'<table[^>]*id="my-orders".*?</table>', page.content.decode(), re.S)
-    cells = re.findall(r"<td>(.*?)</td>", table.group(), re.S)
-    words = re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", cells[2]))
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table.group(), re.S)
+    words = re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", cells[3]))
     return html.unescape(words).strip()
 
 
