@@ -62,6 +62,37 @@ class Distribution(models.Model):
         )
 
     @property
+    def state(self) -> str:
+        """The status as a person reads it, the clock included: ``upcoming`` before
+        orders open, ``closed`` once past their closing time even if nobody closed
+        them by hand."""
+        if self.status == DistributionStatus.VALIDATED:
+            return "validated"
+        if self.orders_closed:
+            return "closed"
+        return "upcoming" if timezone.now() < self.orders_open_at else "open"
+
+    @property
+    def state_label(self) -> str:
+        if self.state == "upcoming":
+            local = timezone.localtime(self.orders_open_at)
+            return _("Commandes à venir (ouverture le %(date)s à %(time)s)") % {
+                "date": local.strftime("%d/%m"),
+                "time": local.strftime("%H:%M"),
+            }
+        labels = {"open": DistributionStatus.OPEN, "closed": DistributionStatus.CLOSED}
+        return str(labels.get(self.state, DistributionStatus.VALIDATED).label)
+
+    @property
+    def state_badge(self) -> str:
+        """The Bootstrap badge class of ``state``."""
+        return {
+            "open": "text-bg-success",
+            "upcoming": "text-bg-info",
+            "closed": "text-bg-warning",
+        }.get(self.state, "text-bg-secondary")
+
+    @property
     def orders_closed(self) -> bool:
         """Past the closing time, or closed by hand: only an admin changes orders now."""
         return self.status != DistributionStatus.OPEN or timezone.now() >= self.orders_close_at

@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import npgettext
 
 from accounts.models import Market, Membership
 from distributions.models import Distribution
@@ -64,6 +65,18 @@ class Unit(models.TextChoices):
     LITRE = "litre", _("litre")
     BUNCH = "bunch", _("botte")
     BASKET = "basket", _("panier")
+
+    @classmethod
+    def counted(cls, unit: str, quantity) -> str:
+        """The unit as written after ``quantity``: « 2 pièces », « 1 pièce », « 1,5 kg »."""
+        count = int(quantity) if quantity == int(quantity) else 2
+        forms = {
+            cls.PIECE: npgettext("unité", "pièce", "pièces", count),
+            cls.LITRE: npgettext("unité", "litre", "litres", count),
+            cls.BUNCH: npgettext("unité", "botte", "bottes", count),
+            cls.BASKET: npgettext("unité", "panier", "paniers", count),
+        }
+        return forms.get(unit) or str(cls(unit).label)
 
     @classmethod
     def whole(cls) -> set[str]:

@@ -20,3 +20,11 @@ def decimal_fr(amount):
 @register.filter
 def quantity(value):
     return format_quantity(value)
+
+
+@register.filter
+def quantity_unit(line):
+    """An order line's quantity with its unit, in the right number: « 2 pièces »."""
+    from orders.models import Unit
+
+    return f"{format_quantity(line.quantity)} {Unit.counted(line.product.unit, line.quantity)}"

@@ -130,7 +130,16 @@ def _review_context(request, distribution):
         # A smaller basket (payments not managed) lowers what the account owes.
         "to_deduct": max(already - total, ZERO),
         "held": client_account(request.membership).held,
+        "unchanged": _unchanged(order, lines),
     }
+
+
+def _unchanged(order, lines) -> bool:
+    """The basket is exactly what was ordered: nothing to record, nothing to pay."""
+    if order is None:
+        return False
+    ordered = {line.product_id: line.quantity for line in order.lines.all()}
+    return ordered == {line.product.pk: line.quantity for line in lines}
 
 
 def _nothing_to_check_out(distribution, context) -> bool:
@@ -163,6 +172,10 @@ def checkout_payment(request, distribution_id):
         return redirect("distribution_shop", request.market.slug, distribution.pk)
     if _nothing_to_check_out(distribution, context):
         return redirect("distribution_shop", request.market.slug, distribution.pk)
+    if context["unchanged"]:
+        # Back from the order page, or the form sent again: the order stands as it is.
+        messages.info(request, _("Rien n'a changé depuis votre commande."))
+        return redirect("order_detail", request.market.slug, context["order"].pk)
     choices = checkout_choices(request.market)
     form = PaymentChoiceForm(request.POST or None, choices=choices)
     error = None

@@ -436,3 +436,36 @@ def test_another_markets_distribution_is_not_found_through_this_market(
     assert browser.post(_url("distribution_close", market, pk=stranger.pk)).status_code == 404
     stranger.refresh_from_db()
     assert (stranger.status, stranger.place) == (DistributionStatus.OPEN, "Salle des fêtes")
+
+
+def test_a_distribution_whose_orders_open_later_says_so_to_admins_and_clients(
+    login, market, admin, member
+):
+    import datetime
+
+    from django.utils import timezone
+
+    opens = timezone.now() + datetime.timedelta(days=1)
+    later = DistributionFactory(
+        market=market, orders_open_at=opens, orders_close_at=opens + datetime.timedelta(days=2)
+    )
+
+    assert later.state == "upcoming"
+    listing = login(admin).get(reverse("distribution_list", args=[market.slug]))
+    assert "Commandes à venir (ouverture le" in listing.content.decode()
+    shop = login(member).get(reverse("distribution_shop", args=[market.slug, later.pk]))
+    assert "Les commandes ouvriront le" in shop.content.decode()
+
+
+def test_a_distribution_past_its_closing_time_reads_as_closed(market):
+    import datetime
+
+    from django.utils import timezone
+
+    past = DistributionFactory(
+        market=market,
+        orders_open_at=timezone.now() - datetime.timedelta(days=3),
+        orders_close_at=timezone.now() - datetime.timedelta(hours=1),
+    )
+
+    assert (past.status, past.state, past.state_label) == ("open", "closed", "Commandes closes")

@@ -897,3 +897,25 @@ def test_the_distribution_list_shows_open_distributions_and_my_basket(
     assert shop_url(distribution) in page.content.decode()
     assert shop_url(closed) not in page.content.decode()
     assert f"Panier n° {order.number} commandé" in text(page)
+
+
+def test_the_payment_step_of_an_unchanged_basket_leads_back_to_the_order(
+    shopper, market, distribution, carrots
+):
+    """Browser back to « Choisir mon paiement » after ordering: nothing to pay, nothing asked."""
+    order = place_order(shopper, distribution, "cheque", {carrots: "2"})
+
+    response = shopper.get(shop_url(distribution, "checkout_payment"), follow=True)
+
+    assert response.redirect_chain[-1][0] == url("order_detail", market, order_id=order.pk)
+    assert "Rien n'a changé depuis votre commande." in text(response)
+    assert Order.objects.count() == 1 and order.payments.count() == 1
+
+
+def test_units_follow_the_quantity(shopper, market, distribution):
+    from orders.models import Unit
+
+    assert Unit.counted("piece", Decimal("1")) == "pièce"
+    assert Unit.counted("piece", Decimal("2")) == "pièces"
+    assert Unit.counted("basket", Decimal("3.000")) == "paniers"
+    assert Unit.counted("kg", Decimal("1.5")) == "kg"
