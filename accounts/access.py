@@ -11,6 +11,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .models import STAFF_ROLES, Membership, Role
 
@@ -43,6 +44,7 @@ def market_view(*roles: str):
             if request.session.get(SESSION_MARKET_KEY) != membership.market.slug:
                 # Only on change: writing it every time would save the session on every page.
                 request.session[SESSION_MARKET_KEY] = membership.market.slug
+                Membership.objects.filter(pk=membership.pk).update(last_visited_at=timezone.now())
             return view(request, *args, **kwargs)
 
         return wrapper

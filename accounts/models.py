@@ -169,6 +169,9 @@ class Membership(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(_("rôle"), max_length=16, choices=Role.choices, default=Role.CLIENT)
     joined_at = models.DateField(_("inscrit le"), default=timezone.localdate)
+    # When the person last switched to this market: after logging in they land
+    # on the market they were using (see `accounts.views.home`).
+    last_visited_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = MembershipQuerySet.as_manager()
 

@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.shortcuts import redirect, render
 
 from cagette.search import clean_search
@@ -10,8 +10,13 @@ from .access import SESSION_MARKET_KEY, member_view, staff_view
 
 @login_required
 def home(request):
-    """Send a person to the market they used last, or to their only one."""
-    memberships = list(request.user.memberships.select_related("market").order_by("market__name"))
+    """Send a person to the market they used last (in this session, else the last
+    one they switched to), or to the one they joined first."""
+    memberships = list(
+        request.user.memberships.select_related("market").order_by(
+            F("last_visited_at").desc(nulls_last=True), "joined_at", "pk"
+        )
+    )
     if not memberships:
         return render(request, "accounts/no_market.html")
     last = request.session.get(SESSION_MARKET_KEY)

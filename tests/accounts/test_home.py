@@ -89,3 +89,18 @@ def test_the_home_page_opens_for_a_membership_made_without_its_account(login, ma
 
     assert response.status_code == 200
     assert "Votre compte est à jour." in response.content.decode()
+
+
+def test_after_logging_in_again_a_person_lands_on_the_market_they_used_last(
+    client, market, other_market, member
+):
+    from tests.factories import PASSWORD, MembershipFactory
+
+    MembershipFactory(user=member.user, market=other_market)
+    assert client.login(username=member.user.email, password=PASSWORD)
+    assert client.get(reverse("home")).url == _home(market)  # joined first
+    client.get(_home(other_market))
+    client.logout()
+
+    assert client.login(username=member.user.email, password=PASSWORD)
+    assert client.get(reverse("home")).url == _home(other_market)
