@@ -445,6 +445,17 @@ class CashSummary:
         return self.methods[PaymentMethod.ONLINE_CARD.value]
 
     @property
+    def given_back(self) -> Decimal:
+        """Cash given back at the pickup and refunds to the cards, as a positive amount."""
+        return self.till.cash_out + self.online_refunded
+
+    @property
+    def net_received(self) -> Decimal:
+        """What the distribution brought in, net of what went back: the distribution
+        page's « Reçu »."""
+        return self.total_received - self.given_back
+
+    @property
     def online_net(self) -> Decimal:
         """Received online, less what went back to the cards: what Stripe pays out."""
         return self.online.total - self.online_refunded

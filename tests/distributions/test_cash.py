@@ -353,6 +353,17 @@ def test_every_figure_agrees_with_the_ledger_to_the_cent(market, day, elsewhere)
     assert summary.till.cash_out == -_ledger_sum(refunds)
 
 
+def test_the_net_received_is_the_distribution_pages_received(day):
+    """Encaissements and the baskets page tell the same « Reçu », change given back included."""
+    from distributions.services import day_baskets, day_totals
+
+    summary = summary_read(day.distribution)
+
+    assert summary.given_back == summary.till.cash_out > 0
+    assert summary.net_received == summary.total_received - summary.till.cash_out
+    assert summary.net_received == day_totals(day_baskets(day.distribution))["received_total"]
+
+
 def test_the_cash_box_holds_what_the_till_says_came_in(market, day, elsewhere):
     till = summary_read(day.distribution).till
     other_distribution_cash = Decimal("7.00")
