@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Market
 from cagette.money import MoneyField
-from payments.forms import OnceForm
+from payments.forms import OnceForm, refuse_recorded_cheque
 from payments.methods import ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment
 
@@ -42,13 +42,15 @@ def manual_methods(market: Market) -> list[PaymentMethod]:
 class _PaymentFields(OnceForm):
     """Method, amount, and the cheque's number and bank (kept only for a cheque)."""
 
+    receiving: Payment | None = None  # the expected payment « Encaisser » confirms
     method = forms.ChoiceField(label=_("Moyen de paiement"))
     amount = MoneyField(label=_("Montant"))
     cheque_number = forms.CharField(label=_("Numéro de chèque"), max_length=40, required=False)
     bank = forms.CharField(label=_("Banque"), max_length=80, required=False)
 
-    def __init__(self, *args, methods, blank_method: bool = False, **kwargs):
+    def __init__(self, *args, methods, blank_method: bool = False, membership_id=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.membership_id = membership_id  # whose cheques are checked for a repeat
         choices = [(m.value, m.label) for m in methods]
         if blank_method:
             choices.insert(0, ("", _("— Choisir —")))
@@ -65,6 +67,7 @@ class _PaymentFields(OnceForm):
         else:
             data["cheque_number"] = ""
             data["bank"] = ""
+        refuse_recorded_cheque(self, self.membership_id, but=self.receiving)
         return data
 
     def payment_fields(self) -> dict:
@@ -87,7 +90,9 @@ class ReceiveForm(_PaymentFields):
         kwargs.setdefault("prefix", f"paiement-{payment.pk}")
         # Undecided at checkout (« sur place »): the admin must pick, nothing is assumed.
         undecided = payment.method == PaymentMethod.ON_SITE
+        kwargs.setdefault("membership_id", payment.membership_id)
         super().__init__(*args, methods=methods, blank_method=undecided, **kwargs)
+        self.receiving = payment
         self.fields["amount"].label = _("Montant reçu")
         self.fields["method"].label = _("Moyen de paiement utilisé")
         if not self.is_bound:

@@ -334,7 +334,9 @@ def day_payment_cancel(request, distribution_id, order_id, payment_id):
 @staff_view
 def day_payment_add(request, distribution_id, order_id):
     order = _get_basket(request, distribution_id, order_id)
-    form = AddPaymentForm(request.POST, methods=manual_methods(request.market))
+    form = AddPaymentForm(
+        request.POST, methods=manual_methods(request.market), membership_id=order.membership_id
+    )
     if not form.is_valid():
         return _render_basket(request, order, add_form=form)
     try:

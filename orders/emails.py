@@ -5,6 +5,7 @@ shows the same instructions.
 """
 
 import logging
+import re
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -12,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from payments.ledger import client_account
+from payments.models import PaymentStatus
 
 from .instructions import PaymentInstructions
 from .models import Order
@@ -19,14 +21,25 @@ from .models import Order
 logger = logging.getLogger(__name__)
 
 
-def send_order_recap(order_id: int, *, choice: str, amount, payment_id=None) -> bool:
+def send_order_recap(
+    order_id: int, *, choice: str, amount, payment_id=None, added: bool = False
+) -> bool:
+    """Email the recap; ``added`` when ``amount`` pays for products added to the order.
+
+    An addition is paid on its own: its email says so and names the payments
+    still expected, so that the client does not pay the whole new total on
+    top of what they already owe.
+    """
     try:
         order = Order.objects.select_related("market", "distribution", "membership__user").get(
             pk=order_id
         )
         with translation.override(settings.LANGUAGE_CODE):
             reference = _reference(order, payment_id)
-            message = _build(order, choice=choice, amount=amount, reference=reference)
+            earlier = _still_expected(order, payment_id) if added else None
+            message = _build(
+                order, choice=choice, amount=amount, reference=reference, earlier=earlier
+            )
         message.send()
     except Exception:
         logger.exception("Order recap email for order %s was not sent", order_id)
@@ -41,15 +54,33 @@ def _reference(order: Order, payment_id) -> str:
     return order.payments.values_list("reference", flat=True).get(pk=payment_id)
 
 
-def _build(order: Order, *, choice: str, amount, reference: str) -> EmailMultiAlternatives:
+def _still_expected(order: Order, payment_id) -> list:
+    """The order's other payments still expected: an addition is paid on top of them."""
+    return list(
+        order.payments.filter(status=PaymentStatus.PENDING)
+        .exclude(pk=payment_id)
+        .order_by("created_at", "pk")
+    )
+
+
+def _build(
+    order: Order, *, choice: str, amount, reference: str, earlier: list | None
+) -> EmailMultiAlternatives:
+    """``earlier`` is None for a whole order, else the payments the addition adds to."""
     context = {
         "order": order,
         "market": order.market,
         "lines": order.lines.select_related("product__producer").order_by("product__name"),
         "instructions": PaymentInstructions(order.market, choice, amount, reference),
         "held": client_account(order.membership).held,
+        "added": earlier is not None,
+        "earlier": earlier or [],
     }
-    subject = " ".join(render_to_string("emails/order_recap-subject.txt", context).split())
+    # One line, but amounts keep their no-break space before « € ».
+    subject = re.sub(
+        r"[ \t\r\n]+", " ", render_to_string("emails/order_recap-subject.txt", context)
+    )
+    subject = subject.strip()
     body = render_to_string("emails/order_recap-body.txt", context)
     html = render_to_string("emails/order_recap-body.html", context)
     message = EmailMultiAlternatives(

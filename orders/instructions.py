@@ -19,6 +19,11 @@ class PaymentInstructions:
         return checkout_label(self.choice)
 
     @property
+    def asks_payment(self) -> bool:
+        """Whether the client still has money to hand over (not the cagnotte)."""
+        return self.kind in ("transfer", "cheque", "on_site", "online_card")
+
+    @property
     def kind(self) -> str:
         """Which instructions to show: one template block per kind."""
         if not self.choice:

@@ -441,16 +441,21 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
     order.updated_at = timezone.now()
     order.save(update_fields=["total", "payment_method", "updated_at"])
     if notify:  # something changed (see above): the client gets the new recap
-        _send_recap_after_commit(order, choice=choice, amount=difference, payment=payment)
+        added = not first and market.payments_enabled and difference > 0
+        _send_recap_after_commit(
+            order, choice=choice, amount=difference, payment=payment, added=added
+        )
     return order
 
 
-def _send_recap_after_commit(order, *, choice, amount, payment) -> None:
+def _send_recap_after_commit(order, *, choice, amount, payment, added) -> None:
     from .emails import send_order_recap
 
     payment_id = payment.pk if payment else None
     transaction.on_commit(
-        lambda: send_order_recap(order.pk, choice=choice, amount=amount, payment_id=payment_id)
+        lambda: send_order_recap(
+            order.pk, choice=choice, amount=amount, payment_id=payment_id, added=added
+        )
     )
 
 

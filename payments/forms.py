@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cagette.money import MoneyField
 
+from .cheques import received_cheques
 from .models import PaymentMethod
 
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -47,6 +48,37 @@ class OnceForm(forms.Form):
 
     def idempotency_key(self, *parts) -> str:
         return ":".join([self.token_prefix, *map(str, parts), self.cleaned_data["form_token"]])
+
+
+def refuse_recorded_cheque(form: OnceForm, membership_id: int | None, *, but=None) -> None:
+    """Put an error on the cheque number when this client's cheque is already recorded.
+
+    Left out: ``but`` (the payment being received, received already by a
+    double click) and the payment this very form recorded (the same form sent
+    twice), which the services answer without a second posting.
+    """
+    data = form.cleaned_data
+    number = data.get("cheque_number", "")
+    if membership_id is None or data.get("method") != PaymentMethod.CHEQUE or not number.strip():
+        return
+    cheques = received_cheques(
+        membership_id=membership_id, cheque_number=number, bank=data.get("bank", "")
+    )
+    if but is not None:  # receiving is keyed on the payment, not on the form
+        cheques = cheques.exclude(pk=but.pk)
+    elif data.get("form_token"):
+        cheques = cheques.exclude(transaction__idempotency_key__endswith=f":{data['form_token']}")
+    earlier = cheques.first()
+    if earlier is not None:
+        form.add_error("cheque_number", _recorded_cheque_message(earlier))
+
+
+def _recorded_cheque_message(payment) -> str:
+    recorded = timezone.localdate(payment.received_at) if payment.received_at else payment.paid_on
+    return _("Le chèque n° %(number)s de ce client est déjà enregistré (le %(date)s).") % {
+        "number": payment.cheque_number,
+        "date": f"{recorded:%d/%m/%Y}",
+    }
 
 
 def _not_in_future(value):
@@ -94,8 +126,9 @@ class PaymentForm(OnceForm):
     cheque_number = forms.CharField(label=_("Numéro de chèque"), max_length=40, required=False)
     bank = forms.CharField(label=_("Banque"), max_length=80, required=False)
 
-    def __init__(self, *args, methods=None, **kwargs):
+    def __init__(self, *args, methods=None, membership_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.membership_id = membership_id  # whose cheques are checked for a repeat
         if methods is not None:
             self.fields["method"].choices = [
                 (value, label) for value, label in PaymentMethod.choices if value in methods
@@ -108,6 +141,7 @@ class PaymentForm(OnceForm):
         if data.get("method") != PaymentMethod.CHEQUE:
             data["cheque_number"] = ""
             data["bank"] = ""
+        refuse_recorded_cheque(self, self.membership_id)
         return data
 
 

@@ -323,8 +323,12 @@ def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> Payment
         order.updated_at = timezone.now()
         order.save(update_fields=["payment_method", "updated_at"])
         amount, new_id = payment.amount, new.pk if new else None
+        # A complement's payment carries a suffixed reference (``…-2``).
+        added = payment.reference != order.reference
         transaction.on_commit(
-            lambda: send_order_recap(order.pk, choice=choice, amount=amount, payment_id=new_id)
+            lambda: send_order_recap(
+                order.pk, choice=choice, amount=amount, payment_id=new_id, added=added
+            )
         )
     return rechoice
 

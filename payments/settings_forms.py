@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
+from schwifty import registry as schwifty_registry
 
 from accounts.models import Market
 from cagette.money import parse_amount
@@ -30,10 +31,6 @@ IBAN_ERRORS = {
         "« %(country)s » n'est pas un code pays : un IBAN commence par le code du pays "
         "de la banque, par exemple FR."
     ),
-    schwifty_errors.InvalidLength: _(
-        "Cet IBAN n'a pas la longueur d'un IBAN %(country)s : vérifiez qu'aucun caractère "
-        "ne manque ou ne dépasse."
-    ),
     schwifty_errors.InvalidStructure: _(
         "Cet IBAN ne suit pas le format des comptes %(country)s : une lettre ou un chiffre "
         "n'est pas à sa place."
@@ -43,6 +40,10 @@ IBAN_ERRORS = {
         "doute glissée, vérifiez chaque caractère."
     ),
 }
+IBAN_LENGTH_ERROR = _(
+    "Cet IBAN n'a pas la longueur d'un IBAN %(country)s (%(length)s caractères, et non "
+    "%(typed)s) : vérifiez qu'aucun caractère ne manque ou ne dépasse."
+)
 TRANSFER_REQUIRES = {
     "iban": _("Indiquez l'IBAN du marché : il est communiqué aux clients qui paient par virement."),
     "bic": _(
@@ -91,12 +92,34 @@ def iban_normalized(text: str) -> str:
             _("Un IBAN ne contient que des lettres et des chiffres (les espaces sont permis)."),
             code="iban_characters",
         )
+    _check_country_and_length(compact)
     try:
         IBAN(compact)
     except schwifty_errors.SchwiftyException as error:
         message = IBAN_ERRORS.get(type(error), _("Cet IBAN n'est pas valable."))
         raise ValidationError(message % {"country": compact[:2]}, code="iban") from None
     return compact
+
+
+def _check_country_and_length(compact: str) -> None:
+    """Check the start and the length first, with their own sentences.
+
+    schwifty reads the first two characters as a country only after it has
+    checked the structure, so a short or mistyped text (« abc ») would be
+    called a badly formed account of country « AB ».
+    """
+    country = compact[:2]
+    try:
+        spec = schwifty_registry.get_iban_spec(country)
+    except schwifty_errors.InvalidCountryCode:
+        message = IBAN_ERRORS[schwifty_errors.InvalidCountryCode]
+        raise ValidationError(message % {"country": country}, code="iban_country") from None
+    if len(compact) != spec.iban_length:
+        raise ValidationError(
+            IBAN_LENGTH_ERROR
+            % {"country": country, "length": spec.iban_length, "typed": len(compact)},
+            code="iban_length",
+        )
 
 
 def bic_normalized(text: str) -> str:

@@ -163,7 +163,7 @@ def opening_balance_create(request, membership_id):
 @staff_view
 def payment_create(request, membership_id):
     client = _get_client_for_staff(request, membership_id)
-    form = PaymentForm(request.POST, methods=MANUAL_METHODS)
+    form = PaymentForm(request.POST, methods=MANUAL_METHODS, membership_id=client.pk)
     if not form.is_valid():
         return _render_history(request, client, payment_form=form)
     data = form.cleaned_data

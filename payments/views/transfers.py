@@ -29,9 +29,20 @@ def transfer_list(request):
     if filter_form.is_bound and not filter_form.is_valid():
         raise Http404("No such upcoming distribution in this market")
     distribution = filter_form.selected
-    upcoming = list(pending_transfers(request.market, distribution))
-    late = list(pending_transfers(request.market, late=True))
-    sections = [
+    context = {
+        "filter_form": filter_form,
+        "distribution": distribution,
+        "sections": _sections(request.market, distribution),
+        "form": TransferSelectionForm(initial={"distribution": distribution and distribution.pk}),
+    }
+    return render(request, "payments/transfers.html", context)
+
+
+def _sections(market, distribution) -> list[dict]:
+    """The upcoming and late transfers, both narrowed to the distribution shown, if any."""
+    upcoming = list(pending_transfers(market, distribution))
+    late = list(pending_transfers(market, distribution, late=True))
+    return [
         {
             "id": "upcoming",
             "title": _("Distributions à venir"),
@@ -46,18 +57,13 @@ def transfer_list(request):
                 "Virements attendus pour des distributions passées et toujours pas reçus : "
                 "ils restent dus par ces clients."
             ),
-            "empty": _("Aucun virement en retard."),
+            "empty": _("Aucun virement en retard pour cette distribution.")
+            if distribution
+            else _("Aucun virement en retard."),
             "rows": late,
             "totals": transfer_totals(late),
         },
     ]
-    context = {
-        "filter_form": filter_form,
-        "distribution": distribution,
-        "sections": sections,
-        "form": TransferSelectionForm(initial={"distribution": distribution and distribution.pk}),
-    }
-    return render(request, "payments/transfers.html", context)
 
 
 def _back(request, form: TransferSelectionForm):

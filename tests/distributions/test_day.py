@@ -546,6 +546,52 @@ def test_adding_a_payment_twice_with_the_same_form_posts_once(
     assert order.payments.filter(status=PaymentStatus.RECEIVED).count() == 2
 
 
+def test_a_cheque_added_again_from_a_new_form_is_refused(login, admin, market, distribution, honey):
+    order = _order(_client(market), distribution, honey, "cash")
+    browser = login(admin)
+    _add(browser, order, method="cheque", amount="5", cheque_number="778 A", bank="CIC")
+
+    response = _add(
+        browser, order, token="c" * 32, method="cheque", amount="5", cheque_number="778a", bank=""
+    )
+
+    assert response.status_code == 400
+    assert "Le chèque n° 778 A de ce client est déjà enregistré (le " in _text(response)
+    assert order.payments.filter(method="cheque").count() == 1
+
+
+def test_an_expected_cheque_is_not_received_with_a_number_already_recorded(
+    login, admin, market, distribution, honey
+):
+    member = _client(market)
+    first = _order(member, distribution, honey, "cash")
+    browser = login(admin)
+    _add(browser, first, method="cheque", amount="5", cheque_number="778")
+    later = _order(member, DistributionFactory(market=market), honey, "cheque")
+
+    response = _receive(browser, later, method="cheque", amount="25", cheque_number="778")
+
+    assert response.status_code == 400
+    assert "Le chèque n° 778 de ce client est déjà enregistré" in _text(response)
+    assert _expected(later).status == PaymentStatus.PENDING
+
+
+def test_receiving_a_cheque_twice_with_the_same_form_posts_once(
+    login, admin, market, distribution, honey
+):
+    member = _client(market)
+    order = _order(member, distribution, honey, "cheque")
+    browser = login(admin)
+    _receive(browser, order, method="cheque", amount="25", cheque_number="778")
+
+    response = _receive(
+        browser, order, order.payments.get(), method="cheque", amount="25", cheque_number="778"
+    )
+
+    assert response.status_code == 302
+    assert Transaction.objects.filter(kind=TransactionKind.PAYMENT).count() == 1
+
+
 def test_giving_change_twice_with_the_same_form_posts_once(
     login, admin, market, distribution, honey
 ):

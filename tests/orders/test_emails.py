@@ -12,7 +12,7 @@ from django.utils import translation
 from orders.models import Order, Unit
 from orders.services import basket_read, order_checkout
 from payments.models import Payment, Transaction
-from payments.services import opening_balance_record
+from payments.services import opening_balance_record, payment_receive
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 
@@ -195,7 +195,7 @@ def test_an_addition_sends_a_recap_for_the_difference(carrots, honey, order_now,
 
     assert len(mailoutbox) == 2
     text, _html = bodies(mailoutbox[1])
-    assert f"Total : 12,40{NBSP}€" in text
+    assert f"Nouveau total de la commande : 12,40{NBSP}€" in text
     assert f"Montant : 6,80{NBSP}€" in text
     assert order.reference in text
 
@@ -282,3 +282,45 @@ def test_a_client_without_a_first_name_is_greeted_by_email(
         )
 
     assert mailoutbox[0].body.startswith("Bonjour x@exemple.fr,")
+
+
+def test_a_complement_recap_says_products_were_added_and_are_paid_on_top(
+    carrots, honey, order_now, mailoutbox
+):
+    order = order_now({carrots: "2"}, "transfer")
+
+    order_now({carrots: "2", honey: "1"}, "transfer")
+
+    message = mailoutbox[1]
+    assert message.subject == (
+        f"Marché de Montreuil — produits ajoutés à votre commande (panier n° {order.number})"
+        f" : 6,80{NBSP}€ en plus"
+    )
+    text, html = bodies(message)
+    assert "Des produits ont été ajoutés à votre commande" in text
+    assert f"Cet ajout coûte 6,80{NBSP}€." in text
+    assert f"À PAYER EN PLUS : 6,80{NBSP}€" in text
+    assert f"- Virement : 5,60{NBSP}€ (référence {order.reference})" in text
+    assert "et non le nouveau total" in text
+    assert f"Nouveau total de la commande : 12,40{NBSP}€" in text
+    assert "est enregistrée" not in text
+    for snippet in (
+        "Des produits ont été ajoutés",
+        f"À payer en plus : 6,80{NBSP}€",
+        "et non le nouveau total",
+    ):
+        assert snippet in html
+    assert f"Virement : 5,60{NBSP}€ (référence {order.reference})" in html
+
+
+def test_a_complement_recap_after_a_received_payment_names_no_payment_still_expected(
+    member, carrots, honey, order_now, mailoutbox
+):
+    order = order_now({carrots: "2"}, "cheque")
+    payment_receive(payment=order.payments.get(), received_by=None, cheque_number="1234567")
+
+    order_now({carrots: "2", honey: "1"}, "cheque")
+
+    text, _html = bodies(mailoutbox[1])
+    assert "Ce montant s'ajoute à ce que vous avez déjà réglé" in text
+    assert f"référence {order.reference})" not in text

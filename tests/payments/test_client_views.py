@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from distributions.services import basket_payment_receive
 from orders.services import basket_read, order_checkout
@@ -78,6 +79,63 @@ def test_submitting_the_same_payment_form_twice_records_it_once(login, treasurer
     browser.post(_url("payment_create", member), _payment_data())
     browser.post(_url("payment_create", member), _payment_data())
     assert Payment.objects.count() == 1
+    assert client_account(member).held == Decimal("45.50")
+
+
+OTHER_TOKEN = "fedcba9876543210fedcba9876543210"
+
+
+def test_the_same_cheque_sent_again_from_a_new_form_is_refused(login, treasurer, member):
+    browser = login(treasurer)
+    browser.post(_url("payment_create", member), _payment_data())
+
+    response = browser.post(
+        _url("payment_create", member),
+        _payment_data(
+            **{
+                "payment-form_token": OTHER_TOKEN,
+                "payment-cheque_number": " 000 4567 ",
+                "payment-bank": "la banque  postale",
+            }
+        ),
+    )
+
+    assert response.status_code == 400
+    today = timezone.localdate()
+    assert (
+        f"Le chèque n° 0004567 de ce client est déjà enregistré (le {today:%d/%m/%Y})."
+        in html.unescape(response.content.decode())
+    )
+    assert Payment.objects.count() == 1
+    assert client_account(member).held == Decimal("45.50")
+
+
+def test_a_cheque_of_the_same_number_from_another_bank_is_accepted(login, treasurer, member):
+    browser = login(treasurer)
+    browser.post(_url("payment_create", member), _payment_data())
+
+    response = browser.post(
+        _url("payment_create", member),
+        _payment_data(**{"payment-form_token": OTHER_TOKEN, "payment-bank": "Crédit Agricole"}),
+    )
+
+    assert response.status_code == 302
+    assert Payment.objects.count() == 2
+
+
+def test_a_reversed_cheque_can_be_entered_again(login, treasurer, member):
+    browser = login(treasurer)
+    browser.post(_url("payment_create", member), _payment_data())
+    transaction_correct(
+        txn=Payment.objects.get().transaction, reason="Mauvais montant", corrected_by=None
+    )
+
+    response = browser.post(
+        _url("payment_create", member), _payment_data(**{"payment-form_token": OTHER_TOKEN})
+    )
+
+    assert response.status_code == 302
+    assert Payment.objects.filter(status=PaymentStatus.RECEIVED).count() == 1
     assert client_account(member).held == Decimal("45.50")
 
 

@@ -235,8 +235,21 @@ def test_an_iban_of_another_country_is_accepted(login, admin, market):
         ("FR76 ABCD 6000 0112 3456 7890 189", "ne suit pas le format des comptes FR"),
         ("FR76-3000-6000-0112-3456-7890-189", "ne contient que des lettres et des chiffres"),
         ("XX7630006000011234567890189", "« XX » n'est pas un code pays"),
+        ("abc", "« AB » n'est pas un code pays : un IBAN commence par le code du pays"),
+        ("12 3456", "« 12 » n'est pas un code pays : un IBAN commence par le code du pays"),
+        ("fr76", "n'a pas la longueur d'un IBAN FR (27 caractères, et non 4)"),
     ],
-    ids=["bad checksum", "too short", "too long", "letters", "punctuation", "unknown country"],
+    ids=[
+        "bad checksum",
+        "too short",
+        "too long",
+        "letters",
+        "punctuation",
+        "unknown country",
+        "letters that are no country",
+        "digits first",
+        "only the start of an iban",
+    ],
 )
 def test_a_wrong_iban_is_refused_with_a_french_sentence(login, admin, market, typed, error):
     response = save(login(admin), market, **with_transfers(iban=typed))

@@ -265,6 +265,23 @@ def test_the_page_can_show_one_distribution(
     assert response.context["sections"][0]["rows"] == [transfer]
 
 
+def test_a_distribution_filter_leaves_out_the_late_transfers_of_other_distributions(
+    login, treasurer, market, dominique, distribution, carrots, transfer
+):
+    past = DistributionFactory(market=market)
+    overdue = place_order(dominique, past, carrots, "2")
+    move_to_the_past(past)
+
+    response = login(treasurer).get(page_url(market, distribution=distribution.pk))
+
+    upcoming, late = response.context["sections"]
+    assert upcoming["rows"] == [transfer]
+    assert late["rows"] == []
+    text = response.content.decode()
+    assert overdue.reference not in text
+    assert "Aucun virement en retard pour cette distribution." in text
+
+
 def test_a_distribution_of_another_market_is_not_found(
     login, treasurer, market, other_market, transfer
 ):
