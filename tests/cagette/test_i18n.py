@@ -175,3 +175,11 @@ def test_the_compiled_catalog_matches_the_po_file():
                 assert catalog.get((msgid, n)) == text, msgid
         else:
             assert catalog.get(msgid) == entry["msgstr"], msgid
+
+
+def test_the_switcher_names_each_language_in_its_own_words(login, member):
+    """A visitor who reads no French finds « English », not « Anglais »."""
+    page = login(member).get(reverse("market_home", args=[member.market.slug])).content.decode()
+
+    assert ">English</option>" in page and ">Français</option>" in page
+    assert "Anglais" not in page
