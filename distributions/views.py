@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.access import admin_view, staff_view
 from cagette.http import post_only
@@ -44,12 +45,32 @@ def _distribution_form(request, distribution, success: str):
     data = request.POST if request.method == "POST" else None
     form = DistributionForm(data, instance=distribution, market=request.market)
     if form.is_bound and form.is_valid():
+        moved = distribution.pk is not None and "date" in form.changed_data
         distribution = form.save()
         messages.success(request, success % {"distribution": distribution})
+        if moved:
+            _warn_of_the_move(request, distribution)
         return redirect("distribution_list", request.market.slug)
     status = 400 if form.is_bound else 200
     context = {"form": form, "distribution": distribution}
     return render(request, "distributions/distribution_form.html", context, status=status)
+
+
+def _warn_of_the_move(request, distribution) -> None:
+    """Clients who ordered were told the old date: the admin should tell them."""
+    count = distribution.orders.count()
+    if count:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d client a déjà commandé pour cette distribution : prévenez-le du "
+                "changement de date. Les références de paiement déjà données restent valables.",
+                "%(count)d clients ont déjà commandé pour cette distribution : prévenez-les du "
+                "changement de date. Les références de paiement déjà données restent valables.",
+                count,
+            )
+            % {"count": count},
+        )
 
 
 @admin_view

@@ -721,3 +721,23 @@ def test_a_distribution_whose_orders_closed_by_the_clock_is_validated_on_its_pag
 
     distribution.refresh_from_db()
     assert distribution.status == DistributionStatus.VALIDATED
+
+
+def test_a_payment_reversed_from_the_history_shows_as_cancelled_with_its_reason(
+    login, admin, market, distribution, honey
+):
+    from payments.services import transaction_correct
+
+    order = _order(_client(market), distribution, honey, "cheque")
+    browser = login(admin)
+    _receive(browser, order, method="cheque", amount="25,00", cheque_number="4471", bank="CCM")
+    payment = order.payments.get()
+    transaction_correct(
+        txn=payment.transaction, reason="chèque sans provision", corrected_by=admin.user
+    )
+
+    page = _text(browser.get(_url("day_basket", order)))
+
+    not_paid = page.split('id="not-paid"')[1].split("</ul>")[0]
+    assert "n° 4471" in not_paid and "reçu, puis annulé par" in not_paid
+    assert "motif : chèque sans provision" in not_paid

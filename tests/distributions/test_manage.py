@@ -126,6 +126,8 @@ def test_moving_a_distribution_keeps_the_references_of_its_orders(
     assert order.distribution.date == day
     assert order.reference == given == f"{distribution.date:%Y-%m-%d}-{order.number:04d}"
     assert order.payments.get().reference == given
+    warning = " ".join(str(m) for m in response.wsgi_request._messages)
+    assert "1 client a déjà commandé pour cette distribution : prévenez-le" in warning
 
 
 def test_the_edit_form_shows_the_current_window_in_local_time(login, market, admin, day):
