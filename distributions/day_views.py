@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.access import admin_view, staff_view
 from cagette.http import post_only
+from cagette.ids import id_from, is_id
 from cagette.money import format_euros
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
@@ -54,7 +55,6 @@ from .services import (
     distribution_validate_if_done,
 )
 
-MAX_ID = 2**63 - 1
 FILTER_LABELS = {
     "": gettext_lazy("Tous"),
     "a-valider": gettext_lazy("À valider"),
@@ -64,8 +64,7 @@ FILTER_LABELS = {
 
 
 def _checked_id(pk: int) -> int:
-    # Past a database id's range some backends raise instead of finding nothing.
-    if not 0 < pk <= MAX_ID:
+    if not is_id(pk):
         raise Http404
     return pk
 
@@ -439,17 +438,9 @@ def _validated_sentence(done) -> str:
     ) % {"count": len(done.ready), "amount": format_euros(done.to_receive)}
 
 
-def _id(text: str) -> int | None:
-    """A row id sent back by a form, or None for anything else (forged, huge)."""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    pk = int(text)
-    return pk if pk <= MAX_ID else None
-
-
 def _listed_ids(request, name: str) -> list[int]:
     """The rows the confirmation page listed (anything else in the POST is ignored)."""
-    return [pk for pk in map(_id, request.POST.getlist(name)) if pk is not None]
+    return [pk for pk in map(id_from, request.POST.getlist(name)) if pk is not None]
 
 
 def _typed_cheques(request) -> dict[int, tuple[str, str]]:
@@ -457,15 +448,11 @@ def _typed_cheques(request) -> dict[int, tuple[str, str]]:
     cheques = {}
     for name, value in request.POST.items():
         prefix, _sep, text = name.partition("-")
-        pk = _id(text)
+        pk = id_from(text)
         if prefix == "cheque" and pk is not None:
             bank = request.POST.get(f"bank-{pk}", "")
-            cheques[pk] = (_clean_text(value)[:40], _clean_text(bank)[:80])
+            cheques[pk] = (clean_search(value, 40), clean_search(bank, 80))
     return cheques
-
-
-def _clean_text(value: str) -> str:
-    return value.replace("\x00", "").strip()
 
 
 @admin_view

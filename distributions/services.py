@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership
+from cagette.ids import id_from
 from cagette.money import format_euros
 from orders.models import Order
 from payments.methods import CAGNOTTE, ON_SITE_METHODS, PaymentMethod
@@ -392,8 +393,9 @@ DAY_FILTERS = {
 def day_baskets_search(baskets: QuerySet[Order], text: str) -> QuerySet[Order]:
     """By the client's name or email, or by basket number."""
     text = (text or "").strip()
-    if text.isdigit():
-        return baskets.filter(number=int(text))
+    number = id_from(text)
+    if number is not None:
+        return baskets.filter(number=number)
     members = Membership.objects.search(text)
     return baskets.filter(membership__in=members.values("pk")) if text else baskets
 

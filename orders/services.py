@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Market, Membership
 from cagette.i18n import stored_language
+from cagette.ids import is_id
 from cagette.money import format_euros, format_quantity, to_cents
 from distributions.models import Distribution
 from payments.ledger import (
@@ -39,7 +40,6 @@ from .models import Order, OrderLine, Product
 
 logger = logging.getLogger(__name__)
 MAX_QUANTITY = Decimal("999")
-MAX_ID = 2**63 - 1
 ZERO = Decimal("0.00")
 QUANTITY_STEP = Decimal("0.001")  # what an order line stores
 
@@ -162,8 +162,7 @@ def _product_id(key) -> int:
         pk = int(key)
     except (TypeError, ValueError):
         pk = 0
-    # Out of a database id's range, SQLite raises instead of finding nothing.
-    if not 0 < pk <= MAX_ID:
+    if not is_id(pk):
         raise CheckoutError(_("Ce produit n'existe pas."))
     return pk
 

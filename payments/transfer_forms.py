@@ -4,11 +4,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cagette.ids import MAX_ID, is_id
+
 from .forms import OnceForm
 from .transfers import upcoming_distributions
 
-# Ids the database can hold (bigint); anything else is not a payment of ours.
-MAX_ID = 2**63 - 1
 MAX_SELECTED = 1000
 
 
@@ -30,7 +30,7 @@ class IdListField(forms.Field):
             ids = {int(item) for item in value}
         except (TypeError, ValueError):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-        if any(not 0 < pk <= MAX_ID for pk in ids):
+        if not all(map(is_id, ids)):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         if len(ids) > MAX_SELECTED:
             raise ValidationError(

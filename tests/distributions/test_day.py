@@ -741,3 +741,15 @@ def test_a_payment_reversed_from_the_history_shows_as_cancelled_with_its_reason(
     not_paid = page.split('id="not-paid"')[1].split("</ul>")[0]
     assert "n° 4471" in not_paid and "reçu, puis annulé par" in not_paid
     assert "motif : chèque sans provision" in not_paid
+
+
+@pytest.mark.parametrize("typed", ["²", "١٢", "99999999999999999999999"])
+def test_a_search_for_digits_that_are_no_basket_number_finds_nothing_without_failing(
+    login, admin, market, distribution, honey, typed
+):
+    _order(_client(market), distribution, honey, "cash")
+
+    response = login(admin).get(_day_url(distribution), {"q": typed})
+
+    assert response.status_code == 200
+    assert "Léa Dubois" not in _text(response).split("</form>", 1)[-1]
