@@ -4,6 +4,11 @@ from django.db.models import Count, F, Sum
 from django.shortcuts import redirect, render
 
 from cagette.search import clean_search
+from distributions.models import Distribution
+from distributions.services import distributions_to_validate
+from payments.ledger import client_account
+from payments.transfers import expected_transfers
+from payments.views.clients import balance_sentence
 
 from .access import SESSION_MARKET_KEY, member_view, staff_view
 
@@ -28,12 +33,6 @@ def home(request):
 def market_home(request):
     """What each person comes for: the client orders and sees their balance; the
     staff find the distributions waiting for them and the transfers expected."""
-    from distributions.models import Distribution
-    from distributions.services import distributions_to_validate
-    from payments.ledger import client_account
-    from payments.transfers import expected_transfers
-    from payments.views.clients import balance_sentence
-
     market = request.market
     context = {
         "open_distributions": Distribution.objects.filter(market=market)

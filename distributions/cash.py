@@ -45,6 +45,7 @@ from payments.models import (
     TransactionKind,
     TransferReversalStatus,
 )
+from payments.producer_transfers import UNSENT
 
 from .models import CashCount, Distribution
 
@@ -338,7 +339,6 @@ def _producer_transfers(distribution: Distribution) -> QuerySet[ProducerTransfer
     )
 
 
-_UNSENT = [ProducerTransferStatus.PENDING, ProducerTransferStatus.FAILED]
 _REVERSAL_FAILED = Q(status=ProducerTransferStatus.SENT) & Q(
     reversal_status__in=[TransferReversalStatus.FAILED, TransferReversalStatus.REFUSED]
 )
@@ -357,7 +357,7 @@ def online_split(distribution: Distribution) -> OnlineSplit:
             share=_money(Sum(F("share") - F("reversed") - F("reversed_commission"), filter=kept)),
             commission=_money(Sum(F("commission") - F("reversed_commission"), filter=kept)),
             transferred=_money(Sum(F("amount") - F("reversed"), filter=kept)),
-            failed=Count("pk", filter=Q(status__in=_UNSENT)),
+            failed=Count("pk", filter=Q(status__in=UNSENT)),
             refused=Count("pk", filter=~kept),
             reversal_failed=Count("pk", filter=_REVERSAL_FAILED),
         )
@@ -464,7 +464,7 @@ class CashSummary:
     def online_kept(self) -> Decimal:
         """Of the online payments, what stays with the market (its commission included):
         received, less what went back to the cards and what the producers keep."""
-        return self.online.total - self.online_refunded - self.split.transferred
+        return self.online_net - self.split.transferred
 
     def gaps_in(self, state: BasketState) -> list[BasketGap]:
         return [gap for gap in self.gaps if gap.state == state]

@@ -35,7 +35,7 @@ from .day_forms import (
     manual_methods,
     on_site_methods,
 )
-from .models import Distribution, DistributionStatus
+from .models import Distribution
 from .services import (
     DAY_FILTERS,
     ZERO,
@@ -144,9 +144,7 @@ def day_distribution(request, distribution_id):
 def _validated_meanwhile(distribution, totals) -> bool:
     """Every basket validated before orders closed by the clock: validate it now."""
     done = totals["count"] and totals["validated"] == totals["count"]
-    if not done or distribution.status == DistributionStatus.VALIDATED:
-        return False
-    if not distribution.orders_closed:
+    if not done or distribution.state != "closed":
         return False
     distribution_validate_if_done(distribution.pk)
     return True

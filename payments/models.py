@@ -405,6 +405,14 @@ class CheckoutStatus(models.TextChoices):
     EXPIRED = "expired", _("Abandonné")
 
 
+class StripeCheckoutQuerySet(models.QuerySet):
+    def paid_for(self, payment_id: int) -> "StripeCheckoutQuerySet":
+        """The session whose money the received payment ``payment_id`` records."""
+        return self.filter(received_payment_id=payment_id, status=CheckoutStatus.PAID).order_by(
+            "pk"
+        )
+
+
 class StripeCheckout(models.Model):
     """One Stripe Checkout Session opened to pay a pending online `Payment`.
 
@@ -435,6 +443,8 @@ class StripeCheckout(models.Model):
     charge_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = StripeCheckoutQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("session de paiement en ligne")

@@ -101,7 +101,6 @@ from .ledger import (
 )
 from .models import (
     AccountKind,
-    CheckoutStatus,
     Payment,
     ProducerTransfer,
     ProducerTransferStatus,
@@ -295,12 +294,7 @@ def _take_back_key(row: ProducerTransfer) -> str:
 
 def _paid_checkout(payment_id: int) -> StripeCheckout | None:
     """The session that paid the payment, locked."""
-    return (
-        StripeCheckout.objects.select_for_update()
-        .filter(received_payment_id=payment_id, status=CheckoutStatus.PAID)
-        .order_by("pk")
-        .first()
-    )
+    return StripeCheckout.objects.select_for_update().paid_for(payment_id).first()
 
 
 def _locked(pk: int) -> ProducerTransfer:

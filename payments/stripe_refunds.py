@@ -83,9 +83,7 @@ class RefundTooEarly(Exception):
 
 def paid_checkout(payment: Payment) -> StripeCheckout | None:
     """The session whose money ``payment`` records, if it is a received online payment."""
-    return StripeCheckout.objects.filter(
-        received_payment=payment, status=CheckoutStatus.PAID
-    ).first()
+    return StripeCheckout.objects.paid_for(payment.pk).first()
 
 
 def refundable(checkout: StripeCheckout) -> Decimal:
@@ -433,7 +431,7 @@ def refund_check(checkout: StripeCheckout) -> bool:
     total_differs = gateway.from_cents(charge.get("amount_refunded") or 0) != checkout.refunded
     if not total_differs and not any(_differs(checkout, refund) for refund in refunds):
         return False
-    refund_apply({**charge, "refunds": {"data": list(reversed(refunds)), "has_more": False}})
+    _refunds_apply(checkout, refunds)  # the session is paid: nothing to settle first
     return True
 
 
