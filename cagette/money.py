@@ -42,15 +42,16 @@ def typed_back(text) -> str:
     return text if len(text) <= MAX_TYPED_BACK else ""
 
 
-def parse_decimal(text) -> Decimal:
+def parse_decimal(text, *, grouped: bool = False) -> Decimal:
     """Read a number typed by a person; raise `ValueError` if it is not one.
 
-    ASCII digits with at most one ``,`` or ``.`` and an optional sign; spaces
-    between digit groups are ignored. No exponent, no ``_``, no other script's
-    digits, no ``NaN``: the length is bounded before anything converts it.
+    ASCII digits with at most one ``,`` or ``.`` and an optional sign; with
+    ``grouped``, spaces between groups of digits are ignored (``1 234,50``).
+    No exponent, no ``_``, no other script's digits, no ``NaN``: the length is
+    bounded before anything converts it.
     """
     cleaned = str("" if text is None else text).strip()
-    for space in _SPACES:
+    for space in _SPACES if grouped else ():
         cleaned = cleaned.replace(space, "")
     cleaned = cleaned.replace(",", ".")
     if not _NUMBER_RE.fullmatch(cleaned):
@@ -91,7 +92,7 @@ def format_euros(amount: Decimal | int | None) -> str:
 
 def parse_amount(text: str) -> Decimal:
     """Read an amount typed by a person (``12,50 €``); raise `ValueError` if it is not one."""
-    return parse_decimal(str(text).strip().removesuffix("€"))
+    return parse_decimal(str(text).strip().removesuffix("€"), grouped=True)
 
 
 class TypedNumberField(forms.CharField):

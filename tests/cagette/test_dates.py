@@ -2,8 +2,11 @@
 
 import datetime
 import html
+import importlib
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -210,3 +213,29 @@ def test_the_database_refuses_a_payment_of_year_1(member):
         [member.market.pk, member.pk],
         "payment_paid_on_in_window",
     )
+
+
+@pytest.mark.postgres
+def test_the_migration_brings_a_distribution_of_year_1_back_to_a_readable_date(market):
+    migration = importlib.import_module("distributions.migrations.0003_dates_in_window")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE needs no pending checks
+        for name in ["orders_open_at", "orders_close_at", "date"]:
+            cursor.execute(
+                "ALTER TABLE distributions_distribution"
+                f" DROP CONSTRAINT distribution_{name}_in_window"
+            )
+        cursor.execute(
+            "INSERT INTO distributions_distribution"
+            " (market_id, date, place, orders_open_at, orders_close_at, status)"
+            " VALUES (%s, '9999-12-31', 'Préau', '0001-01-01 00:00+01', '0001-01-02 00:00+01',"
+            " 'open')",
+            [market.pk],
+        )
+
+    migration.repair_dates(apps, SimpleNamespace(connection=connection))
+
+    distribution = Distribution.objects.get()  # read back: no « timestamp too small »
+    assert distribution.date == datetime.date(2099, 12, 31)
+    assert distribution.orders_open_at.year == 2000
+    assert distribution.orders_close_at > distribution.orders_open_at
