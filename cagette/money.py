@@ -33,7 +33,7 @@ MAX_TYPED_BACK = 60
 
 
 class NumberTooLong(ValueError):
-    """Digits and a separator, but more of them than any real amount or quantity."""
+    """A number with more whole digits than any real amount or quantity: too large."""
 
 
 def typed_back(text) -> str:
@@ -57,7 +57,9 @@ def parse_decimal(text, *, grouped: bool = False) -> Decimal:
     if not _NUMBER_RE.fullmatch(cleaned):
         raise ValueError(typed_back(text))
     if len(cleaned) > MAX_NUMBER_LENGTH:
-        raise NumberTooLong(typed_back(text))
+        whole = cleaned.lstrip("+-").partition(".")[0].lstrip("0")
+        too_large = len(whole) > MAX_NUMBER_LENGTH // 2
+        raise (NumberTooLong if too_large else ValueError)(typed_back(text))
     return Decimal(cleaned)
 
 
@@ -92,7 +94,7 @@ def format_euros(amount: Decimal | int | None) -> str:
 
 def parse_amount(text: str) -> Decimal:
     """Read an amount typed by a person (``12,50 €``); raise `ValueError` if it is not one."""
-    return parse_decimal(str(text).strip().removesuffix("€"), grouped=True)
+    return parse_decimal(str(text).replace("€", ""), grouped=True)
 
 
 class TypedNumberField(forms.CharField):

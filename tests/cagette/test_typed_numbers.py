@@ -5,7 +5,14 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from cagette.money import MoneyField, format_quantity, parse_amount, parse_decimal, typed_back
+from cagette.money import (
+    MoneyField,
+    NumberTooLong,
+    format_quantity,
+    parse_amount,
+    parse_decimal,
+    typed_back,
+)
 from distributions.cash_forms import CashCountForm
 from distributions.day_forms import AddPaymentForm, ReceiveForm, RefundForm
 from orders.forms import ProductForm
@@ -93,10 +100,16 @@ def test_an_amount_may_group_its_digits_and_a_quantity_may_not():
         parse_decimal("1 5")
 
 
-@pytest.mark.parametrize("text", ["1" + "0" * 40, "0," + "1" * 40])
-def test_a_number_longer_than_any_amount_is_refused(text):
-    with pytest.raises(ValueError):
+def test_a_number_with_more_digits_than_any_amount_is_refused_as_too_large():
+    with pytest.raises(NumberTooLong):
+        parse_decimal("1" + "0" * 40)
+
+
+@pytest.mark.parametrize("text", ["0," + "1" * 40, "0" * 40 + "1"])
+def test_a_long_number_that_is_not_large_is_refused_as_no_number(text):
+    with pytest.raises(ValueError) as refused:
         parse_decimal(text)
+    assert not isinstance(refused.value, NumberTooLong)
 
 
 def test_what_was_typed_is_shown_back_only_when_short():
