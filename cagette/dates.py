@@ -66,9 +66,16 @@ class DateField(forms.DateField):
         super().__init__(**kwargs)
         self.validators.insert(0, partial(check_date_window, past_only=past_only))
 
+    def widget_attrs(self, widget):
+        # The browser's date picker starts at the floor too (the ceiling moves with today).
+        return {**super().widget_attrs(widget), "min": f"{EARLIEST_DATE:%Y-%m-%d}"}
+
 
 class DateTimeField(forms.DateTimeField):
     default_validators = [check_date_window]
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "min": f"{EARLIEST_DATE:%Y-%m-%d}T00:00"}
 
 
 def db_window(column: str, *, with_time: bool = False) -> Q:
