@@ -14,6 +14,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cagette.dates import window_constraint
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -179,7 +181,10 @@ class Membership(models.Model):
         verbose_name = _("membre")
         verbose_name_plural = _("membres")
         constraints = [
-            models.UniqueConstraint(fields=["user", "market"], name="membership_unique_user_market")
+            models.UniqueConstraint(
+                fields=["user", "market"], name="membership_unique_user_market"
+            ),
+            window_constraint("joined_at", "membership_joined_at_in_window"),
         ]
 
     def __str__(self):

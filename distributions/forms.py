@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from cagette.dates import DateField, DateTimeField
+
 from .models import Distribution, DistributionStatus
 
 DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y"]
@@ -48,7 +50,7 @@ def _time_field(label):
 
 
 def _datetime_field(label, help_text=""):
-    return forms.DateTimeField(
+    return DateTimeField(
         label=label,
         help_text=help_text,
         input_formats=DATETIME_INPUTS,
@@ -57,7 +59,7 @@ def _datetime_field(label, help_text=""):
 
 
 class DistributionForm(forms.ModelForm):
-    date = forms.DateField(
+    date = DateField(
         label=_("Date"),
         input_formats=DATE_INPUTS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

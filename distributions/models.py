@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Market
+from cagette.dates import window_constraint
 
 
 class DistributionStatus(models.TextChoices):
@@ -48,7 +49,14 @@ class Distribution(models.Model):
             models.CheckConstraint(
                 condition=models.Q(orders_close_at__gt=models.F("orders_open_at")),
                 name="distribution_orders_close_after_open",
-            )
+            ),
+            window_constraint("date", "distribution_date_in_window"),
+            window_constraint(
+                "orders_open_at", "distribution_orders_open_at_in_window", with_time=True
+            ),
+            window_constraint(
+                "orders_close_at", "distribution_orders_close_at_in_window", with_time=True
+            ),
         ]
 
     def __str__(self):

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from cagette.money import MoneyField
+from cagette.money import MoneyField, TypedNumberField
 from payments.forms import OnceForm
 
 from .models import Order, Product
@@ -16,7 +16,7 @@ class OrderAdjustForm(OnceForm):
     add_product = forms.ModelChoiceField(
         label=_("Ajouter un produit"), queryset=Product.objects.none(), required=False
     )
-    add_quantity = forms.CharField(label=_("Quantité"), required=False, max_length=12)
+    add_quantity = TypedNumberField(label=_("Quantité"), required=False, max_length=12)
     reason = forms.CharField(
         label=_("Raison de la modification"),
         max_length=300,
@@ -29,7 +29,7 @@ class OrderAdjustForm(OnceForm):
         self.order = order
         self.lines = list(order.lines.select_related("product__producer").order_by("product__name"))
         for line in self.lines:
-            self.fields[f"qty-{line.product_id}"] = forms.CharField(
+            self.fields[f"qty-{line.product_id}"] = TypedNumberField(
                 label=_("Quantité"), initial=line.quantity, max_length=12
             )
             self.fields[f"price-{line.product_id}"] = MoneyField(

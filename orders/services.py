@@ -23,7 +23,14 @@ from django.utils.translation import gettext as _
 from accounts.models import Market, Membership
 from cagette.i18n import stored_language
 from cagette.ids import is_id
-from cagette.money import format_euros, format_quantity, to_cents
+from cagette.money import (
+    NumberTooLong,
+    format_euros,
+    format_quantity,
+    parse_decimal,
+    to_cents,
+    typed_back,
+)
 from distributions.models import Distribution
 from payments.ledger import (
     InsufficientBalanceError,
@@ -101,23 +108,34 @@ def checkout_choices(market: Market) -> list[str]:
 
 
 def _not_a_quantity(text, product: Product) -> CheckoutError:
+    shown = typed_back(text).strip()
+    if not shown:  # too long to quote
+        return CheckoutError(
+            _("La quantité de %(product)s n'est pas un nombre valable.") % {"product": product.name}
+        )
     return CheckoutError(
         _("« %(text)s » n'est pas une quantité valable pour %(product)s.")
-        % {"text": text, "product": product.name}
+        % {"text": shown, "product": product.name}
+    )
+
+
+def _too_much(product: Product) -> CheckoutError:
+    return CheckoutError(
+        _("%(product)s : %(max)s au plus par commande.")
+        % {"product": product.name, "max": MAX_QUANTITY}
     )
 
 
 def parse_quantity(text, product: Product) -> Decimal:
     """A quantity typed by the client; 0 (however written) means "none of this product"."""
-    raw = str(text if text is not None else "").strip().replace(",", ".")
-    if raw == "":
+    if str(text if text is not None else "").strip() == "":
         return Decimal("0")
     try:
-        quantity = Decimal(raw)
-    except ArithmeticError:
+        quantity = parse_decimal(text)
+    except NumberTooLong:
+        raise _too_much(product) from None
+    except ValueError:
         raise _not_a_quantity(text, product) from None
-    if not quantity.is_finite():  # "NaN", "Infinity": Decimal reads them, nobody means them
-        raise _not_a_quantity(text, product)
     if quantity < 0:
         raise CheckoutError(
             _("La quantité de %(product)s ne peut pas être négative.") % {"product": product.name}
@@ -125,10 +143,7 @@ def parse_quantity(text, product: Product) -> Decimal:
     if quantity == 0:
         return Decimal("0")
     if quantity > MAX_QUANTITY:
-        raise CheckoutError(
-            _("%(product)s : %(max)s au plus par commande.")
-            % {"product": product.name, "max": MAX_QUANTITY}
-        )
+        raise _too_much(product)
     if product.sold_by_whole_units and quantity != quantity.to_integral_value():
         raise CheckoutError(
             _("%(product)s se commande à l'unité : indiquez un nombre entier.")

@@ -1,4 +1,3 @@
-import datetime
 import re
 import uuid
 
@@ -8,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cagette.dates import DateField
 from cagette.money import MoneyField
 
 from .cheques import received_cheques
@@ -18,7 +18,6 @@ DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y"]
 
 
 EXPIRED_FORM = _("Formulaire expiré : rechargez la page et recommencez.")
-EARLIEST_DATE = datetime.date(2000, 1, 1)
 
 
 class OnceForm(forms.Form):
@@ -81,17 +80,6 @@ def _recorded_cheque_message(payment) -> str:
     }
 
 
-def _not_in_future(value):
-    if value and value > timezone.localdate():
-        raise ValidationError(_("La date ne peut pas être dans le futur."))
-
-
-def _not_before_2000(value):
-    # A typo (0001-01-01, 1900) rather than a date: the books did not exist then.
-    if value and value < EARLIEST_DATE:
-        raise ValidationError(_("La date ne peut pas être antérieure au 1er janvier 2000."))
-
-
 class OpeningBalanceForm(OnceForm):
     prefix = "opening"
     token_prefix = "opening"
@@ -101,12 +89,12 @@ class OpeningBalanceForm(OnceForm):
         help_text=_("Positif si le client a un avoir, négatif s'il doit de l'argent au marché."),
     )
     label = forms.CharField(label=_("Libellé"), max_length=200, initial=_("Reprise de solde"))
-    date = forms.DateField(
+    date = DateField(
+        past_only=True,
         label=_("Date"),
         initial=timezone.localdate,
         input_formats=DATE_INPUTS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[_not_before_2000, _not_in_future],
     )
 
 
@@ -115,12 +103,12 @@ class PaymentForm(OnceForm):
     token_prefix = "payment"
     method = forms.ChoiceField(label=_("Moyen de paiement"), choices=PaymentMethod.choices)
     amount = MoneyField(label=_("Montant"))
-    paid_on = forms.DateField(
+    paid_on = DateField(
+        past_only=True,
         label=_("Date du paiement"),
         initial=timezone.localdate,
         input_formats=DATE_INPUTS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[_not_before_2000, _not_in_future],
     )
     reference = forms.CharField(label=_("Référence"), max_length=80, required=False)
     cheque_number = forms.CharField(label=_("Numéro de chèque"), max_length=40, required=False)

@@ -48,6 +48,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Market, Membership
+from cagette.dates import window_constraint
 
 from .methods import PaymentMethod
 
@@ -183,6 +184,7 @@ class Transaction(models.Model):
                 | (~Q(kind="reversal") & Q(reverses__isnull=True)),
                 name="transaction_reversal_iff_reverses",
             ),
+            window_constraint("date", "transaction_date_in_window"),
         ]
         indexes = [models.Index(fields=["market", "date"])]
 
@@ -349,6 +351,7 @@ class Payment(models.Model):
                 condition=~Q(status="received") | ~Q(method="on_site"),
                 name="payment_received_method_known",
             ),
+            window_constraint("paid_on", "payment_paid_on_in_window"),
         ]
 
     def __str__(self):

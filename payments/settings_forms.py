@@ -18,7 +18,7 @@ from schwifty import exceptions as schwifty_errors
 from schwifty import registry as schwifty_registry
 
 from accounts.models import Market
-from cagette.money import parse_amount
+from cagette.money import TypedNumberField, parse_amount
 
 from .methods import OFFERABLE_CHOICES, PaymentMethod
 from .settings_services import methods_ordered
@@ -220,11 +220,10 @@ class PaymentSettingsForm(forms.Form):
             "ou à défaut le nom du marché."
         ),
     )
-    stripe_commission_percent = forms.CharField(
+    stripe_commission_percent = TypedNumberField(
         label=_("Commission du marché (%)"),
         required=False,
         max_length=10,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text=_(
             "Pour la carte bancaire en ligne seulement : quand un panier payé en ligne "
             "contient des produits d'un producteur ayant un compte Stripe connecté, sa part "
