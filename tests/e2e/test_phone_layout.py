@@ -95,7 +95,7 @@ def _long_named_client(market):
 
 
 def _basket_with_a_shortfall(market, distribution, product, staff):
-    """A basket of 12 345,67 €, half paid in cash, an old debt and a counted till."""
+    """A basket of 12 345,67 € partly paid (cash, cheque, transfer), an old debt, a counted till."""
     client = _long_named_client(market)
     opening_balance_record(
         membership=client, amount=Decimal("-1234.56"), label="Reprise", recorded_by=staff.user
@@ -104,17 +104,24 @@ def _basket_with_a_shortfall(market, distribution, product, staff):
         membership=client,
         distribution=distribution,
         lines=basket_read(market, {product.pk: "1"}),
-        choice="cheque",
+        choice="transfer",
         token="phone",
         notify=False,
     )
-    payment_record(
-        membership=client,
-        order=order,
-        method="cash",
-        amount=Decimal("6000.30"),
-        recorded_by=staff.user,
-    )
+    for method, amount, bank in [
+        ("cash", "6000.30", ""),
+        ("cheque", "1000.00", "Crédit Agricole Île-de-France"),
+        ("transfer", "345.37", ""),
+    ]:
+        payment_record(
+            membership=client,
+            order=order,
+            method=method,
+            amount=Decimal(amount),
+            recorded_by=staff.user,
+            cheque_number="0012345678" if bank else "",
+            bank=bank,
+        )
     cash_count_record(
         distribution=distribution,
         counted_by=staff.user,
@@ -215,4 +222,5 @@ def test_a_treasurer_reads_the_balances_on_a_phone(phone, market, treasurer, lan
     _log_in(phone, treasurer, language)
 
     _visit(phone, reverse("balance_list", args=[market.slug]), f"balances-{language}")
+    _visit(phone, reverse("pending_transfers", args=[market.slug]), f"transfers-{language}")
     _visit(phone, reverse("client_history", args=[market.slug, client.pk]), f"history-{language}")
