@@ -207,10 +207,22 @@ def test_a_client_orders_and_reads_their_account_on_a_phone(phone, market, langu
 def test_an_admin_runs_the_distribution_day_on_a_phone(phone, market, admin, language):
     distribution, product = _market_with_long_amounts(market)
     _client, order = _basket_with_a_shortfall(market, distribution, product, admin)
+    # A basket to be paid in cash as declared: ready for the bulk validation.
+    order_checkout(
+        membership=_long_named_client(market),
+        distribution=distribution,
+        lines=basket_read(market, {product.pk: "2"}),
+        choice="cash",
+        token="cash",
+        notify=False,
+    )
     _log_in(phone, admin, language)
     day = [market.slug, distribution.pk]
 
+    _visit(phone, reverse("market_home", args=[market.slug]), f"home-{language}")
     _visit(phone, reverse("day_distribution", args=day), f"day-{language}")
+    _visit(phone, reverse("day_bulk", args=day), f"bulk-{language}")
+    _visit(phone, reverse("distribution_orders", args=day), f"orders-{language}")
     _visit(phone, reverse("day_basket", args=[*day, order.pk]), f"basket-{language}")
     _visit(phone, reverse("cash_summary", args=day), f"cash-{language}")
 
