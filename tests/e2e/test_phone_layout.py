@@ -225,6 +225,8 @@ def test_an_admin_runs_the_distribution_day_on_a_phone(phone, market, admin, lan
     _visit(phone, reverse("distribution_orders", args=day), f"orders-{language}")
     _visit(phone, reverse("day_basket", args=[*day, order.pk]), f"basket-{language}")
     _visit(phone, reverse("cash_summary", args=day), f"cash-{language}")
+    _visit(phone, reverse("order_edit", args=[market.slug, order.pk]), f"order-edit-{language}")
+    _visit(phone, reverse("product_list", args=[market.slug]), f"products-{language}")
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
