@@ -18,6 +18,7 @@ from distributions.services import cash_count_record
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.services import opening_balance_record, payment_record
+from tests.e2e.conftest import ARTIFACTS
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 
@@ -132,7 +133,8 @@ def _basket_with_a_shortfall(market, distribution, product, staff):
 
 
 @pytest.fixture
-def phone(chromium, live_server):
+def phone(request, chromium, live_server):
+    """A 390 px touch screen; like ``page``, it keeps a screenshot of a failure."""
     context = chromium.new_context(
         base_url=live_server.url,
         viewport={"width": WIDTH, "height": 844},
@@ -142,6 +144,10 @@ def phone(chromium, live_server):
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
     context.close()
 
 
