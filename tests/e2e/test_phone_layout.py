@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import Role
@@ -158,7 +159,8 @@ def _log_in(page, membership, language):
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(f"**/m/{membership.market.slug}/")
     url = page.url
-    page.context.add_cookies([{"name": "django_language", "value": language, "url": url}])
+    cookie = {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": url}
+    page.context.add_cookies([cookie])
 
 
 def _assert_fits_the_phone(page, name):
