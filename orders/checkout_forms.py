@@ -22,6 +22,7 @@ class PaymentChoiceForm(OnceForm):
         super().__init__(*args, **kwargs)
         if choices:
             self.fields["choice"].choices = [(c, checkout_label(c)) for c in choices]
+            self.fields["choice"].widget.attrs["class"] = "form-check-input"
         else:
             # The market does not ask (cagnotte mode, or payments not managed).
             del self.fields["choice"]
