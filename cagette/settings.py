@@ -182,7 +182,7 @@ X_FRAME_OPTIONS = "DENY"
 # the payment instructions shared with the HTML emails use them, and they
 # cannot run code. Stripe Checkout is a redirect after a form is sent, hence its
 # origin in form-action; tests' fake Stripe serves its page on 127.0.0.1.
-STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+STRIPE_CHECKOUT_ORIGIN = env("STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -76,8 +76,10 @@ def environment(database_name, tmp_path_factory) -> dict:
         DATABASE_URL=f"postgres://{credentials}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
         f"/{database_name}",
         STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
+        # Nothing leaves the machine, whatever listens on its port 25.
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
     )
-    for name in ("CONN_MAX_AGE", "LOGIN_THROTTLE", "EMAIL_BACKEND"):
+    for name in ("CONN_MAX_AGE", "LOGIN_THROTTLE", "TRUSTED_PROXY_COUNT"):
         environment.pop(name, None)
     return environment
 

@@ -156,3 +156,17 @@ def test_the_transfer_filter_still_sends_itself_when_a_distribution_is_picked(
 
     page.wait_for_url(re.compile(r".*distribution=" + re.escape(picked)))
     assert not violations
+
+
+def test_tout_selectionner_still_ticks_the_rows_of_its_section(page, violations, demo):
+    _log_in(page, "tresorier@demo.cagette.fr")
+    page.goto(_url("pending_transfers"))
+    section = page.locator("input[name=payments]").first.get_attribute("data-section")
+    box = page.locator(f'input.select-all[data-section="{section}"]')
+    rows = page.locator(f'input[name=payments][data-section="{section}"]')
+
+    box.check()
+
+    for n in range(rows.count()):
+        expect(rows.nth(n)).to_be_checked()
+    assert not violations
