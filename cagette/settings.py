@@ -48,7 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "cagette.middleware.PagePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "cagette.middleware.FrenchFirstLocaleMiddleware",
@@ -175,7 +175,7 @@ SECURE_HSTS_PRELOAD = _secure
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# Content-Security-Policy (django-csp): scripts, styles, fonts and images come
+# Content-Security-Policy (django-csp, on HTML pages): scripts, styles, fonts and images come
 # from our own static files only; no inline script, no inline event handler
 # (pages ask static/js/app.js for behaviour with data- attributes). Style
 # attributes are allowed deliberately (style-src-attr): a few layout widths and

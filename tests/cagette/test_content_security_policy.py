@@ -62,3 +62,10 @@ def test_no_page_template_has_an_inline_script_or_event_handler():
     ]
 
     assert offenders == []
+
+
+def test_a_pdf_carries_no_page_policy_that_would_block_the_browsers_viewer(login, treasurer):
+    response = login(treasurer).get(reverse("balance_pdf", args=[treasurer.market.slug]))
+
+    assert response["Content-Type"] == "application/pdf"
+    assert "Content-Security-Policy" not in response.headers
