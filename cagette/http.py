@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 
@@ -29,3 +30,15 @@ def post_only(page: str, *names: str):
         return wrapper
 
     return decorator
+
+
+def client_ip(request) -> str:
+    """The client's address: behind ``TRUSTED_PROXY_COUNT`` proxies, the one the
+    farthest trusted proxy saw (so a client cannot pick theirs by sending its own
+    X-Forwarded-For); otherwise, or without the header, the socket's address."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies > 0 and forwarded:
+        return forwarded[-min(proxies, len(forwarded))]
+    return request.META.get("REMOTE_ADDR", "")

@@ -1,3 +1,4 @@
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.utils import translation
 
@@ -21,3 +22,16 @@ class FrenchFirstLocaleMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class PagePolicyMiddleware(CSPMiddleware):
+    """The Content-Security-Policy (settings: CONTENT_SECURITY_POLICY), on pages only.
+
+    PDFs, CSV exports and static files run no page code, and Chromium's PDF
+    viewer is itself an embedded object that ``object-src 'none'`` would block.
+    """
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)

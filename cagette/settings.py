@@ -5,6 +5,7 @@ least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL (PostgreSQL); see READ
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
     "cagette",
     "accounts",
     "payments",
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cagette.middleware.PagePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "cagette.middleware.FrenchFirstLocaleMiddleware",
@@ -54,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the login page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cagette.urls"
@@ -81,10 +86,23 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Production keeps each process's connection open between requests (gunicorn's
+# sync workers serve one request at a time, so one persistent connection per
+# process is the pool), checked before reuse so a restarted PostgreSQL is no
+# error. Development and tests open one per request.
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0 if (DEBUG or TESTING) else 600)
+)
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses any login, right password or not, while the account or the
+    # address is locked out after too many failures (django-axes).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -108,7 +126,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -141,6 +159,9 @@ EMAIL_HOST_PASSWORD = EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = EMAIL_CONFIG.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = EMAIL_CONFIG.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Cagette <noreply@localhost>")
+# Seconds before a mail server that does not answer fails the send: emails are
+# sent during the request, and a silent server must not hang the checkout.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Production hardening: on whenever DEBUG is off, except under tests.
 _secure = not (DEBUG or TESTING)
@@ -153,6 +174,48 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _secure
 SECURE_HSTS_PRELOAD = _secure
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp, on HTML pages): scripts, styles, fonts and images come
+# from our own static files only; no inline script, no inline event handler
+# (pages ask static/js/app.js for behaviour with data- attributes). Style
+# attributes are allowed deliberately (style-src-attr): a few layout widths and
+# the payment instructions shared with the HTML emails use them, and they
+# cannot run code. Stripe Checkout is a redirect after a form is sent, hence its
+# origin in form-action; tests' fake Stripe serves its page on 127.0.0.1.
+STRIPE_CHECKOUT_ORIGIN = env("STRIPE_CHECKOUT_ORIGIN", default="https://checkout.stripe.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", STRIPE_CHECKOUT_ORIGIN]
+        + (["http://127.0.0.1:*"] if TESTING else []),
+    },
+}
+
+# Failed logins (django-axes): after LOGIN_FAILURE_LIMIT failures for one
+# account, or from one address, every login of that account or from that
+# address is refused, right password included, until LOGIN_COOLOFF_MINUTES have
+# passed without a new failure. The login page says so in French.
+AXES_ENABLED = env.bool("LOGIN_THROTTLE", default=not TESTING)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "accounts.throttle.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "cagette.http.client_ip"
+# Behind the proxy the README asks for, the client's address is the last one
+# the proxy appended to X-Forwarded-For; 0 reads the socket's address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if (DEBUG or TESTING) else 1)
+# Not written to the access log: one row per login is not needed.
+AXES_DISABLE_ACCESS_LOG = True
 
 LOGGING = {
     "version": 1,
