@@ -216,8 +216,10 @@ class PaymentSettingsForm(forms.Form):
         required=False,
         max_length=Market._meta.get_field("cheque_payee").max_length,
         help_text=_(
-            "Le nom à écrire sur les chèques. Laissé vide : le titulaire du compte, "
-            "ou à défaut le nom du marché."
+            "Le nom exactement tel que vos clients doivent l'écrire sur leurs chèques "
+            "(par exemple « AMAP des Lilas ») : il est donné tel quel sur la page de "
+            "confirmation de la commande et dans l'e-mail récapitulatif. Laissé vide : "
+            "le titulaire du compte, ou à défaut le nom du marché."
         ),
     )
     stripe_commission_percent = forms.CharField(
@@ -254,6 +256,9 @@ class PaymentSettingsForm(forms.Form):
             self.initial.update(self._initial_from(market))
         if not online_card_available:
             self._lock_online_card()
+        # What is written on the cheques when the field is left empty.
+        payee = self.fields["cheque_payee"]
+        payee.widget.attrs["placeholder"] = market.account_holder or market.name
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = self._layout()
