@@ -5,8 +5,13 @@ catalogue's msgids are all read (see `tests.typography` for what counts as
 French punctuation). A fault is reported with its file, line and words.
 """
 
+from decimal import Decimal
+from types import SimpleNamespace
+
 import pytest
 
+from cagette.templatetags.money import euros, quantity_unit
+from orders.models import Unit
 from tests.typography import (
     NBSP,
     excerpt,
@@ -117,6 +122,19 @@ def test_a_catalogue_msgid_split_over_lines_is_fixed_and_its_msgstr_kept():
         f'"? Par «{NBSP}chèque{NBSP}»"\n',
         'msgstr "How ?"\n',
     ]
+
+
+# Numbers
+
+
+def test_an_amount_keeps_its_thousands_and_its_euro_sign_on_one_line():
+    assert euros(Decimal("1234567.5")) == f"1{NBSP}234{NBSP}567,50{NBSP}€"
+
+
+def test_a_quantity_keeps_its_unit_on_the_same_line():
+    line = SimpleNamespace(quantity=Decimal("2"), product=SimpleNamespace(unit=Unit.PIECE))
+
+    assert quantity_unit(line) == f"2{NBSP}pièces"
 
 
 # The tree
