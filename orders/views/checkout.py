@@ -112,6 +112,7 @@ def distribution_shop(request, distribution_id):
         "rows": rows,
         "error": error,
         "locked": order is not None and request.market.payments_enabled,
+        "asks_for_payment": asks_for_payment(request.market),  # names the third step
     }
     return render(request, "orders/shop.html", context, status=400 if error else 200)
 

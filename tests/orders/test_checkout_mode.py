@@ -46,6 +46,20 @@ def test_in_cagnotte_mode_the_review_page_does_not_ask_to_choose_a_payment(
     assert "Valider ma commande" in content  # the third step's name
 
 
+@pytest.mark.parametrize(
+    "cagnotte_mode, third_step", [(False, "Choisir mon paiement"), (True, "Valider ma commande")]
+)
+def test_the_shop_names_the_third_step_for_the_market_s_mode(
+    shopper, market, distribution, carrots, cagnotte_mode, third_step
+):
+    market.cagnotte_mode = cagnotte_mode
+    market.save()
+
+    content = text(shopper.get(shop_url(distribution)))
+
+    assert f"3. {third_step}" in content
+
+
 def test_when_a_payment_is_asked_the_review_page_still_leads_to_the_payment_choice(
     shopper, market, distribution, carrots
 ):
