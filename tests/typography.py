@@ -147,12 +147,20 @@ _TRANSLATE = re.compile(r"""{%-?\s*(?:translate|trans)\s+(["'])(.*?)\1""", re.DO
 _BLOCK_EDGE = re.compile(r"{%\s*(?:(?:end)?blocktrans(?:late)?|plural)\b")
 _HTML_TAG = re.compile(r"<[a-zA-Z/!][^<>]*>")
 _FRENCH_ATTRIBUTE = re.compile(
-    r"""\s(?:title|aria-label|placeholder|alt)\s*=\s*(["'])(.*?)\1""", re.DOTALL | re.IGNORECASE
+    r"""\s(?:title|aria-label|placeholder|alt|data-confirm)\s*=\s*(["'])(.*?)\1""",
+    re.DOTALL | re.IGNORECASE,
+)
+# A blocktranslate body is French wherever it stands (in any attribute too): the
+# catalogue's msgid is fixed, so the template must be fixed the same way.
+_BLOCK = re.compile(
+    r"{%\s*blocktrans(?:late)?\b.*?%}(.*?){%\s*endblocktrans(?:late)?\s*%}", re.DOTALL
 )
 
 
 def template_view(source: str) -> str:
-    """The French text of a template: outside tags, in translate tags and in a few attributes."""
+    """The French text of a template: outside tags, in translate tags, in blocktranslate
+    bodies and in the attributes a person reads (title, aria-label, placeholder, alt,
+    data-confirm)."""
     kind = list(source)
     blanked = _DJANGO_TAG.sub(lambda m: INLINE * len(m.group()), source)
     for tag in _HTML_TAG.finditer(blanked):
@@ -161,6 +169,8 @@ def template_view(source: str) -> str:
             start, end = tag.start() + attribute.start(2), tag.start() + attribute.end(2)
             kind[start:end] = source[start:end]
             kind[start - 1], kind[end] = BOUNDARY, BOUNDARY
+    for block in _BLOCK.finditer(source):
+        kind[block.start(1) : block.end(1)] = source[block.start(1) : block.end(1)]
     for tag in _DJANGO_TAG.finditer(source):
         translate = _TRANSLATE.match(tag.group())
         edge = translate or _BLOCK_EDGE.match(tag.group())

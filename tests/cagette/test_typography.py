@@ -102,6 +102,15 @@ def test_a_template_is_read_outside_tags_and_in_translate_tags_and_french_attrib
     ).replace("Total :", f"Total{NBSP}:")
 
 
+def test_a_blocktranslate_body_in_any_attribute_is_read():
+    source = (
+        '<button data-x="{% blocktranslate with a=amount %}Annuler {{ a }} ?'
+        '{% endblocktranslate %}">'
+    )
+
+    assert fixed(source, faults(template_view(source))) == source.replace(" ?", f"{NBSP}?")
+
+
 def test_a_blocktranslate_body_and_its_msgid_get_the_same_fix():
     template = "{% blocktranslate with m=name %}Ordre :{{ m }}, « {{ m }}»{% endblocktranslate %}"
     msgid = "Ordre :%(m)s, « %(m)s»"
