@@ -71,7 +71,9 @@ def _build(
         "order": order,
         "market": order.market,
         "lines": order.lines.select_related("product__producer").order_by("product__name"),
-        "instructions": PaymentInstructions(order.market, choice, amount, reference),
+        "instructions": PaymentInstructions(
+            order.market, choice, amount, reference, cagnotte_mode=order.in_cagnotte_mode
+        ),
         "held": client_account(order.membership).held,
         "added": earlier is not None,
         "earlier": earlier or [],

@@ -13,6 +13,9 @@ class PaymentInstructions:
     choice: str  # a checkout choice ("" when the market does not ask)
     amount: Decimal
     reference: str
+    # The order was taken in the market's cagnotte mode (`Order.in_cagnotte_mode`),
+    # whatever the market's settings are now.
+    cagnotte_mode: bool = False
 
     @property
     def label(self) -> str:
@@ -27,7 +30,7 @@ class PaymentInstructions:
     def kind(self) -> str:
         """Which instructions to show: one template block per kind."""
         if not self.choice:
-            return "cagnotte_mode" if self.market.cagnotte_mode else "none"
+            return "cagnotte_mode" if self.cagnotte_mode else "none"
         if self.choice in (PaymentMethod.CASH, PaymentMethod.CARD_TERMINAL, PaymentMethod.ON_SITE):
             return "on_site"
         return {

@@ -117,6 +117,19 @@ class Product(models.Model):
         return self.unit in Unit.whole()
 
 
+class CheckoutMode(models.TextChoices):
+    """How the market took payment when the basket was last checked out.
+
+    Kept on the order: the market may change its settings later, and the
+    order still reads as it was taken (an order taken in cagnotte mode is not
+    « payé avec votre cagnotte » once the mode is off).
+    """
+
+    CHOICE = "choice", _("le client choisit son paiement")
+    CAGNOTTE_MODE = "cagnotte_mode", _("mode cagnotte du marché")
+    UNMANAGED = "unmanaged", _("paiements non gérés par le marché")
+
+
 def order_reference(day, number: int) -> str:
     """What a client writes on a transfer or a cheque: ``2026-12-04-0042``."""
     return f"{day:%Y-%m-%d}-{number:04d}"
@@ -132,6 +145,12 @@ class Order(models.Model):
     reference = models.CharField(_("référence"), max_length=30, editable=False)
     total = models.DecimalField(_("montant"), default=Decimal("0.00"), **MONEY)
     payment_method = models.CharField(_("paiement choisi"), max_length=20, blank=True)
+    checkout_mode = models.CharField(
+        _("mode de paiement à la commande"),
+        max_length=20,
+        choices=CheckoutMode.choices,
+        default=CheckoutMode.CHOICE,
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
     # Validated at the pickup: the basket is then locked (corrections by reversal).
@@ -164,6 +183,11 @@ class Order(models.Model):
     @property
     def is_validated(self) -> bool:
         return self.validated_at is not None
+
+    @property
+    def in_cagnotte_mode(self) -> bool:
+        """Whether the basket was taken under the market's cagnotte mode."""
+        return self.checkout_mode == CheckoutMode.CAGNOTTE_MODE
 
     @property
     def payment_choice_label(self) -> str:

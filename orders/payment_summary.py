@@ -10,13 +10,12 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from accounts.models import Market
 from payments.methods import CAGNOTTE, checkout_label
 from payments.models import Payment, PaymentStatus
 
 from .instructions import PaymentInstructions
-from .models import Order
-from .services import ZERO, asks_for_payment
+from .models import CheckoutMode, Order
+from .services import ZERO
 
 
 def standing(payments) -> list[Payment]:
@@ -40,22 +39,27 @@ def on_balance(order: Order, payments) -> Decimal:
     return max(order.total - sum((p.amount for p in counted), ZERO), ZERO)
 
 
-def balance_label(market: Market) -> str:
-    """How the part paid from the balance is named; empty where payments are not managed."""
-    if market.cagnotte_mode:
+def balance_label(order: Order) -> str:
+    """How the part paid from the balance is named, by the mode the order was taken under.
+
+    Empty where payments were not managed.
+    """
+    if order.checkout_mode == CheckoutMode.CAGNOTTE_MODE:
         return _("Cagnotte du marché")
-    if market.payments_enabled:
+    if order.checkout_mode == CheckoutMode.CHOICE:
         return checkout_label(CAGNOTTE)
     return ""
 
 
 def still_expected(order: Order, payments) -> list[PaymentInstructions]:
-    """What the order page tells the client to do, for the market as it is now.
+    """What the order page tells the client to do.
 
     One block per payment still expected, with its own reference, and first
-    the part on the balance when there is one: a cagnotte payment, or the
-    market's cagnotte mode, or « settled with the market » where payments are
-    no longer managed. Nothing is shown for a part a payment already covers.
+    the part on the balance when there is one, read from the mode the order
+    was taken under (not the market's settings now): a cagnotte payment, or
+    the market's cagnotte mode, or « settled with the market » where
+    payments were not managed. Nothing is shown for a part a payment
+    already covers.
     """
     market = order.market
     blocks = [
@@ -65,13 +69,18 @@ def still_expected(order: Order, payments) -> list[PaymentInstructions]:
     ]
     rest = on_balance(order, payments)
     if rest > 0:
-        choice = CAGNOTTE if asks_for_payment(market) else ""
-        blocks.insert(0, PaymentInstructions(market, choice, rest, order.reference))
+        choice = CAGNOTTE if order.checkout_mode == CheckoutMode.CHOICE else ""
+        blocks.insert(
+            0,
+            PaymentInstructions(
+                market, choice, rest, order.reference, cagnotte_mode=order.in_cagnotte_mode
+            ),
+        )
     return blocks
 
 
 def attach_payments(orders) -> list[Order]:
-    """Give each order ``shown_payments`` and ``balance_part`` for « Mes commandes ».
+    """Give each order ``shown_payments``, ``balance_part`` and ``balance_label``.
 
     The orders must prefetch their payments (with ``rechoice``), oldest first.
     """
@@ -80,4 +89,5 @@ def attach_payments(orders) -> list[Order]:
         payments = list(order.payments.all())
         order.shown_payments = standing(payments)
         order.balance_part = on_balance(order, payments)
+        order.balance_label = balance_label(order)
     return orders

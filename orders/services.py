@@ -43,7 +43,7 @@ from payments.methods import CAGNOTTE, OFFERABLE, ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
 from payments.services import payment_cancel
 
-from .models import Order, OrderLine, Product
+from .models import CheckoutMode, Order, OrderLine, Product
 
 logger = logging.getLogger(__name__)
 MAX_QUANTITY = Decimal("999")
@@ -88,6 +88,15 @@ def online_card_configured() -> bool:
 def asks_for_payment(market: Market) -> bool:
     """Whether checkout asks the client how they will pay."""
     return market.payments_enabled and not market.cagnotte_mode
+
+
+def checkout_mode(market: Market) -> str:
+    """The mode an order is taken under now; the order keeps it (see `CheckoutMode`)."""
+    if not market.payments_enabled:
+        return CheckoutMode.UNMANAGED
+    if market.cagnotte_mode:
+        return CheckoutMode.CAGNOTTE_MODE
+    return CheckoutMode.CHOICE
 
 
 def checkout_choices(market: Market) -> list[str]:
@@ -452,8 +461,9 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
         )
     order.total += difference
     order.payment_method = choice
+    order.checkout_mode = checkout_mode(market)
     order.updated_at = timezone.now()
-    order.save(update_fields=["total", "payment_method", "updated_at"])
+    order.save(update_fields=["total", "payment_method", "checkout_mode", "updated_at"])
     if notify:  # something changed (see above): the client gets the new recap
         added = not first and market.payments_enabled and difference > 0
         _send_recap_after_commit(

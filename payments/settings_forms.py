@@ -9,9 +9,10 @@ from decimal import Decimal
 
 from crispy_bootstrap5.bootstrap5 import Switch
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Field, Fieldset, Layout
+from crispy_forms.layout import HTML, Field, Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
@@ -67,6 +68,25 @@ ONLINE_CARD_KEPT = _(
     "indisponible : la plateforme n'a pas encore terminé sa configuration Stripe "
     "(clés et secret du webhook). Elle reste cochée, mais n'est pas proposée aux "
     "clients en attendant."
+)
+# With payments off, what depends on them is shown but cannot be changed (spec
+# 001: the methods appear once payments are on); the switch says why.
+NEEDS_PAYMENTS = (
+    "payment_methods",
+    "iban",
+    "bic",
+    "account_holder",
+    "cheque_payee",
+    "stripe_commission_percent",
+    "cagnotte_mode",
+    "allow_negative_balances",
+)
+PAYMENTS_OFF_NOTE = _(
+    "La gestion des paiements est désactivée : les moyens de paiement ci-dessous sont "
+    "inactifs. En l'activant, chaque commande et chaque paiement s'inscrivent sur le compte "
+    "du client, qui choisit comment payer juste après avoir validé son panier ; vous "
+    "suivez les soldes dans « Solde des clients ». Cochez « Activer la gestion des "
+    "paiements » pour choisir les moyens de paiement proposés."
 )
 CAGNOTTE_HELP = _(
     "Pour collecter les paiements de plusieurs ventes en une fois : par exemple un règlement "
@@ -173,6 +193,7 @@ class MethodCheckboxes(forms.CheckboxSelectMultiple):
         option = super().create_option(name, value, label, selected, *args, **kwargs)
         if value in self.locked:
             option["attrs"]["disabled"] = True
+            option["attrs"]["data-locked"] = "true"  # whether payments are on or not
         return option
 
 
@@ -216,8 +237,10 @@ class PaymentSettingsForm(forms.Form):
         required=False,
         max_length=Market._meta.get_field("cheque_payee").max_length,
         help_text=_(
-            "Le nom à écrire sur les chèques. Laissé vide : le titulaire du compte, "
-            "ou à défaut le nom du marché."
+            "Le nom exactement tel que vos clients doivent l'écrire sur leurs chèques "
+            "(par exemple « AMAP des Lilas ») : il est donné tel quel sur la page de "
+            "confirmation de la commande et dans l'e-mail récapitulatif. Laissé vide : "
+            "le titulaire du compte, ou à défaut le nom du marché."
         ),
     )
     stripe_commission_percent = TypedNumberField(
@@ -249,10 +272,16 @@ class PaymentSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.market = market
         self.online_card_available = online_card_available
-        if not self.is_bound:
-            self.initial.update(self._initial_from(market))
+        # Always: a field disabled below takes its value from here, not from the data.
+        self.initial.update(self._initial_from(market))
+        self.payments_active = self._payments_active()
+        if not self.payments_active:
+            self._disable_what_needs_payments()
         if not online_card_available:
             self._lock_online_card()
+        # What is written on the cheques when the field is left empty.
+        payee = self.fields["cheque_payee"]
+        payee.widget.attrs["placeholder"] = market.account_holder or market.name
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = self._layout()
@@ -271,6 +300,19 @@ class PaymentSettingsForm(forms.Form):
             "allow_negative_balances": market.allow_negative_balances,
         }
 
+    def _payments_active(self) -> bool:
+        """Payments as the form sends them (so one click can turn them on and pick methods),
+        else as the market has them."""
+        if self.is_bound:
+            return self.fields["payments_enabled"].widget.value_from_datadict(
+                self.data, self.files, self.add_prefix("payments_enabled")
+            )
+        return self.market.payments_enabled
+
+    def _disable_what_needs_payments(self):
+        for name in NEEDS_PAYMENTS:
+            self.fields[name].disabled = True
+
     def _lock_online_card(self):
         field = self.fields["payment_methods"]
         offered = self.market.offers(ONLINE_CARD)
@@ -283,19 +325,31 @@ class PaymentSettingsForm(forms.Form):
 
     def _layout(self) -> Layout:
         monospace = {"autocomplete": "off", "spellcheck": "false", "css_class": "font-monospace"}
+        needs = {"css_class": "needs-payments"}
         return Layout(
-            Fieldset(_("Gestion des paiements"), Switch("payments_enabled")),
-            Fieldset(_("Moyens de paiement"), "payment_methods"),
+            Fieldset(_("Gestion des paiements"), Switch("payments_enabled"), self._off_note()),
+            Fieldset(_("Moyens de paiement"), "payment_methods", **needs),
             Fieldset(
                 _("Virements"),
                 Field("iban", **monospace),
                 Field("bic", **monospace),
                 "account_holder",
+                **needs,
             ),
-            Fieldset(_("Chèques"), "cheque_payee"),
-            Fieldset(_("Carte bancaire en ligne"), "stripe_commission_percent"),
-            Fieldset(_("Option Cagnotte"), Switch("cagnotte_mode")),
-            Fieldset(_("Soldes des clients"), Switch("allow_negative_balances")),
+            Fieldset(_("Chèques"), "cheque_payee", **needs),
+            Fieldset(_("Carte bancaire en ligne"), "stripe_commission_percent", **needs),
+            Fieldset(_("Option Cagnotte"), Switch("cagnotte_mode"), **needs),
+            Fieldset(_("Soldes des clients"), Switch("allow_negative_balances"), **needs),
+        )
+
+    def _off_note(self) -> HTML:
+        hidden = " hidden" if self.payments_active else ""
+        return HTML(
+            format_html(
+                '<div class="alert alert-info" id="payments-off-note"{}>{}</div>',
+                hidden,
+                PAYMENTS_OFF_NOTE,
+            )
         )
 
     def clean_iban(self):

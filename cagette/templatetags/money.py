@@ -2,7 +2,7 @@
 
 from django import template
 
-from cagette.money import format_euros, format_number, format_quantity
+from cagette.money import NBSP, format_euros, format_number, format_quantity
 
 register = template.Library()
 
@@ -24,7 +24,11 @@ def quantity(value):
 
 @register.filter
 def quantity_unit(line):
-    """An order line's quantity with its unit, in the right number: « 2 pièces »."""
+    """An order line's quantity with its unit, in the right number: « 2 pièces ».
+
+    A no-break space, as in amounts: the unit never starts a line on its own.
+    """
     from orders.models import Unit
 
-    return f"{format_quantity(line.quantity)} {Unit.counted(line.product.unit, line.quantity)}"
+    unit = Unit.counted(line.product.unit, line.quantity)
+    return f"{format_quantity(line.quantity)}{NBSP}{unit}"

@@ -16,7 +16,7 @@ from payments.views.stripe import pay_order_online
 from ..basket import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
 from ..models import Order, Product
-from ..payment_summary import attach_payments, balance_label, still_expected
+from ..payment_summary import attach_payments, still_expected
 from ..services import (
     ZERO,
     CheckoutError,
@@ -112,6 +112,7 @@ def distribution_shop(request, distribution_id):
         "rows": rows,
         "error": error,
         "locked": order is not None and request.market.payments_enabled,
+        "asks_for_payment": asks_for_payment(request.market),  # names the third step
     }
     return render(request, "orders/shop.html", context, status=400 if error else 200)
 
@@ -131,6 +132,8 @@ def _review_context(request, distribution):
         "to_deduct": max(already - total, ZERO),
         "held": client_account(request.membership).held,
         "unchanged": _unchanged(order, lines),
+        # In cagnotte mode (or where payments are not managed) nobody chooses a payment.
+        "asks_for_payment": asks_for_payment(request.market),
     }
 
 
@@ -200,7 +203,6 @@ def checkout_payment(request, distribution_id):
         {
             "form": form,
             "error": error,
-            "asks_for_payment": asks_for_payment(request.market),
             "cagnotte_offered": CAGNOTTE in choices,
         }
     )
@@ -227,7 +229,7 @@ def my_orders(request):
         Order.objects.filter(membership=request.membership).select_related("distribution")
     ).prefetch_related(Prefetch("payments", queryset=_order_payments()))
     orders = attach_payments(orders.order_by("-distribution__date", "-pk"))
-    context = {"orders": orders, "balance_label": balance_label(request.market)}
+    context = {"orders": orders}
     return render(request, "orders/my_orders.html", context)
 
 

@@ -39,3 +39,29 @@ def test_admin_offers_transfers_and_fixes_a_mistyped_iban(page, log_in, market, 
     assert market.iban == "FR7630006000011234567890189"
     assert market.payment_methods == ["cheque", "cash", "transfer"]
     assert MarketSettingsChange.objects.filter(market=market, field="iban").count() == 1
+
+
+def test_with_payments_off_the_methods_are_inactive_until_the_switch_is_on(
+    page, log_in, market, admin
+):
+    market.payments_enabled = False
+    market.save()
+    log_in(admin)
+    page.goto(f"/m/{market.slug}/parametres/moyens-de-paiement/")
+    form = page.locator("#payment-settings-form")
+    note = page.locator("#payments-off-note")
+
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("les moyens de paiement ci-dessous sont inactifs")
+    expect(form.get_by_label("Espèces", exact=True)).to_be_disabled()
+    expect(form.get_by_label("IBAN", exact=True)).to_be_disabled()
+
+    form.get_by_label("Activer la gestion des paiements").check()
+    expect(note).to_be_hidden()
+    form.get_by_label("Espèces", exact=True).uncheck()
+    form.get_by_role("button", name="Enregistrer").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Moyens de paiement enregistrés.")
+    expect(form.get_by_label("Espèces", exact=True)).to_be_enabled()
+    market.refresh_from_db()
+    assert market.payments_enabled and market.payment_methods == ["cheque"]

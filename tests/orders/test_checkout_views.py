@@ -215,7 +215,8 @@ def test_the_cheque_confirmation_shows_the_payee_and_the_reference_to_write(
 
     content = text(shopper.get(url("order_detail", order.market, order_id=order.pk)))
 
-    assert f"Préparez un chèque de 5,60{NBSP}€ à l'ordre de Les Amis du Marché" in content
+    assert f"Préparez un chèque de 5,60{NBSP}€" in content
+    assert f"Ordre du chèque{NBSP}: Les Amis du Marché" in content
     assert f"Écrivez au dos la référence {order.reference}" in content
     assert IBAN_GROUPED not in content
 

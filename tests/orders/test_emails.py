@@ -113,7 +113,7 @@ def test_the_recap_goes_to_the_client_in_french_with_text_and_html(
     assert message.subject == f"Marché de Montreuil — votre commande (panier n° {order.number})"
     text, html = bodies(message)
     assert text.startswith("Bonjour Camille,")
-    assert "Votre commande auprès de Marché de Montreuil est enregistrée" in text
+    assert f"Marché de Montreuil{NBSP}: votre commande est enregistrée" in text
     assert "vendredi 4 décembre 2026 (La Halle)" in text
     assert f"- Carottes (Ferme du Bois) : 2 × 2,80{NBSP}€ = 5,60{NBSP}€" in text
     assert f"Total : 12,40{NBSP}€" in text
@@ -145,9 +145,10 @@ def test_a_cheque_recap_gives_the_payee_and_the_reference_for_the_back(
 
     text, html = bodies(mailoutbox[0])
     assert (
-        f"Préparez un chèque de 5,60{NBSP}€ à l'ordre de Les Amis du Marché, "
-        f"avec au dos la référence {order.reference}, et remettez-le à la distribution."
+        f"Préparez un chèque de 5,60{NBSP}€, avec au dos la référence {order.reference}, "
+        "et remettez-le à la distribution."
     ) in text
+    assert f"Ordre du chèque{NBSP}: Les Amis du Marché" in text
     assert "Les Amis du Marché" in html
     assert order.reference in html
     assert IBAN_GROUPED not in text
@@ -297,7 +298,7 @@ def test_a_complement_recap_says_products_were_added_and_are_paid_on_top(
         f" : 6,80{NBSP}€ en plus"
     )
     text, html = bodies(message)
-    assert "Des produits ont été ajoutés à votre commande" in text
+    assert f"Marché de Montreuil{NBSP}: des produits ont été ajoutés à votre commande" in text
     assert f"Cet ajout coûte 6,80{NBSP}€." in text
     assert f"À PAYER EN PLUS : 6,80{NBSP}€" in text
     assert f"- Virement : 5,60{NBSP}€ (référence {order.reference})" in text
@@ -305,7 +306,7 @@ def test_a_complement_recap_says_products_were_added_and_are_paid_on_top(
     assert f"Nouveau total de la commande : 12,40{NBSP}€" in text
     assert "est enregistrée" not in text
     for snippet in (
-        "Des produits ont été ajoutés",
+        "des produits ont été ajoutés",
         f"À payer en plus : 6,80{NBSP}€",
         "et non le nouveau total",
     ):

@@ -519,7 +519,7 @@ def test_switching_payments_off_keeps_pending_payments_and_says_how_many(
     assert set(statuses) == {(PaymentStatus.PENDING,)}
 
 
-def test_switching_payments_off_and_unticking_a_method_warns_once_per_method(
+def test_switching_payments_off_keeps_the_methods_and_warns_once_per_method(
     login, admin, market, member
 ):
     pending(member, "cash")
@@ -528,6 +528,8 @@ def test_switching_payments_off_and_unticking_a_method_warns_once_per_method(
     )
     warnings = [m for m in messages_of(response) if "attendu" in m]
     assert warnings == ["1 paiement en espèces reste attendu : il est conservé."]
+    market.refresh_from_db()
+    assert market.payment_methods == ["cheque", "cash"]  # inactive while payments are off
 
 
 # -- What the rest of the app reads -------------------------------------------------

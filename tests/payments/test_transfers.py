@@ -442,7 +442,7 @@ def test_a_reminder_gives_the_iban_amount_and_reference_in_french(
     assert mimetype == "text/html"
     for body in (message.body, html_body):
         assert "Bonjour Camille," in body
-        assert "n'a pas encore reçu votre virement" in body
+        assert "nous n'avons pas encore reçu votre virement" in body
         assert IBAN_GROUPED in body
         assert "AGRIFRPP882" in body
         assert "Association Marché de Montreuil" in body
