@@ -33,7 +33,7 @@ from cagette.i18n import stored_language
 from orders.models import Order
 
 from . import stripe_gateway as gateway
-from .ledger import client_account
+from .ledger import client_account, retried_on_conflict
 from .methods import CAGNOTTE, PaymentMethod
 from .models import (
     CheckoutStatus,
@@ -152,6 +152,7 @@ def _status_of(session: Mapping, failed: bool) -> str:
     return CheckoutStatus.PROCESSING
 
 
+@retried_on_conflict
 def checkout_apply(session: Mapping, *, failed: bool = False) -> StripeCheckout | None:
     """Bring our records in line with ``session`` (a Checkout Session as Stripe sends it).
 
@@ -290,6 +291,7 @@ def can_choose_again(payment: Payment) -> bool:
     return latest is None or latest.status != CheckoutStatus.PROCESSING
 
 
+@retried_on_conflict
 def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
     """The client pays what ``payment`` was for another way (or online again).
 
