@@ -361,14 +361,17 @@ class PaymentReminder(models.Model):
     The row is written first, in the database transaction of the request that
     asks for it, and the email goes out after commit; ``sent_at`` is set once
     the mail server has taken the email. A row without ``sent_at`` is a
-    reminder asked for but not sent (the send failed): it does not count as a
-    reminder. ``token`` is the one-time token of the form that asked for it,
-    so the same form submitted twice reminds once (see `payments.transfers`).
+    reminder asked for but not sent: it does not count as a reminder, and
+    ``failed_at`` tells a send that failed (the same form sent again tries
+    once more) from one still under way. ``token`` is the one-time token of
+    the form that asked for it, so the same form submitted twice reminds once
+    (see `payments.transfers`).
     """
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="reminders")
     requested_at = models.DateTimeField(_("demandée le"), default=timezone.now)
     sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("échec d'envoi le"), null=True, blank=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
