@@ -11,8 +11,17 @@ from decimal import Decimal
 import psycopg.errors
 import pytest
 from django.db import OperationalError, ProgrammingError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Market
+from distributions.services import (
+    basket_payment_receive,
+    basket_refund,
+    basket_validate,
+    bulk_validate,
+)
+from orders.models import Unit
+from orders.services import Wanted, basket_read, order_adjust, order_checkout
 from payments.ledger import (
     Leg,
     client_account,
@@ -21,7 +30,8 @@ from payments.ledger import (
     transaction_post,
 )
 from payments.models import AccountKind, Payment, PaymentMethod, PaymentStatus, Transaction
-from payments.services import payment_receive
+from payments.services import payment_receive, payment_record, transaction_correct
+from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -142,3 +152,61 @@ def test_confirming_a_payment_does_not_lock_its_market_row(member):
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.RECEIVED
+
+
+# Every row lock, on the rows it names only
+
+
+def _locks_a_joined_table(sql: str) -> bool:
+    """A FOR UPDATE / FOR NO KEY UPDATE over a join, without OF: it locks every
+    joined row too (the market's, say), against the lock order."""
+    head, _, clause = sql.rpartition(" FOR ")
+    return " JOIN " in head and " OF " not in clause
+
+
+def _money_flows(member, admin):
+    market = member.market
+    market.payment_methods = ["cash", "cheque", "cagnotte"]
+    market.save()
+    product = ProductFactory(
+        producer=ProducerFactory(market=market), unit=Unit.PIECE, unit_price=Decimal("3.20")
+    )
+    distribution = DistributionFactory(market=market)
+    order = order_checkout(
+        membership=member,
+        distribution=distribution,
+        lines=basket_read(market, {product.pk: "3"}),
+        choice="cash",
+        token="a",
+        notify=False,
+    )
+    order_adjust(
+        order=order,
+        wanted=[Wanted(product, Decimal("2"), product.unit_price)],
+        reason="Un manquant",
+        adjusted_by=admin.user,
+        token="b",
+    )
+    basket_payment_receive(
+        order=order,
+        payment=order.payments.get(),
+        received_by=admin.user,
+        method="cash",
+        amount=Decimal("10.00"),
+    )
+    basket_refund(order=order, amount=Decimal("1.00"), refunded_by=admin.user, idempotency_key="c")
+    basket_validate(order=order, validated_by=admin.user)
+    payment = payment_record(
+        membership=member, method="cheque", amount=Decimal("8.00"), recorded_by=admin.user
+    )
+    transaction_correct(txn=payment.transaction, reason="Erreur", corrected_by=admin.user)
+    bulk_validate(distribution=distribution, validated_by=admin.user, order_ids=[order.pk])
+
+
+def test_no_money_flow_locks_a_row_it_only_joins(member, admin):
+    with CaptureQueriesContext(connection) as queries:
+        _money_flows(member, admin)
+
+    locking = [q["sql"] for q in queries if " FOR UPDATE" in q["sql"] or " FOR NO KEY" in q["sql"]]
+    assert len(locking) > 10
+    assert [sql for sql in locking if _locks_a_joined_table(sql)] == []
