@@ -17,6 +17,7 @@ from django.core.management import call_command
 
 from accounts.models import Membership
 from distributions.models import Distribution
+from distributions.services import basket_payment_receive
 from orders.models import Order, Unit
 from orders.services import CheckoutError, basket_read, order_checkout
 from payments.models import Payment, PaymentMethod, PaymentStatus, Transaction
@@ -131,9 +132,25 @@ class Worker:
         )
 
     def confirm(self):
-        payment = Payment.objects.filter(status=PaymentStatus.PENDING).order_by("?").first()
-        if payment is not None:
+        """An expected payment confirmed: from Virements attendus, or on its basket's page."""
+        payment = (
+            Payment.objects.filter(status=PaymentStatus.PENDING)
+            .select_related("order")
+            .order_by("?")
+            .first()
+        )
+        if payment is None:
+            return
+        if self.rng.random() < 0.5:
             payment_receive(payment=payment, received_by=None)
+        else:
+            basket_payment_receive(
+                order=payment.order,
+                payment=payment,
+                received_by=None,
+                method=payment.method,
+                amount=payment.amount,
+            )
 
     def reverse(self):
         payment = (
@@ -173,3 +190,8 @@ def test_sixteen_workers_mixing_every_money_flow_meet_no_deadlock_and_post_each_
         assert payment.transaction.idempotency_key == f"payment:{payment.pk}"
     reversed_payments = Transaction.objects.filter(reversal__isnull=False)
     assert not reversed_payments.filter(payment__status=PaymentStatus.RECEIVED).exists()
+    # Every flow did run, racing the others.
+    assert reversed_payments.exists()
+    assert confirmed.exists()
+    assert Order.objects.filter(payment_method="cagnotte").exists()
+    assert Payment.objects.filter(status=PaymentStatus.PENDING, order__isnull=False).exists()
