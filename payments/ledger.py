@@ -78,7 +78,7 @@ def retried_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
 
     Locks are taken in one order (see `_lock_accounts`), so a conflict is
     rare, but a flow that touches rows outside the ledger can still meet one,
-    and the caller must never see it. Only the outermost block retries: a
+    and the caller should not see it. Only the outermost block retries: a
     conflict aborts the whole database transaction, savepoints included, so
     inside an enclosing block ``func`` just runs and the error travels up to
     whoever opened it. The block is run again from the start, reading every

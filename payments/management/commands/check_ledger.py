@@ -245,7 +245,7 @@ def _describe_unmirrored_count(row: dict) -> str:
     )
 
 
-def _posted_sum(**where) -> Coalesce:
+def _posted_sum(**where) -> Round:
     """The sum of the entries of the outer payment's transaction matching ``where``."""
     entries = (
         Entry.objects.filter(transaction_id=OuterRef("transaction_id"), **where)
@@ -254,7 +254,8 @@ def _posted_sum(**where) -> Coalesce:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    return Coalesce(Subquery(entries), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
+    money = DecimalField(**MONEY)
+    return Round(Coalesce(Subquery(entries), Value(Decimal("0.00")), output_field=money), 2)
 
 
 def _payments_unlike_postings(scope: Scope) -> QuerySet:
@@ -301,7 +302,7 @@ def _orders_unlike_postings(scope: Scope) -> QuerySet:
     money = DecimalField(**MONEY)
     return (
         scope.orders.annotate(
-            posted=Coalesce(Subquery(debits), Value(Decimal("0.00")), output_field=money)
+            posted=Round(Coalesce(Subquery(debits), Value(Decimal("0.00")), output_field=money), 2)
         )
         .filter(~Q(posted=F("total")))
         .values("pk", "number", "market__slug", "total", "posted")
