@@ -14,7 +14,10 @@
   insert trigger compares it with ``txid_current()``. ``txid_current()`` is
   the top-level id even inside a savepoint, where the row's own ``xmin``
   would be a subtransaction's. Rows already there get the migration's id,
-  so they are closed too.
+  so they are closed too. A restore from ``pg_dump`` creates triggers after
+  loading the data, so it is not affected; a data-only restore into an
+  existing schema needs ``pg_restore --disable-triggers``, as the balance
+  triggers of 0002 already required.
 """
 
 from django.db import migrations
