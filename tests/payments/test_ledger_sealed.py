@@ -11,6 +11,7 @@ from io import StringIO
 import psycopg.errors
 import pytest
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import ProgrammingError, connection, transaction
 
 from payments.ledger import Leg, client_account, sales_account, transaction_post
@@ -122,3 +123,30 @@ def test_a_transaction_cannot_claim_to_be_created_by_a_later_database_transactio
 
     assert_refused_by_the_ledger(excinfo)
     assert Account.objects.get(pk=client.pk).entries.count() == 1
+
+
+def test_the_test_suites_flush_may_still_empty_the_ledger(member):
+    # What pytest-django runs after each transactional test (see tests/conftest.py).
+    order_post(member, Decimal("6.00"))
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert (Transaction.objects.count(), Entry.objects.count(), Account.objects.count()) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_a_flush_without_the_allowance_is_refused(member):
+    order_post(member, Decimal("6.00"))
+    statements = connection.ops.sql_flush(
+        no_style(), ["payments_entry", "payments_transaction"], allow_cascade=True
+    )
+    statements = [sql for sql in statements if "allow_truncate" not in sql]
+
+    with pytest.raises(ProgrammingError) as excinfo:
+        connection.ops.execute_sql_flush(statements)
+
+    assert_refused_by_the_ledger(excinfo)
+    assert Entry.objects.count() == 2
