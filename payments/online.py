@@ -291,7 +291,6 @@ def can_choose_again(payment: Payment) -> bool:
     return latest is None or latest.status != CheckoutStatus.PROCESSING
 
 
-@retried_on_conflict
 def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
     """The client pays what ``payment`` was for another way (or online again).
 
@@ -300,10 +299,15 @@ def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> Payment
     creates none, the order staying on the balance. Once per payment: asked
     again, it returns the first choice. Raises `OnlinePaymentError`.
     """
+    checkouts_close(payment)  # Stripe first, outside our locks
+    return _choose_again(payment, choice, chosen_by)
+
+
+@retried_on_conflict
+def _choose_again(payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
     from orders.emails import send_order_recap
     from orders.services import checkout_choices
 
-    checkouts_close(payment)  # Stripe first, outside our locks
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update(of=("self",))
