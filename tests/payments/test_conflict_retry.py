@@ -29,9 +29,10 @@ from payments.ledger import (
     retried_on_conflict,
     transaction_post,
 )
-from payments.models import AccountKind, Payment, PaymentMethod, PaymentStatus, Transaction
+from payments.models import Account, AccountKind, Payment, PaymentMethod, PaymentStatus, Transaction
 from payments.services import payment_receive, payment_record, transaction_correct
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -210,3 +211,26 @@ def test_no_money_flow_locks_a_row_it_only_joins(member, admin):
     locking = [q["sql"] for q in queries if " FOR UPDATE" in q["sql"] or " FOR NO KEY" in q["sql"]]
     assert len(locking) > 10
     assert [sql for sql in locking if _locks_a_joined_table(sql)] == []
+
+
+def test_a_real_deadlock_between_two_services_is_resolved_by_running_one_again(member):
+    cash = market_account(member.market, AccountKind.CASH)
+    ids = [client_account(member).pk, cash.pk]
+    both_hold_one = threading.Barrier(2)
+    attempts = [0, 0]
+
+    @retried_on_conflict
+    def lock_both(i):  # thread 0 locks in id order, thread 1 against it
+        attempts[i] += 1
+        first, second = ids if i == 0 else ids[::-1]
+        Account.objects.select_for_update().get(pk=first)
+        if attempts[i] == 1:
+            both_hold_one.wait(timeout=10)
+        Account.objects.select_for_update().get(pk=second)
+        return i
+
+    results, errors = run_together(lock_both, threads=2)
+
+    assert errors == []
+    assert sorted(results) == [0, 1]
+    assert sorted(attempts) == [1, 2]  # PostgreSQL aborted one; it ran again
