@@ -35,6 +35,7 @@ from accounts.models import Membership
 from cagette.ids import id_from
 from cagette.money import format_euros
 from orders.models import Order
+from payments.ledger import retried_on_conflict
 from payments.methods import CAGNOTTE, ON_SITE_METHODS, PaymentMethod
 from payments.models import AccountKind, Entry, Payment, PaymentStatus, TransactionKind
 from payments.services import payment_cancel, payment_receive, payment_record, refund_record
@@ -78,6 +79,7 @@ def basket_blockers(order: Order) -> list[str]:
     return reasons
 
 
+@retried_on_conflict
 def basket_validate(*, order: Order, validated_by) -> Order:
     """Lock the basket once the pickup is settled; idempotent."""
     with transaction.atomic():
@@ -129,6 +131,7 @@ def _lock_open_basket(order: Order) -> Order:
     return order
 
 
+@retried_on_conflict
 def basket_payment_receive(
     *,
     order: Order,
@@ -152,6 +155,7 @@ def basket_payment_receive(
         )
 
 
+@retried_on_conflict
 def basket_payment_cancel(*, order: Order, payment: Payment, cancelled_by) -> Payment:
     """« Non payé »: the expected payment will not come; the debt stays on the balance."""
     with transaction.atomic():
@@ -159,6 +163,7 @@ def basket_payment_cancel(*, order: Order, payment: Payment, cancelled_by) -> Pa
         return payment_cancel(payment=payment, cancelled_by=cancelled_by)
 
 
+@retried_on_conflict
 def basket_payment_add(
     *,
     order: Order,
@@ -184,6 +189,7 @@ def basket_payment_add(
         )
 
 
+@retried_on_conflict
 def basket_refund(*, order: Order, amount: Decimal, refunded_by, idempotency_key: str):
     """« Rendre la monnaie »: cash given back from the client's credit.
 
@@ -288,23 +294,34 @@ def bulk_validate(
     for order, _payments in plan.ready:
         if order.pk not in listed:
             continue
-        with transaction.atomic():
-            # The basket first, as every change to one basket does (see
-            # `_lock_open_basket`): a payment confirmed or marked not paid on
-            # the basket page meanwhile is seen here, never raced.
-            order = _lock(order)
-            if order.validated_at is not None:
-                continue
-            reasons = _bulk_blockers(order, cheques)
-            if shown is not None and not {p.pk for p in _pending(order)} <= shown:
-                reasons.append(_("paiement attendu modifié depuis l'affichage"))
+        outcome = _bulk_validate_one(order, validated_by, shown, cheques)
+        if outcome is not None:
+            order, reasons, payments = outcome
             if reasons:
                 done.blocked.append((order, reasons))
-                continue
-            payments = [_receive_as_declared(p, validated_by, cheques) for p in _pending(order)]
-            basket_validate(order=order, validated_by=validated_by)
-            done.ready.append((order, payments))
+            else:
+                done.ready.append((order, payments))
     return done
+
+
+@retried_on_conflict
+def _bulk_validate_one(order: Order, validated_by, shown, cheques):
+    """One basket of `bulk_validate`, in its own database transaction:
+    ``(order, reasons it waits, payments received)``, or None if done already."""
+    # The basket first, as every change to one basket does (see
+    # `_lock_open_basket`): a payment confirmed or marked not paid on the
+    # basket page meanwhile is seen here, never raced.
+    order = _lock(order)
+    if order.validated_at is not None:
+        return None
+    reasons = _bulk_blockers(order, cheques)
+    if shown is not None and not {p.pk for p in _pending(order)} <= shown:
+        reasons.append(_("paiement attendu modifié depuis l'affichage"))
+    if reasons:
+        return order, reasons, []
+    payments = [_receive_as_declared(p, validated_by, cheques) for p in _pending(order)]
+    basket_validate(order=order, validated_by=validated_by)
+    return order, [], payments
 
 
 def _receive_as_declared(payment: Payment, received_by, cheques) -> Payment:

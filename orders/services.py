@@ -36,6 +36,7 @@ from payments.ledger import (
     InsufficientBalanceError,
     Leg,
     client_account,
+    retried_on_conflict,
     sales_account,
     transaction_post,
 )
@@ -321,6 +322,7 @@ def _checked_choice(market: Market, choice: str) -> str:
     return choice
 
 
+@retried_on_conflict
 def order_checkout(
     *,
     membership: Membership,
@@ -483,6 +485,7 @@ def _send_recap_after_commit(order, *, choice, amount, payment, added) -> None:
     )
 
 
+@retried_on_conflict
 def order_adjust(
     *,
     order: Order,

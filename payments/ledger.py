@@ -5,13 +5,18 @@ the invariants. In short: amounts are debit-positive; a client account's
 ``held`` (what people see) is minus its balance.
 """
 
+import functools
+import logging
+import random
+import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date as date_type
 from decimal import Decimal
+from typing import ParamSpec, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,6 +26,8 @@ from cagette.i18n import stored_language
 from .models import Account, AccountKind, Transaction, TransactionKind
 
 MAX_ENTRY_AMOUNT = Decimal("999999999999.99")
+
+logger = logging.getLogger(__name__)
 
 
 class LedgerError(Exception):
@@ -51,6 +58,50 @@ class InsufficientBalanceError(LedgerError):
         self.available = available
         self.requested = requested
         super().__init__(f"account {account.pk}: holds {available}, needs {requested}")
+
+
+# deadlock_detected, serialization_failure: PostgreSQL rolled the whole database
+# transaction back, and running it again is expected to succeed.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 3
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_conflict(error: BaseException) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in CONFLICT_SQLSTATES
+
+
+def retried_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` in one atomic block, run again (up to `ATTEMPTS` times in
+    all) when PostgreSQL aborts it on a deadlock or a serialization failure.
+
+    Locks are taken in one order (see `_lock_accounts`), so a conflict is
+    rare, but a flow that touches rows outside the ledger can still meet one,
+    and the caller should not see it. Only the outermost block retries: a
+    conflict aborts the whole database transaction, savepoints included, so
+    inside an enclosing block ``func`` just runs and the error travels up to
+    whoever opened it. The block is run again from the start, reading every
+    row afresh; callbacks given to ``transaction.on_commit`` by a failed
+    attempt are dropped with it, so an email goes out once.
+    """
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        if transaction.get_connection().in_atomic_block:
+            return func(*args, **kwargs)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    return func(*args, **kwargs)
+            except DatabaseError as error:
+                if attempt == ATTEMPTS or not is_conflict(error):
+                    raise
+                logger.warning("%s: %s; attempt %d", func.__qualname__, error, attempt + 1)
+                time.sleep(random.uniform(0, 0.02 * attempt))  # let the other one finish
+        raise AssertionError("unreachable")
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -144,6 +195,7 @@ def _check_floors(locked, deltas, floors: Mapping[Account, Decimal]) -> None:
             raise InsufficientBalanceError(current, current.held, delta)
 
 
+@retried_on_conflict
 def transaction_post(
     *,
     market: Market,

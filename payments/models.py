@@ -25,17 +25,21 @@ Invariants (see DESIGN.md) and where they are enforced
 ------------------------------------------------------
 1. Every transaction sums to zero: `payments.ledger.transaction_post`, and on
    PostgreSQL a deferred constraint trigger checked at commit.
-2. Append-only: a trigger rejects UPDATE and DELETE of entries and
-   transactions. Mistakes are corrected by a reversal (`Transaction.reverses`,
-   one-to-one, so a transaction is reversed at most once).
+2. Append-only: triggers reject UPDATE, DELETE and TRUNCATE of entries and
+   transactions (TRUNCATE of accounts too), and an entry added to a
+   transaction created by an earlier database transaction (migration 0012).
+   Mistakes are corrected by a reversal (`Transaction.reverses`, one-to-one,
+   so a transaction is reversed at most once).
 3. Amounts are `Decimal` with 2 places; a CHECK constraint forbids zero.
 4. ``Account.balance`` equals the sum of its entries: updated by the posting
    service in the same database transaction, under row locks taken in id
-   order.
+   order; a deadlock or serialization failure left over is run again by
+   `payments.ledger.retried_on_conflict`, never shown to the caller.
 5. Idempotency: ``(market, idempotency_key)`` is unique.
 6. Balance floors are checked under the same locks.
 7. Every transaction records ``created_by`` and ``created_at``;
-   ``manage.py check_ledger`` verifies 1, 3 and 4.
+   ``manage.py check_ledger`` verifies 1, 3 and 4, that each reversal mirrors
+   its original, and that each payment and order agrees with its postings.
 """
 
 from decimal import Decimal
@@ -364,14 +368,17 @@ class PaymentReminder(models.Model):
     The row is written first, in the database transaction of the request that
     asks for it, and the email goes out after commit; ``sent_at`` is set once
     the mail server has taken the email. A row without ``sent_at`` is a
-    reminder asked for but not sent (the send failed): it does not count as a
-    reminder. ``token`` is the one-time token of the form that asked for it,
-    so the same form submitted twice reminds once (see `payments.transfers`).
+    reminder asked for but not sent: it does not count as a reminder, and
+    ``failed_at`` tells a send that failed (the same form sent again tries
+    once more) from one still under way. ``token`` is the one-time token of
+    the form that asked for it, so the same form submitted twice reminds once
+    (see `payments.transfers`).
     """
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="reminders")
     requested_at = models.DateTimeField(_("demandée le"), default=timezone.now)
     sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("échec d'envoi le"), null=True, blank=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -33,7 +33,7 @@ from cagette.i18n import stored_language
 from orders.models import Order
 
 from . import stripe_gateway as gateway
-from .ledger import client_account
+from .ledger import client_account, retried_on_conflict
 from .methods import CAGNOTTE, PaymentMethod
 from .models import (
     CheckoutStatus,
@@ -152,6 +152,7 @@ def _status_of(session: Mapping, failed: bool) -> str:
     return CheckoutStatus.PROCESSING
 
 
+@retried_on_conflict
 def checkout_apply(session: Mapping, *, failed: bool = False) -> StripeCheckout | None:
     """Bring our records in line with ``session`` (a Checkout Session as Stripe sends it).
 
@@ -298,10 +299,15 @@ def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> Payment
     creates none, the order staying on the balance. Once per payment: asked
     again, it returns the first choice. Raises `OnlinePaymentError`.
     """
+    checkouts_close(payment)  # Stripe first, outside our locks
+    return _choose_again(payment, choice, chosen_by)
+
+
+@retried_on_conflict
+def _choose_again(payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
     from orders.emails import send_order_recap
     from orders.services import checkout_choices
 
-    checkouts_close(payment)  # Stripe first, outside our locks
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update(of=("self",))

@@ -20,6 +20,7 @@ from .ledger import (
     Leg,
     client_account,
     market_account,
+    retried_on_conflict,
     transaction_post,
     transaction_reverse,
 )
@@ -83,6 +84,7 @@ def _post_payment(*, membership, method, amount, label, posted_by, date, key, or
     )
 
 
+@retried_on_conflict
 def payment_record(
     *,
     membership: Membership,
@@ -140,6 +142,7 @@ class PaymentStateError(Exception):
     """The payment is no longer in a state that allows this (e.g. cancelled)."""
 
 
+@retried_on_conflict
 def payment_receive(
     *,
     payment: Payment,
@@ -156,8 +159,10 @@ def payment_receive(
     a double click, a bulk action racing a single one) posts once.
     """
     with transaction.atomic():
+        # The payment's row only: FOR UPDATE without OF would lock the joined
+        # membership and market rows too, which checkouts lock first.
         payment = (
-            Payment.objects.select_for_update()
+            Payment.objects.select_for_update(of=("self",))
             .select_related("membership__market")
             .get(pk=payment.pk)
         )
@@ -292,6 +297,7 @@ def _moves_online_money(txn: Transaction) -> bool:
     return txn.entries.filter(account__kind=AccountKind.ONLINE).exists()
 
 
+@retried_on_conflict
 def transaction_correct(
     *, txn: Transaction, reason: str, corrected_by, idempotency_key: str | None = None
 ) -> Transaction:

@@ -41,7 +41,14 @@ from cagette.i18n import stored_language
 from cagette.money import format_euros
 
 from . import stripe_gateway as gateway
-from .ledger import Leg, client_account, market_account, transaction_post, transaction_reverse
+from .ledger import (
+    Leg,
+    client_account,
+    market_account,
+    retried_on_conflict,
+    transaction_post,
+    transaction_reverse,
+)
 from .models import (
     AccountKind,
     CheckoutStatus,
@@ -259,6 +266,7 @@ def _refunds_listed(charge: Mapping) -> list[Mapping]:
     return [refund for refund in reversed(refunds) if _is_refund(refund)]
 
 
+@retried_on_conflict
 def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCheckout:
     """Each refund in line with Stripe, under the session's lock; the total follows."""
     with transaction.atomic():

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date as date_type
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
@@ -179,7 +180,8 @@ class MissingIbanError(Exception):
 @dataclass
 class Reminders:
     queued: list[PaymentReminder] = field(default_factory=list)
-    repeated: int = 0  # already asked for by this same form: not sent again
+    repeated: int = 0  # already sent for this same form: not sent again
+    under_way: int = 0  # this same form's reminder is still being sent: not sent twice
     skipped: int = 0  # selected, but not a transfer still expected from this market
     # Filled in after commit, once the emails have been handed to the mail server.
     sent: int | None = None
@@ -209,6 +211,9 @@ def transfer_reminders_send(
     is then rolled back. Claiming first means a failed send (or a crash between
     commit and send) leaves a row without ``sent_at``: the client is reminded
     at most once per form, and never counted as reminded when they were not.
+    A send that failed is marked so (``failed_at``): the same form sent again
+    claims that row afresh and tries once more, rather than claiming that the
+    reminder already went out.
 
     Raises `MissingIbanError` when the market has no IBAN to give.
     """
@@ -224,15 +229,36 @@ def transfer_reminders_send(
             reminder, created = PaymentReminder.objects.get_or_create(
                 payment=payment, token=token, defaults={"sent_by": sent_by}
             )
-            if created:
+            if created or _reclaimed(reminder):
                 outcome.queued.append(reminder)
-            else:
+            elif reminder.sent_at is not None:
                 outcome.repeated += 1
+            else:
+                outcome.under_way += 1
         outcome.skipped = len(ids) - len(payments)
         if outcome.queued:
             reminder_ids = [reminder.pk for reminder in outcome.queued]
             transaction.on_commit(partial(_deliver, reminder_ids, outcome), robust=True)
     return outcome
+
+
+# A claim older than this that is neither sent nor failed was cut short (the
+# process died between commit and send): the same form may claim it again.
+STALE_CLAIM = timedelta(minutes=15)
+
+
+def _reclaimed(reminder: PaymentReminder) -> bool:
+    """A reminder whose send failed (or was cut short) is claimed again, under
+    the payment's lock: a second submit racing this one finds it under way."""
+    now = timezone.now()
+    if reminder.sent_at is not None:
+        return False
+    if reminder.failed_at is None and reminder.requested_at > now - STALE_CLAIM:
+        return False
+    reminder.failed_at = None
+    reminder.requested_at = now
+    reminder.save(update_fields=["failed_at", "requested_at"])
+    return True
 
 
 def _deliver(reminder_ids: list[int], outcome: Reminders) -> None:
@@ -254,8 +280,9 @@ def reminder_email_send(reminder: PaymentReminder) -> bool:
         logger.exception(
             "Transfer reminder %s (payment %s) was not sent", reminder.pk, reminder.payment_id
         )
+        PaymentReminder.objects.filter(pk=reminder.pk).update(failed_at=timezone.now())
         return False
-    PaymentReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())
+    PaymentReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now(), failed_at=None)
     return True
 
 

@@ -10,6 +10,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.db.backends.postgresql.operations import DatabaseOperations
 
 from accounts.models import Role
 
@@ -21,6 +22,28 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _flush_allowed_to_truncate_the_ledger():
+    """Let the test flush (TRUNCATE between ``transaction=True`` tests) pass the ledger.
+
+    The database refuses TRUNCATE of the ledger tables unless the session sets
+    ``cagette.allow_truncate`` (payments migration 0012). The flush sets it
+    for its own database transaction only (``SET LOCAL``, and Django runs the
+    flush in one atomic block), so every test still meets the rule.
+    """
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if statements:
+            statements.insert(0, "SET LOCAL cagette.allow_truncate = 'on';")
+        return statements
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
+_flush_allowed_to_truncate_the_ledger()
 
 
 def _database_is_postgres() -> bool:

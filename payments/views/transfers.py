@@ -154,6 +154,18 @@ def _report_reminders(request, outcome) -> None:
         messages.info(
             request, _("Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double.")
         )
+    if outcome.under_way:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s rappel de ce formulaire est encore en cours d'envoi : "
+                "il n'est pas envoyé une seconde fois.",
+                "%(count)s rappels de ce formulaire sont encore en cours d'envoi : "
+                "ils ne sont pas envoyés une seconde fois.",
+                outcome.under_way,
+            )
+            % {"count": outcome.under_way},
+        )
     if not outcome.queued:
         return
     if not outcome.delivered:

@@ -8,7 +8,14 @@ Verifies, over every market (or one), that:
 * every account's cached ``balance`` equals the sum of its entries (invariant 4);
 * every entry's account belongs to its transaction's market;
 * every client account is in its membership's market (a membership moved to
-  another market leaves its account behind, and every posting then fails).
+  another market leaves its account behind, and every posting then fails);
+* every reversal mirrors its original exactly: the same accounts, the
+  opposite amounts, as many entries, and one reversal per original;
+* every payment with a posting agrees with it: the payment's amount credited
+  to its client's account and debited to its method's money account, in two
+  entries;
+* every order's total equals what its postings debited to its client: the
+  order, its adjustments, and any reversal of those.
 
 On PostgreSQL the database refuses most of this by itself; this command is the
 independent audit that shows it still does (after a restore, a hand-written
@@ -22,11 +29,36 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Round
 
 from accounts.models import Market
-from payments.models import MONEY, Account, Entry, Transaction
+from payments.models import (
+    METHOD_ACCOUNT,
+    MONEY,
+    Account,
+    Entry,
+    Payment,
+    Transaction,
+    TransactionKind,
+)
+
+# The model orders are posted for, without importing the orders app (which
+# depends on this one): the ledger's own link to it.
+Order = Transaction._meta.get_field("order").related_model
 
 
 @dataclass(frozen=True)
@@ -35,6 +67,8 @@ class Scope:
     transactions: QuerySet
     entries: QuerySet
     accounts: QuerySet
+    payments: QuerySet
+    orders: QuerySet
 
 
 def _scope(slug: str | None) -> Scope:
@@ -44,6 +78,8 @@ def _scope(slug: str | None) -> Scope:
             Transaction.objects.all(),
             Entry.objects.all(),
             Account.objects.all(),
+            Payment.objects.all(),
+            Order.objects.all(),
         )
     market = Market.objects.filter(slug=slug).first()
     if market is None:
@@ -55,6 +91,8 @@ def _scope(slug: str | None) -> Scope:
         # another market's transaction hitting one of its accounts is found.
         entries=Entry.objects.filter(Q(transaction__market=market) | Q(account__market=market)),
         accounts=Account.objects.filter(market=market),
+        payments=Payment.objects.filter(market=market),
+        orders=Order.objects.filter(market=market),
     )
 
 
@@ -148,12 +186,146 @@ def _describe_misplaced(row: dict) -> str:
     )
 
 
+# -- Postings against what they record ---------------------------------------------
+
+_IS_REVERSAL = Q(transaction__reverses__isnull=False)
+
+
+def _reversal_pairs(scope: Scope) -> QuerySet:
+    """Entries of every reversal and of every reversed transaction, each with
+    ``original``: the reversed transaction's id."""
+    return (
+        scope.entries.filter(_IS_REVERSAL | Q(transaction__reversal__isnull=False))
+        .annotate(
+            original=Case(
+                When(_IS_REVERSAL, then=F("transaction__reverses_id")), default="transaction_id"
+            )
+        )
+        .order_by()
+    )
+
+
+def _unmirrored_accounts(scope: Scope) -> QuerySet:
+    return (
+        _reversal_pairs(scope)
+        .values("original", "account_id")
+        .annotate(net=Round(Sum("amount"), 2), reversal=Max("transaction_id", filter=_IS_REVERSAL))
+        .filter(~Q(net=0))
+        .order_by("original", "account_id")
+    )
+
+
+def _describe_unmirrored_account(row: dict) -> str:
+    return (
+        f"Reversal #{row['reversal']} does not mirror transaction #{row['original']}: "
+        f"on account #{row['account_id']} the two sum to {_cents(row['net'])}, not 0."
+    )
+
+
+def _unmirrored_counts(scope: Scope) -> QuerySet:
+    return (
+        _reversal_pairs(scope)
+        .values("original")
+        .annotate(
+            reversals=Count("transaction_id", filter=_IS_REVERSAL, distinct=True),
+            reversal=Max("transaction_id", filter=_IS_REVERSAL),
+            reversed_entries=Count("pk", filter=_IS_REVERSAL),
+            original_entries=Count("pk", filter=~_IS_REVERSAL),
+        )
+        .filter(~Q(reversals=1) | ~Q(reversed_entries=F("original_entries")))
+        .order_by("original")
+    )
+
+
+def _describe_unmirrored_count(row: dict) -> str:
+    return (
+        f"Transaction #{row['original']} has {row['reversals']} reversal(s) "
+        f"(#{row['reversal']}) with {row['reversed_entries']} entries for its "
+        f"{row['original_entries']} (needs one reversal, entry for entry)."
+    )
+
+
+def _posted_sum(**where) -> Round:
+    """The sum of the entries of the outer payment's transaction matching ``where``."""
+    entries = (
+        Entry.objects.filter(transaction_id=OuterRef("transaction_id"), **where)
+        .order_by()
+        .values("transaction_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = DecimalField(**MONEY)
+    return Round(Coalesce(Subquery(entries), Value(Decimal("0.00")), output_field=money), 2)
+
+
+def _payments_unlike_postings(scope: Scope) -> QuerySet:
+    money_kind = Case(*(When(method=m, then=Value(str(k))) for m, k in METHOD_ACCOUNT.items()))
+    count = Entry.objects.filter(transaction_id=OuterRef("transaction_id")).order_by()
+    count = count.values("transaction_id").annotate(n=Count("pk")).values("n")
+    return (
+        scope.payments.filter(transaction__isnull=False)
+        .annotate(money_kind=money_kind)
+        .annotate(
+            credited=_posted_sum(account__membership_id=OuterRef("membership_id")),
+            debited=_posted_sum(account__kind=OuterRef("money_kind")),
+            entry_count=Subquery(count),
+        )
+        .filter(~Q(credited=-F("amount")) | ~Q(debited=F("amount")) | ~Q(entry_count=2))
+        .values("pk", "transaction_id", "method", "amount", "credited", "debited", "entry_count")
+    )
+
+
+def _describe_payment(row: dict) -> str:
+    return (
+        f"Payment #{row['pk']} ({row['method']}, {row['amount']}) disagrees with its "
+        f"transaction #{row['transaction_id']}: client credited {_cents(-row['credited'])}, "
+        f"money account debited {_cents(row['debited'])}, {row['entry_count']} entries."
+    )
+
+
+_ORDER_KINDS = [TransactionKind.ORDER, TransactionKind.ORDER_ADJUSTMENT]
+
+
+def _orders_unlike_postings(scope: Scope) -> QuerySet:
+    debits = (
+        Entry.objects.filter(
+            transaction__order_id=OuterRef("pk"), account__membership_id=OuterRef("membership_id")
+        )
+        .filter(
+            Q(transaction__kind__in=_ORDER_KINDS) | Q(transaction__reverses__kind__in=_ORDER_KINDS)
+        )
+        .order_by()
+        .values("transaction__order_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = DecimalField(**MONEY)
+    return (
+        scope.orders.annotate(
+            posted=Round(Coalesce(Subquery(debits), Value(Decimal("0.00")), output_field=money), 2)
+        )
+        .filter(~Q(posted=F("total")))
+        .values("pk", "number", "market__slug", "total", "posted")
+    )
+
+
+def _describe_order(row: dict) -> str:
+    return (
+        f"Order #{row['pk']} (basket {row['number']}, {row['market__slug']}) totals "
+        f"{row['total']}, but its postings debit its client {_cents(row['posted'])}."
+    )
+
+
 CHECKS: list[tuple[Callable[[Scope], QuerySet], Callable[[dict], str]]] = [
     (_unbalanced_transactions, _describe_transaction),
     (_malformed_entries, _describe_entry),
     (_drifted_accounts, _describe_account),
     (_cross_market_entries, _describe_cross_market),
     (_misplaced_client_accounts, _describe_misplaced),
+    (_unmirrored_accounts, _describe_unmirrored_account),
+    (_unmirrored_counts, _describe_unmirrored_count),
+    (_payments_unlike_postings, _describe_payment),
+    (_orders_unlike_postings, _describe_order),
 ]
 
 
@@ -190,7 +362,10 @@ class Command(BaseCommand):
         # million index lookups in the hope of finding the first rows early.
         total = problems.count()
         if total:
-            for row in problems.order_by("pk")[:limit]:
+            # Grouped checks order by what they group on (ordering by pk would
+            # group by it too).
+            rows = problems if problems.query.order_by else problems.order_by("pk")
+            for row in rows[:limit]:
                 self.stdout.write(self.style.ERROR(describe(row)))
         if total > limit:
             self.stdout.write(self.style.ERROR(f"… and {total - limit} more like this."))
