@@ -102,6 +102,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0011_producer_transfer_source_frozen")]
+    dependencies = [("payments", "0012_dates_in_window")]
 
     operations = [migrations.RunPython(forward, backward)]
