@@ -8,11 +8,14 @@ a client account in the market's ledger (see `payments.models`).
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from cagette.search import PersonText, matching_words
 
 
 class UserManager(BaseUserManager):
@@ -65,7 +68,11 @@ class User(AbstractUser):
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
         # Client lists are sorted by name (« Solde des clients », CLIENTS).
-        indexes = [models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx")]
+        indexes = [
+            models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx"),
+            # Name searches (`cagette.search.matching_words`): « %lea% » without a scan.
+            GinIndex(OpClass(PersonText(), name="gin_trgm_ops"), name="user_search_trgm_idx"),
+        ]
         constraints = [
             # Addresses are stored lower case; this keeps a row written around
             # the model (raw SQL, an old import) from doubling a person.
@@ -151,17 +158,9 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(market=market)
 
     def search(self, text: str):
-        text = (text or "").strip()
-        if not text:
-            return self
-        query = models.Q()
-        for word in text.split():
-            query &= (
-                models.Q(user__first_name__icontains=word)
-                | models.Q(user__last_name__icontains=word)
-                | models.Q(user__email__icontains=word)
-            )
-        return self.filter(query)
+        """By the person's names and email, ignoring accents and case (`cagette.search`)."""
+        query = matching_words(PersonText("user__"), text)
+        return self.filter(query) if query else self
 
 
 class Membership(models.Model):
