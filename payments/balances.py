@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Market, Membership
+from accounts.models import STAFF_ROLES, Market, Membership, Role
 from cagette.search import clean_search
 
 from .models import MONEY, Account, AccountKind
@@ -147,11 +147,28 @@ class BalanceFilters:
         return parts
 
 
+def buyers(market: Market) -> Q:
+    """The people « Solde des clients » lists (on `Membership`): those who buy.
+
+    Every client, and an admin or treasurer only once they have ordered or
+    have a movement on their account: the staff who only run the market are
+    no clients, and counting them would inflate « dont … à jour ».
+    """
+    staff_who_buy = (
+        Membership.objects.for_market(market)
+        .filter(role__in=STAFF_ROLES)
+        .filter(Q(orders__isnull=False) | Q(account__entries__isnull=False))
+        .values("pk")
+    )
+    # A handful of staff rows: PostgreSQL reads the subquery once, as a hashed set.
+    return Q(role=Role.CLIENT) | Q(pk__in=staff_who_buy)
+
+
 def client_balances(market: Market, filters: BalanceFilters) -> QuerySet[Membership]:
-    """The market's clients, filtered and sorted; `balance_rows` reads their balances."""
+    """The market's buyers, filtered and sorted; `balance_rows` reads their balances."""
     # Only the filters join other tables: counting the unfiltered market
     # stays a scan of its memberships.
-    clients = Membership.objects.for_market(market).search(filters.search)
+    clients = Membership.objects.for_market(market).filter(buyers(market)).search(filters.search)
     if filters.state:
         clients = clients.filter(filters.state.condition)
     return clients.order_by(*SORTS[filters.sort].ordering)
@@ -222,10 +239,15 @@ class BalanceTotals:
 
 
 def balance_totals(market: Market) -> BalanceTotals:
-    """The whole market's totals, in one aggregate over the cached balances."""
+    """The totals of the market's buyers, in one aggregate over the cached balances."""
     zero = Value(ZERO, output_field=DecimalField(**MONEY))
     owes, holds, settled = Q(balance__gt=0), Q(balance__lt=0), Q(balance=0)
-    sums = Account.objects.filter(market=market, kind=AccountKind.CLIENT).aggregate(
+    accounts = Account.objects.filter(
+        market=market,
+        kind=AccountKind.CLIENT,
+        membership__in=Membership.objects.for_market(market).filter(buyers(market)),
+    )
+    sums = accounts.aggregate(
         debts=Coalesce(Sum("balance", filter=owes), zero),
         credits=Coalesce(Sum("balance", filter=holds), zero),
         debtors=Count("pk", filter=owes),
