@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -74,11 +73,10 @@ class User(AbstractUser):
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
         # Client lists are sorted by name (« Solde des clients », CLIENTS).
-        indexes = [
-            models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx"),
-            # Name searches (`cagette.search.matching_words`): « %lea% » without a scan.
-            GinIndex(OpClass(PersonText(), name="gin_trgm_ops"), name="user_search_trgm_idx"),
-        ]
+        # Name searches (`cagette.search.matching_words`) use a trigram index on
+        # PostgreSQL only, created by migration 0008 and kept out of the model's
+        # state so that SQLite never tries to build it.
+        indexes = [models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx")]
         constraints = [
             # Addresses are stored lower case; this keeps a row written around
             # the model (raw SQL, an old import) from doubling a person.

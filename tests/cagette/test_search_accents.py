@@ -3,14 +3,14 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, User
+from cagette.search import PersonText, matching_words
 from orders.services import basket_read, order_checkout
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
-
-pytestmark = pytest.mark.postgres
 
 TYPED = ["lea", "LEA", "léa", "LÉA DUBOIS", "lea dubois", "Dubois Léa", "DUBOÏS"]
 
@@ -100,3 +100,14 @@ def test_the_admin_user_search_ignores_accents(client, lea, zoe):
     response = client.get(reverse("admin:accounts_user_changelist"), {"q": "lefevre"})
 
     assert list(response.context["cl"].result_list) == [zoe.user]
+
+
+@pytest.mark.postgres
+def test_a_name_search_can_use_the_trigram_index_on_users(lea):
+    users = User.objects.filter(matching_words(PersonText(), "LÉA dub"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = users.explain()
+
+    assert "user_search_trgm_idx" in plan
+    assert list(users) == [lea.user]
