@@ -23,7 +23,7 @@ class UserAdmin(BaseUserAdmin):
 class MarketAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "payments_enabled", "cagnotte_mode", "allow_negative_balances"]
     prepopulated_fields = {"slug": ("name",)}
-    search_fields = ["name"]
+    search_fields = ["name__unaccent"]
 
 
 @admin.register(Membership)

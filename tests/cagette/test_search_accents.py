@@ -111,3 +111,12 @@ def test_a_name_search_can_use_the_trigram_index_on_users(lea):
 
     assert "user_search_trgm_idx" in plan
     assert list(users) == [lea.user]
+
+
+def test_the_admin_producer_search_ignores_accents(client, market):
+    farm = ProducerFactory(market=market, name="Fromagerie Hélène")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.get(reverse("admin:orders_producer_changelist"), {"q": "helene"})
+
+    assert list(response.context["cl"].result_list) == [farm]
