@@ -184,6 +184,15 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "market"], name="membership_unique_user_market")
         ]
+        indexes = [
+            # A market's few admins and treasurers, found without reading its
+            # clients (« Solde des clients » leaves out those who do not buy).
+            models.Index(
+                fields=["market"],
+                condition=models.Q(role__in=STAFF_ROLES),
+                name="membership_staff_idx",
+            )
+        ]
 
     def __str__(self):
         return f"{self.user.display_name} — {self.market}"
