@@ -161,3 +161,25 @@ def test_an_english_client_gets_an_english_transfer_reminder_from_a_french_treas
     (message,) = mailoutbox
     assert message.subject.endswith(f"reminder: your bank transfer (reference {payment.reference})")
     assert message.body.startswith("Hello Camille,")
+
+
+def test_an_english_client_gets_an_english_complement_email(
+    camille, carrots, mailoutbox, django_capture_on_commit_callbacks
+):
+    User.objects.filter(pk=camille.user_id).update(language="en")
+    distribution = DistributionFactory(market=camille.market)
+    for kilos in ("2", "3"):
+        with django_capture_on_commit_callbacks(execute=True):
+            order = order_checkout(
+                membership=camille,
+                distribution=distribution,
+                lines=basket_read(camille.market, {str(carrots.pk): kilos}),
+                choice="cheque",
+                token=uuid.uuid4().hex,
+            )
+
+    complement = mailoutbox[1]
+    assert complement.subject.startswith(
+        f"Marché de Montreuil — products added to your order (basket no. {order.number})"
+    )
+    assert complement.body.startswith("Hello Camille,")
