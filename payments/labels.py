@@ -17,6 +17,7 @@ This module reads the models' attributes but imports none of them: the
 models map each kind to its wordings (see `payments.models`).
 """
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ OPENING_BALANCE = gettext_noop("Reprise de solde")
 REVERSAL = gettext_noop("Annulation : %(label)s")
 PRODUCER_PAYOUT = gettext_noop("Versement en ligne à %(producer)s — panier n° %(number)s")
 
+_DATE_SUFFIX = re.compile(r" \(\d{2}/\d{2}/\d{4}\)$")
 # Stored labels are cut to the column's length.
 LABEL_MAX_LENGTH = 200
 # Typography may put no-break spaces where older labels have plain ones.
@@ -106,7 +108,10 @@ def order_wordings(txn) -> list[Wording]:
     order = txn.order
     if order is None:
         return []
-    date = f" ({order.distribution.date:%d/%m/%Y})"
+    # The distribution's date when ordered, in figures: the label keeps it if
+    # the distribution was moved since.
+    written = _DATE_SUFFIX.search(txn.label)
+    date = written.group(0) if written else f" ({order.distribution.date:%d/%m/%Y})"
     number = {"number": order.number}
     messages = (ORDER_FIRST, ORDER_ADDITION, ORDER_CHANGE)
     return [Wording(message, number, date) for message in messages]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from distributions.models import Distribution
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.ledger import transaction_reverse
@@ -171,3 +172,9 @@ def test_the_basket_page_reads_cash_given_back_in_english(login, admin, member, 
     page = browser.get(url).content.decode()
 
     assert "Cash refund" in page and "Remboursement en espèces" not in page
+
+
+def test_an_order_label_keeps_the_date_it_was_ordered_for_after_the_distribution_moved(order):
+    Distribution.objects.filter(pk=order.distribution_id).update(date=datetime.date(2026, 12, 11))
+
+    assert _in("en", _order_txn(order)) == f"Order, basket no. {order.number} (04/12/2026)"
