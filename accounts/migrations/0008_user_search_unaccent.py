@@ -3,7 +3,8 @@
 ``unaccent()`` is only STABLE (its dictionary could change), so PostgreSQL
 refuses it in an index. The usual way round is an IMMUTABLE wrapper that
 names the dictionary with its schema, so the search path cannot change what
-it does: ``cagette_fold``. ``cagette_person_text`` folds a person's names and
+it does: ``cagette_fold``. Functions are named with their schema inside
+the bodies, so a restore (which empties the search path) rebuilds the index. ``cagette_person_text`` folds a person's names and
 email into the one text that searches read and the trigram index holds.
 
 On SQLite (trying the app) there is no extension, function or index to
@@ -18,22 +19,22 @@ from django.db import migrations
 import cagette.search
 
 FUNCTIONS = """
-CREATE EXTENSION IF NOT EXISTS unaccent;
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 
-CREATE OR REPLACE FUNCTION cagette_fold(text) RETURNS text
+CREATE OR REPLACE FUNCTION public.cagette_fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$;
 
-CREATE OR REPLACE FUNCTION cagette_person_text(first_name text, last_name text, email text)
+CREATE OR REPLACE FUNCTION public.cagette_person_text(first_name text, last_name text, email text)
     RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT cagette_fold(concat_ws(' ', first_name, last_name, email)) $$;
+    AS $$ SELECT public.cagette_fold(concat_ws(' ', first_name, last_name, email)) $$;
 """
 
 DROP_FUNCTIONS = """
-DROP FUNCTION IF EXISTS cagette_person_text(text, text, text);
-DROP FUNCTION IF EXISTS cagette_fold(text);
+DROP FUNCTION IF EXISTS public.cagette_person_text(text, text, text);
+DROP FUNCTION IF EXISTS public.cagette_fold(text);
 """
 
 INDEX = django.contrib.postgres.indexes.GinIndex(
