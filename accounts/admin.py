@@ -9,7 +9,7 @@ from .models import Market, Membership, User
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_staff"]
-    search_fields = ["email", "first_name", "last_name"]
+    search_fields = ["email", "first_name__unaccent", "last_name__unaccent"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Identité"), {"fields": ("first_name", "last_name")}),
@@ -23,14 +23,14 @@ class UserAdmin(BaseUserAdmin):
 class MarketAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "payments_enabled", "cagnotte_mode", "allow_negative_balances"]
     prepopulated_fields = {"slug": ("name",)}
-    search_fields = ["name"]
+    search_fields = ["name__unaccent"]
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "market", "role", "joined_at"]
     list_filter = ["market", "role"]
-    search_fields = ["user__email", "user__last_name"]
+    search_fields = ["user__email", "user__first_name__unaccent", "user__last_name__unaccent"]
     autocomplete_fields = ["user", "market"]
 
     def get_readonly_fields(self, request, obj=None):

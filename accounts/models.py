@@ -7,6 +7,7 @@ a client account in the market's ledger (see `payments.models`).
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cagette.dates import window_constraint
+from cagette.search import PersonText, matching_words
 
 
 class UserManager(BaseUserManager):
@@ -57,6 +59,11 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     username = None
     email = models.EmailField(_("adresse e-mail"), unique=True)
+    # The language the person chose with the switcher ("" until they choose):
+    # their emails are written in it, and logging in brings it back.
+    language = models.CharField(
+        _("langue"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -67,6 +74,9 @@ class User(AbstractUser):
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
         # Client lists are sorted by name (« Solde des clients », CLIENTS).
+        # Name searches (`cagette.search.matching_words`) use a trigram index on
+        # PostgreSQL only, created by migration 0008 and kept out of the model's
+        # state so that SQLite never tries to build it.
         indexes = [models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx")]
         constraints = [
             # Addresses are stored lower case; this keeps a row written around
@@ -153,17 +163,9 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(market=market)
 
     def search(self, text: str):
-        text = (text or "").strip()
-        if not text:
-            return self
-        query = models.Q()
-        for word in text.split():
-            query &= (
-                models.Q(user__first_name__icontains=word)
-                | models.Q(user__last_name__icontains=word)
-                | models.Q(user__email__icontains=word)
-            )
-        return self.filter(query)
+        """By the person's names and email, ignoring accents and case (`cagette.search`)."""
+        query = matching_words(PersonText("user__"), text)
+        return self.filter(query) if query else self
 
 
 class Membership(models.Model):
@@ -185,6 +187,15 @@ class Membership(models.Model):
                 fields=["user", "market"], name="membership_unique_user_market"
             ),
             window_constraint("joined_at", "membership_joined_at_in_window"),
+        ]
+        indexes = [
+            # A market's few admins and treasurers, found without reading its
+            # clients (« Solde des clients » leaves out those who do not buy).
+            models.Index(
+                fields=["market"],
+                condition=models.Q(role__in=STAFF_ROLES),
+                name="membership_staff_idx",
+            )
         ]
 
     def __str__(self):

@@ -11,3 +11,10 @@ def membership_create(*, user: User, market: Market, role: str = Role.CLIENT) ->
         membership = Membership.objects.create(user=user, market=market, role=role)
         client_account(membership)
     return membership
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember the language ``user`` reads the site in (a code of ``LANGUAGES``)."""
+    if user.language != language:
+        user.language = language
+        User.objects.filter(pk=user.pk).update(language=language)

@@ -3,12 +3,13 @@ from django.urls import path
 
 from . import views
 from .forms import LoginForm
+from .languages import LoginView
 
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "connexion/",
-        auth_views.LoginView.as_view(
+        LoginView.as_view(
             template_name="accounts/login.html",
             authentication_form=LoginForm,
             redirect_authenticated_user=True,

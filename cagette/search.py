@@ -1,4 +1,17 @@
-"""Text typed in a search box, made safe to put in a query."""
+"""Text typed in a search box: made safe to put in a query, and matched
+without regard to accents or case.
+
+Every search box goes through `matching_words`: « lea », « LÉA » and « Léa »
+find the same people. Both sides are folded in PostgreSQL by
+``cagette_fold(text)`` (``lower(unaccent(text))``, declared IMMUTABLE so an
+expression index can hold it; see ``accounts`` migration 0008), so the typed
+word and the stored text are folded by the same rules (« œ » → « oe »…).
+"""
+
+import unicodedata
+
+from django.db.models import Expression, F, Func, Q, TextField, Value
+from django.db.models.lookups import Contains
 
 SEARCH_MAX_LENGTH = 100
 
@@ -10,3 +23,57 @@ def clean_search(text: str | None, max_length: int = SEARCH_MAX_LENGTH) -> str:
     nobody types one on purpose: a ``%00`` in the URL is dropped, not searched.
     """
     return (text or "").replace("\x00", "").strip()[:max_length]
+
+
+class Folded(Func):
+    """Text in lower case and without accents, as searches compare it."""
+
+    function = "cagette_fold"
+    arity = 1
+    output_field = TextField()
+
+
+class PersonText(Func):
+    """A person's first name, last name and email, folded: what a name search reads.
+
+    One SQL function (``cagette_person_text``) so that the query and the
+    trigram index on users are the same expression, and PostgreSQL uses it.
+    """
+
+    function = "cagette_person_text"
+    arity = 3
+    output_field = TextField()
+
+    def __init__(self, prefix: str = "", **extra):
+        fields = ("first_name", "last_name", "email")
+        super().__init__(*(F(f"{prefix}{name}") for name in fields), **extra)
+
+
+def unaccent(text: str | None) -> str | None:
+    """PostgreSQL's ``unaccent`` in Python, for SQLite (the Django admin's searches)."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str | None) -> str | None:
+    """``cagette_fold`` in Python, for SQLite: lower case, accents dropped."""
+    return None if text is None else unaccent(text).lower()
+
+
+def person_text(first_name: str | None, last_name: str | None, email: str | None) -> str:
+    """``cagette_person_text`` in Python, for SQLite."""
+    return fold(" ".join(part for part in (first_name, last_name, email) if part))
+
+
+def matching_words(haystack: Expression, text: str) -> Q:
+    """Each word of ``text`` somewhere in ``haystack``, ignoring accents and case.
+
+    Words are matched apart, so « lea dubois » and « dubois lea » both find
+    Léa Dubois. Empty text matches everything.
+    """
+    query = Q()
+    for word in clean_search(text).split():
+        query &= Q(Contains(haystack, Folded(Value(word))))
+    return query

@@ -3,12 +3,14 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from accounts.languages import language_choose
 from payments.views.stripe import stripe_webhook
 
 urlpatterns = [
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switcher, also recording the choice on the person.
+    path("i18n/setlang/", language_choose, name="set_language"),
     path("", include("accounts.urls")),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("m/<slug:market_slug>/", include("payments.urls")),

@@ -7,4 +7,4 @@ from .models import Producer
 class ProducerAdmin(admin.ModelAdmin):
     list_display = ["name", "market", "active"]
     list_filter = ["market", "active"]
-    search_fields = ["name"]
+    search_fields = ["name__unaccent"]

@@ -10,8 +10,8 @@ import re
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import translation
 
+from cagette.i18n import language_of
 from payments.ledger import client_account
 from payments.models import PaymentStatus
 
@@ -34,7 +34,7 @@ def send_order_recap(
         order = Order.objects.select_related("market", "distribution", "membership__user").get(
             pk=order_id
         )
-        with translation.override(settings.LANGUAGE_CODE):
+        with language_of(order.membership.user):
             reference = _reference(order, payment_id)
             earlier = _still_expected(order, payment_id) if added else None
             message = _build(

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Market, Membership
+from accounts.models import STAFF_ROLES, Market, Membership
 from cagette.search import clean_search
 
 from .models import MONEY, Account, AccountKind
@@ -147,11 +147,29 @@ class BalanceFilters:
         return parts
 
 
+def staff_who_do_not_buy(market: Market) -> QuerySet[Membership]:
+    """The admins and treasurers « Solde des clients » leaves out: no clients of theirs.
+
+    The page lists the people who buy: every client, and an admin or
+    treasurer only once they have ordered or have a movement on their
+    account. Counting the staff who only run the market would inflate
+    « dont … à jour ».
+    """
+    return Membership.objects.for_market(market).filter(
+        role__in=STAFF_ROLES, orders__isnull=True, account__entries__isnull=True
+    )
+
+
 def client_balances(market: Market, filters: BalanceFilters) -> QuerySet[Membership]:
-    """The market's clients, filtered and sorted; `balance_rows` reads their balances."""
+    """The market's buyers, filtered and sorted; `balance_rows` reads their balances."""
+    # A few ids, read first: against a constant list PostgreSQL still walks
+    # the name index for one page of a large market (a subquery would make it
+    # sort the whole market).
+    left_out = list(staff_who_do_not_buy(market).values_list("pk", flat=True))
     # Only the filters join other tables: counting the unfiltered market
     # stays a scan of its memberships.
-    clients = Membership.objects.for_market(market).search(filters.search)
+    clients = Membership.objects.for_market(market).exclude(pk__in=left_out)
+    clients = clients.search(filters.search)
     if filters.state:
         clients = clients.filter(filters.state.condition)
     return clients.order_by(*SORTS[filters.sort].ordering)
@@ -222,15 +240,19 @@ class BalanceTotals:
 
 
 def balance_totals(market: Market) -> BalanceTotals:
-    """The whole market's totals, in one aggregate over the cached balances."""
+    """The totals of the market's buyers, in one aggregate over the cached balances."""
     zero = Value(ZERO, output_field=DecimalField(**MONEY))
     owes, holds, settled = Q(balance__gt=0), Q(balance__lt=0), Q(balance=0)
+    # Staff who do not buy have no entries, so a zero balance: they are taken
+    # off the settled count, and the sums stay one pass over the accounts.
+    left_out = staff_who_do_not_buy(market).order_by().values("market")
+    left_out = Subquery(left_out.annotate(n=Count("pk")).values("n"))
     sums = Account.objects.filter(market=market, kind=AccountKind.CLIENT).aggregate(
         debts=Coalesce(Sum("balance", filter=owes), zero),
         credits=Coalesce(Sum("balance", filter=holds), zero),
         debtors=Count("pk", filter=owes),
         creditors=Count("pk", filter=holds),
-        settled=Count("pk", filter=settled),
+        settled=Count("pk", filter=settled) - Coalesce(left_out, 0),
     )
     return BalanceTotals(
         owed_to_market=sums["debts"],

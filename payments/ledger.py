@@ -19,10 +19,12 @@ from typing import ParamSpec, TypeVar
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Market, Membership
 from cagette.i18n import stored_language
 
+from .labels import REVERSAL
 from .models import Account, AccountKind, Transaction, TransactionKind
 
 MAX_ENTRY_AMOUNT = Decimal("999999999999.99")
@@ -284,11 +286,14 @@ def transaction_reverse(
     if txn.kind == TransactionKind.REVERSAL:
         raise LedgerError("a reversal is not reversed; post a new transaction instead")
     legs = [Leg(entry.account, -entry.amount) for entry in txn.entries.select_related("account")]
+    with stored_language():
+        # The original's audit text, as written: `payments.labels` reads it back.
+        label = gettext(REVERSAL) % {"label": txn.label}
     return transaction_post(
         order=txn.order,
         market=txn.market,
         kind=TransactionKind.REVERSAL,
-        label=f"Annulation : {txn.label}",
+        label=label,
         legs=legs,
         posted_by=posted_by,
         idempotency_key=idempotency_key,

@@ -54,6 +54,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Market, Membership
 from cagette.dates import window_constraint
 
+from . import labels
 from .methods import PaymentMethod
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -195,6 +196,27 @@ class Transaction(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.label}"
 
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language; ``label`` stays the audit text.
+
+        See `payments.labels`: rendered from the kind and what the
+        transaction refers to, or the stored label when it is free text.
+        """
+        wordings_of = LABEL_WORDINGS.get(self.kind)
+        return labels.display_label(self, wordings_of(self)) if wordings_of else self.label
+
+
+LABEL_WORDINGS: dict[str, labels.WordingsOf] = {
+    TransactionKind.ORDER: labels.order_wordings,
+    TransactionKind.ORDER_ADJUSTMENT: labels.adjustment_wordings,
+    TransactionKind.PAYMENT: labels.payment_wordings,
+    TransactionKind.REFUND: labels.refund_wordings,
+    TransactionKind.OPENING_BALANCE: labels.opening_wordings,
+    TransactionKind.REVERSAL: labels.reversal_wordings,
+    TransactionKind.PRODUCER_TRANSFER: labels.producer_transfer_wordings,
+}
+
 
 # The order entries are posted in: date, then transaction, then entry.
 POSTING_ORDER = ("transaction__date", "transaction_id", "id")
@@ -211,9 +233,11 @@ class EntryQuerySet(models.QuerySet):
             self.select_related(
                 "transaction__created_by",
                 "transaction__payment__distribution",
-                "transaction__reverses",
+                # What the labels are rendered from (`Transaction.display_label`).
+                "transaction__reverses__order__distribution",
+                "transaction__reverses__payment",
                 "transaction__reversal",
-                "transaction__order",
+                "transaction__order__distribution",
             )
             .annotate(
                 running=models.Window(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Membership
 from cagette.i18n import stored_language
 
+from .labels import payment_wording
 from .ledger import (
     Leg,
     client_account,
@@ -64,7 +65,7 @@ def opening_balance_record(
 
 def _payment_label(method: PaymentMethod, cheque_number: str = "") -> str:
     with stored_language():
-        return str(method.label) + (f" n° {cheque_number}" if cheque_number else "")
+        return str(payment_wording(method, cheque_number))
 
 
 def _post_payment(*, membership, method, amount, label, posted_by, date, key, order=None):

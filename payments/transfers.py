@@ -37,9 +37,10 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts.models import Market
+from cagette.i18n import language_of
 from distributions.models import Distribution
 from orders.instructions import PaymentInstructions
 
@@ -273,7 +274,7 @@ def _deliver(reminder_ids: list[int], outcome: Reminders) -> None:
 def reminder_email_send(reminder: PaymentReminder) -> bool:
     """Send one reminder; a failure is logged, and the reminder stays unsent."""
     try:
-        with translation.override(settings.LANGUAGE_CODE):
+        with language_of(reminder.payment.membership.user):
             message = _build(reminder.payment)
         message.send()
     except Exception:

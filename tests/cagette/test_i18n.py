@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from payments.services import opening_balance_record
+from tests.factories import MembershipFactory
 
 NBSP = "\u00a0"
 BROWSER_IN_ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en-GB,en"}
@@ -67,6 +68,7 @@ def test_choosing_english_translates_the_market_home(login, treasurer):
 
 def test_client_balances_in_english_keep_amounts_in_euros(login, treasurer, member):
     _debt(member, "-1234.50", treasurer.user)
+    MembershipFactory(market=member.market)
     client = login(treasurer)
     url = reverse("balance_list", kwargs={"market_slug": treasurer.market.slug})
     _choose(client, "en", url)
@@ -75,7 +77,7 @@ def test_client_balances_in_english_keep_amounts_in_euros(login, treasurer, memb
     for words in ("Owed to the market", "Client credit", "Export as CSV", "In debt", "Settled"):
         assert words in html
     assert "1 client in debt" in html
-    assert "2 clients, 1 settled" in html  # the member and the treasurer
+    assert "2 clients, 1 settled" in html  # the two clients; the treasurer buys nothing
     # Amounts stay written the one way the whole app writes them.
     assert f'id="total-owed">1{NBSP}234,50{NBSP}€' in html
     assert f"-1{NBSP}234,50{NBSP}€" in html
