@@ -8,6 +8,7 @@ redirects (POST/redirect/GET) and has one effect however often it is sent.
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404
@@ -436,9 +437,29 @@ def _validated_sentence(done) -> str:
     ) % {"count": len(done.ready), "amount": format_euros(done.to_receive)}
 
 
+# Django refuses a POST of more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields (a
+# guard against floods of fields that we keep as it is, for every page). So
+# the confirmation page sends its baskets and its payments as one field each,
+# a list of ids, whatever the size of the distribution; only the cheque
+# numbers to type take fields of their own (two each), and the page asks for
+# as many as fit, the rest waiting for the next page (`bulk_plan`).
+FIELDS_BESIDE_CHEQUES = 10  # the token, the two lists, and room to spare
+MAX_LISTED = 10_000  # ids read from one list, far past any distribution
+
+
+def _cheque_inputs() -> int | None:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return None if limit is None else max((limit - FIELDS_BESIDE_CHEQUES) // 2, 0)
+
+
 def _listed_ids(request, name: str) -> list[int]:
-    """The rows the confirmation page listed (anything else in the POST is ignored)."""
-    return [pk for pk in map(id_from, request.POST.getlist(name)) if pk is not None]
+    """The rows the confirmation page listed (anything else in the POST is ignored).
+
+    The page sends them as one field of ids separated by spaces; one field per
+    id (as earlier pages sent them) reads the same.
+    """
+    words = [word for value in request.POST.getlist(name) for word in value.split()]
+    return [pk for pk in map(id_from, words[:MAX_LISTED]) if pk is not None]
 
 
 def _typed_cheques(request) -> dict[int, tuple[str, str]]:
@@ -467,6 +488,6 @@ def day_bulk(request, distribution_id):
         level = messages.success if done.ready else messages.warning
         level(request, _bulk_summary(done))
         return _to_distribution(request, distribution.pk)
-    plan = bulk_plan(distribution)
+    plan = bulk_plan(distribution, cheque_inputs=_cheque_inputs())
     context = {"distribution": distribution, "plan": plan}
     return render(request, "distributions/day/bulk.html", context)

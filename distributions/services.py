@@ -205,10 +205,23 @@ def basket_refund(*, order: Order, amount: Decimal, refunded_by, idempotency_key
 
 @dataclass
 class BulkPlan:
-    """What "valider les paniers payés comme déclaré" will do, before it does it."""
+    """What "valider les paniers payés comme déclaré" will do, before it does it.
+
+    ``later``: baskets ready but whose cheque numbers are to be typed on the
+    next confirmation page, past what one page can send (see `bulk_plan`).
+    """
 
     ready: list[tuple[Order, list[Payment]]] = field(default_factory=list)
     blocked: list[tuple[Order, list[str]]] = field(default_factory=list)
+    later: list[Order] = field(default_factory=list)
+
+    @property
+    def order_ids(self) -> list[int]:
+        return [order.pk for order, _ps in self.ready]
+
+    @property
+    def payment_ids(self) -> list[int]:
+        return [p.pk for _o, ps in self.ready for p in ps]
 
     @property
     def to_receive(self) -> Decimal:
@@ -244,7 +257,17 @@ def _bulk_blockers(order: Order, cheques: Mapping[int, tuple[str, str]] | None =
     return reasons
 
 
-def bulk_plan(distribution: Distribution) -> BulkPlan:
+def _cheques_to_number(payments: list[Payment]) -> int:
+    return sum(1 for p in payments if p.method == PaymentMethod.CHEQUE and not p.cheque_number)
+
+
+def bulk_plan(distribution: Distribution, *, cheque_inputs: int | None = None) -> BulkPlan:
+    """The baskets bulk validation would validate, and those left to the admin.
+
+    ``cheque_inputs``: how many cheques one confirmation page may ask the
+    number of (each is two fields of the form); a basket past that waits in
+    ``later`` for the next page, once the numbers typed are in.
+    """
     plan = BulkPlan()
     orders = (
         distribution.orders.filter(validated_at__isnull=True)
@@ -256,8 +279,16 @@ def bulk_plan(distribution: Distribution) -> BulkPlan:
         reasons = _bulk_blockers(order)
         if reasons:
             plan.blocked.append((order, reasons))
-        else:
-            plan.ready.append((order, _pending(order)))
+            continue
+        payments = _pending(order)
+        to_number = _cheques_to_number(payments)
+        if cheque_inputs is not None and to_number > cheque_inputs:
+            plan.later.append(order)
+            cheque_inputs = 0  # in basket order: the next page takes the rest
+            continue
+        if cheque_inputs is not None:
+            cheque_inputs -= to_number
+        plan.ready.append((order, payments))
     return plan
 
 
