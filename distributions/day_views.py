@@ -29,6 +29,7 @@ from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
 from payments.services import PaymentStateError
 from payments.views.stripe import basket_online_refunds
 
+from .basket_money import basket_payment_receive_told, credit_covers, receive_prefills
 from .day_forms import (
     AddPaymentForm,
     ReceiveForm,
@@ -45,7 +46,6 @@ from .services import (
     basket_blockers,
     basket_payment_add,
     basket_payment_cancel,
-    basket_payment_receive,
     basket_refund,
     basket_validate,
     bulk_plan,
@@ -160,8 +160,8 @@ def _receive_methods(market, payment: Payment) -> list[PaymentMethod]:
     return on_site_methods(market, payment.method)
 
 
-def _receive_form(market, payment: Payment, data=None) -> ReceiveForm:
-    return ReceiveForm(data, payment=payment, methods=_receive_methods(market, payment))
+def _receive_form(market, payment: Payment, data=None, **kwargs) -> ReceiveForm:
+    return ReceiveForm(data, payment=payment, methods=_receive_methods(market, payment), **kwargs)
 
 
 def _still_to_settle(order: Order, pending: list[Payment]) -> Decimal:
@@ -177,13 +177,17 @@ def _refund_suggestion(order: Order) -> Decimal | None:
     return min(overpaid, held) if overpaid > 0 and held > 0 else None
 
 
-def _expected_lines(request, pending, bound) -> list[tuple[Payment, ReceiveForm | None]]:
-    """Each expected payment with its « Encaisser » form (none for an online payment)."""
+def _expected_lines(request, order, pending, bound) -> list[tuple[Payment, ReceiveForm | None]]:
+    """Each expected payment with its « Encaisser » form (none for an online payment),
+    pre-filled with what is still due."""
+    prefills = receive_prefills(order, pending)
     lines = []
     for payment in pending:
         form = None
         if payment.method != PaymentMethod.ONLINE_CARD:
-            form = bound.get(payment.pk) or _receive_form(request.market, payment)
+            amount = prefills[payment.pk]
+            form = bound.get(payment.pk) or _receive_form(request.market, payment, amount=amount)
+            form.still_due = amount
         lines.append((payment, form))
     return lines
 
@@ -194,6 +198,7 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
     payments = list(order.payments.all())
     pending = [p for p in payments if p.status == PaymentStatus.PENDING]
     held = order.membership.account.held
+    settle = credit_covers(order, pending, held)
     if add_form is None:
         methods = manual_methods(request.market)
         add_form = AddPaymentForm(methods=methods, amount=_still_to_settle(order, pending))
@@ -203,7 +208,7 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
         "lines": order.lines.select_related("product__producer").order_by(
             "product__producer__name", "product__name"
         ),
-        "expected": _expected_lines(request, pending, bound or {}),
+        "expected": _expected_lines(request, order, pending, bound or {}),
         "received": [p for p in payments if p.status == PaymentStatus.RECEIVED],
         "online_refunds": basket_online_refunds(payments),
         "not_paid": [p for p in payments if p.status == PaymentStatus.CANCELLED],
@@ -218,7 +223,9 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
         "blockers": [] if order.is_validated else basket_blockers(order),
         "add_form": add_form,
         "refund_form": refund_form or RefundForm(amount=_refund_suggestion(order)),
-        "show_refund": refund_form is not None or held > 0,
+        # The credit pays the basket first: giving it back comes after.
+        "show_refund": refund_form is not None or (held > 0 and not settle),
+        "settle_from_credit": settle,
         "can_validate": request.membership.is_admin,
     }
     status = 400 if invalid else 200
@@ -236,18 +243,6 @@ LOCKED_MESSAGE = gettext_lazy(
     "Ce panier est validé : enregistrez un paiement, ou annulez une opération erronée, "
     "depuis l'historique du client."
 )
-
-
-def _difference_sentence(expected: Decimal, received: Decimal) -> str:
-    if received > expected:
-        return _("%(amount)s de plus que prévu : la différence reste en avoir du client.") % {
-            "amount": format_euros(received - expected)
-        }
-    if received < expected:
-        return _("%(amount)s de moins que prévu : la différence reste due par le client.") % {
-            "amount": format_euros(expected - received)
-        }
-    return ""
 
 
 def _refuse_receiving(request, order, payment) -> bool:
@@ -281,10 +276,15 @@ def day_payment_receive(request, distribution_id, order_id, payment_id):
     form = _receive_form(request.market, payment, request.POST)
     if not form.is_valid():
         return _render_basket(request, order, bound={payment.pk: form})
-    expected = payment.amount
+    pending = [p for p in order.payments.all() if p.status == PaymentStatus.PENDING]
+    expected = receive_prefills(order, pending)[payment.pk] or ZERO
     try:
-        payment = basket_payment_receive(
-            order=order, payment=payment, received_by=request.user, **form.payment_fields()
+        payment, effect = basket_payment_receive_told(
+            order=order,
+            payment=payment,
+            expected=expected,
+            received_by=request.user,
+            **form.payment_fields(),
         )
     except BasketLocked:
         messages.error(request, LOCKED_MESSAGE)
@@ -295,7 +295,7 @@ def day_payment_receive(request, distribution_id, order_id, payment_id):
             "method": payment.get_method_display(),
             "amount": format_euros(payment.amount),
         }
-        messages.success(request, f"{text} {_difference_sentence(expected, payment.amount)}")
+        messages.success(request, f"{text} {effect.sentence()}".strip())
     return _to_basket(request, order)
 
 
