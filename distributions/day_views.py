@@ -6,6 +6,7 @@ basket, alone or in bulk, locks it and stays with the admins. Every POST
 redirects (POST/redirect/GET) and has one effect however often it is sent.
 """
 
+import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -416,17 +417,28 @@ def day_basket_validate(request, distribution_id, order_id):
 
 def _bulk_summary(done) -> str:
     if not done.ready:
-        validated = _("Aucun panier n'était prêt à être validé.")
+        sentences = [_("Aucun panier n'était prêt à être validé.")]
     else:
-        validated = _validated_sentence(done)
-    if not done.blocked:
-        return validated
-    waiting = ngettext(
-        "%(count)d panier attend une décision.",
-        "%(count)d paniers attendent une décision.",
-        len(done.blocked),
-    ) % {"count": len(done.blocked)}
-    return f"{validated} {waiting}"
+        sentences = [_validated_sentence(done)]
+    if done.blocked:
+        sentences.append(
+            ngettext(
+                "%(count)d panier attend une décision.",
+                "%(count)d paniers attendent une décision.",
+                len(done.blocked),
+            )
+            % {"count": len(done.blocked)}
+        )
+    if done.later:
+        sentences.append(
+            ngettext(
+                "%(count)d panier reste à valider : vérifiez-le et confirmez à nouveau.",
+                "%(count)d paniers restent à valider : vérifiez-les et confirmez à nouveau.",
+                len(done.later),
+            )
+            % {"count": len(done.later)}
+        )
+    return " ".join(sentences)
 
 
 def _validated_sentence(done) -> str:
@@ -445,6 +457,9 @@ def _validated_sentence(done) -> str:
 # as many as fit, the rest waiting for the next page (`bulk_plan`).
 FIELDS_BESIDE_CHEQUES = 10  # the token, the two lists, and room to spare
 MAX_LISTED = 10_000  # ids read from one list, far past any distribution
+# One confirmation validates baskets for at most this long (a web worker is
+# stopped after 30 seconds by default); the rest wait for the next one.
+BULK_SECONDS = 20
 
 
 def _cheque_inputs() -> int | None:
@@ -484,9 +499,12 @@ def day_bulk(request, distribution_id):
             order_ids=_listed_ids(request, "order"),
             payment_ids=_listed_ids(request, "payment"),
             cheques=_typed_cheques(request),
+            until=time.monotonic() + BULK_SECONDS,
         )
         level = messages.success if done.ready else messages.warning
         level(request, _bulk_summary(done))
+        if done.later:
+            return redirect("day_bulk", request.market.slug, distribution.pk)
         return _to_distribution(request, distribution.pk)
     plan = bulk_plan(distribution, cheque_inputs=_cheque_inputs())
     context = {"distribution": distribution, "plan": plan}

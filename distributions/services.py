@@ -6,6 +6,7 @@ actually used) or marked as not paid. Transfers and online payments may still
 be on their way; they stay expected. A validated basket is locked.
 """
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -78,8 +79,12 @@ def basket_blockers(order: Order) -> list[str]:
     return reasons
 
 
-def basket_validate(*, order: Order, validated_by) -> Order:
-    """Lock the basket once the pickup is settled; idempotent."""
+def basket_validate(*, order: Order, validated_by, distribution_check: bool = True) -> Order:
+    """Lock the basket once the pickup is settled; idempotent.
+
+    ``distribution_check=False``: the caller validates many baskets and checks
+    the distribution once, at the end (`bulk_validate`).
+    """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.validated_at is not None:
@@ -90,7 +95,8 @@ def basket_validate(*, order: Order, validated_by) -> Order:
         order.validated_at = timezone.now()
         order.validated_by = validated_by
         order.save(update_fields=["validated_at", "validated_by"])
-        distribution_validate_if_done(order.distribution_id)
+        if distribution_check:
+            distribution_validate_if_done(order.distribution_id)
     return order
 
 
@@ -299,6 +305,7 @@ def bulk_validate(
     order_ids: Iterable[int],
     payment_ids: Iterable[int] | None = None,
     cheques: Mapping[int, tuple[str, str]] | None = None,
+    until: float | None = None,
 ) -> BulkPlan:
     """Receive the on-site payments as declared and validate the baskets listed.
 
@@ -310,6 +317,11 @@ def bulk_validate(
     gives each cheque's number and bank. Each basket is its own database
     transaction: one that changed meanwhile (a payment confirmed in another
     tab) is taken as it now is.
+
+    ``until``: a `time.monotonic` deadline. Past it, the baskets not reached
+    yet are left in ``later`` for another confirmation (each basket validated
+    is committed, so stopping between two loses nothing), which keeps one
+    request within what a web worker is given.
     """
     listed = set(order_ids)
     shown = None if payment_ids is None else set(payment_ids)
@@ -319,23 +331,32 @@ def bulk_validate(
     for order, _payments in plan.ready:
         if order.pk not in listed:
             continue
-        with transaction.atomic():
-            # The basket first, as every change to one basket does (see
-            # `_lock_open_basket`): a payment confirmed or marked not paid on
-            # the basket page meanwhile is seen here, never raced.
-            order = _lock(order)
-            if order.validated_at is not None:
-                continue
-            reasons = _bulk_blockers(order, cheques)
-            if shown is not None and not {p.pk for p in _pending(order)} <= shown:
-                reasons.append(_("paiement attendu modifié depuis l'affichage"))
-            if reasons:
-                done.blocked.append((order, reasons))
-                continue
-            payments = [_receive_as_declared(p, validated_by, cheques) for p in _pending(order)]
-            basket_validate(order=order, validated_by=validated_by)
-            done.ready.append((order, payments))
+        if until is not None and done.ready and time.monotonic() > until:
+            done.later.append(order)
+            continue
+        _bulk_validate_one(order, validated_by, shown, cheques, done)
+    if done.ready:
+        distribution_validate_if_done(distribution.pk)
     return done
+
+
+def _bulk_validate_one(order: Order, validated_by, shown, cheques, done: BulkPlan) -> None:
+    with transaction.atomic():
+        # The basket first, as every change to one basket does (see
+        # `_lock_open_basket`): a payment confirmed or marked not paid on
+        # the basket page meanwhile is seen here, never raced.
+        order = _lock(order)
+        if order.validated_at is not None:
+            return
+        reasons = _bulk_blockers(order, cheques)
+        if shown is not None and not {p.pk for p in _pending(order)} <= shown:
+            reasons.append(_("paiement attendu modifié depuis l'affichage"))
+        if reasons:
+            done.blocked.append((order, reasons))
+            return
+        payments = [_receive_as_declared(p, validated_by, cheques) for p in _pending(order)]
+        basket_validate(order=order, validated_by=validated_by, distribution_check=False)
+        done.ready.append((order, payments))
 
 
 def _receive_as_declared(payment: Payment, received_by, cheques) -> Payment:
