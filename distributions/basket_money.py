@@ -22,7 +22,7 @@ from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_settle_from_balance
 
-from .services import ZERO, _lock_open_basket, _pending, basket_payment_receive
+from .services import ON_BALANCE, ZERO, _lock_open_basket, _pending, basket_payment_receive
 
 
 def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal | None]:
@@ -43,15 +43,16 @@ def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal 
 
 
 def credit_covers(order: Order, pending: list[Payment], held: Decimal) -> bool:
-    """The client's balance pays this basket: « Régler avec son avoir » is offered.
+    """The client's balance pays what is still due: « Régler avec son avoir » is offered.
 
     ``held`` already has the basket's debit in it: when it is not negative, the
-    payments still expected would only add to the client's credit.
+    payments still expected would only add to the client's credit, and a
+    payment marked not paid left no debt.
     """
     return (
         not order.is_validated
         and not order.on_balance
-        and bool(pending)
+        and order.due > 0
         and all(p.method != PaymentMethod.ONLINE_CARD for p in pending)
         and held >= 0
     )
@@ -163,30 +164,45 @@ class CreditShort(Exception):
 
 
 class NothingToSettle(Exception):
-    """No payment is expected at the pickup for this basket (any more)."""
+    """The basket is already paid with the balance."""
+
+
+class OnlinePaymentExpected(Exception):
+    """An online payment is expected for the basket: Stripe may still take it."""
 
 
 def basket_settle_from_credit(*, order: Order, settled_by) -> list[Payment]:
-    """The client's credit pays the basket: its expected payments are not needed.
+    """The client's credit pays the basket: what is expected of it is not needed.
 
     The basket's debit already took its amount from the balance, so nothing
-    is posted: each expected payment is cancelled as replaced by the cagnotte
-    (`payments.services.payment_settle_from_balance`), and the basket reads as
-    paid with the balance from then on, on this page and on the client's.
+    is posted: each payment still counted on and not received (expected, or
+    marked not paid) is recorded as replaced by the cagnotte
+    (`payments.services.payment_settle_from_balance`), and the basket reads
+    as paid with the balance from then on, on this page and on the client's.
     Raises `CreditShort` when the balance is negative, `NothingToSettle`
-    when nothing is expected, or an online payment is (Stripe may take it).
+    when the basket is already on the balance, `OnlinePaymentExpected` while
+    an online payment is.
     """
     with transaction.atomic():
         order = _lock_open_basket(order)
-        pending = _pending(order)
-        if not pending or any(p.method == PaymentMethod.ONLINE_CARD for p in pending):
+        if order.payment_method in ON_BALANCE:
             raise NothingToSettle(order.pk)
+        if any(p.method == PaymentMethod.ONLINE_CARD for p in _pending(order)):
+            raise OnlinePaymentExpected(order.pk)
         held = client_account(order.membership).held
         if held < 0:
             raise CreditShort(held)
-        for payment in pending:
+        replaced = [p for p in order.payments.all() if _counted_unpaid(p)]
+        for payment in replaced:
             payment_settle_from_balance(payment=payment, settled_by=settled_by)
         order.payment_method = CAGNOTTE
         order.updated_at = timezone.now()
         order.save(update_fields=["payment_method", "updated_at"])
-    return pending
+    return replaced
+
+
+def _counted_unpaid(payment: Payment) -> bool:
+    """Expected, or marked not paid with nothing in its place (see `orders.payment_summary`)."""
+    if payment.status == PaymentStatus.PENDING:
+        return True
+    return payment.status == PaymentStatus.CANCELLED and not hasattr(payment, "rechoice")

@@ -10,7 +10,12 @@ from accounts.access import staff_view
 from cagette.http import post_only
 from cagette.money import format_euros
 
-from .basket_money import CreditShort, NothingToSettle, basket_settle_from_credit
+from .basket_money import (
+    CreditShort,
+    NothingToSettle,
+    OnlinePaymentExpected,
+    basket_settle_from_credit,
+)
 from .day_views import LOCKED_MESSAGE, _get_basket, _to_basket
 from .services import BasketLocked
 
@@ -24,7 +29,15 @@ def day_settle_from_credit(request, distribution_id, order_id):
     except BasketLocked:
         messages.error(request, LOCKED_MESSAGE)
     except NothingToSettle:
-        messages.info(request, _("Aucun paiement n'est plus attendu sur place pour ce panier."))
+        messages.info(request, _("Ce panier est déjà réglé avec le solde du client."))
+    except OnlinePaymentExpected:
+        messages.error(
+            request,
+            _(
+                "Un paiement en ligne est attendu pour ce panier : attendez sa confirmation, "
+                "ou marquez-le non payé."
+            ),
+        )
     except CreditShort as error:
         messages.error(
             request,

@@ -210,8 +210,8 @@ def payment_settle_from_balance(*, payment: Payment, settled_by) -> PaymentRecho
     """The client's balance pays what ``payment`` was expected for (« cagnotte »).
 
     Paying from the balance moves no money: the order's debit already lowered
-    the balance. So nothing is posted; the expected payment is cancelled and
-    recorded as replaced by the cagnotte, as when a client chooses again
+    the balance. So nothing is posted; the payment, expected or marked not
+    paid, is cancelled and recorded as replaced by the cagnotte, as when a client chooses again
     (`payments.online.payment_choose_again`), so every page reads the order
     as paid with the balance. Once per payment: asked again, it returns the
     first record. The caller checks that the balance covers it.
@@ -221,9 +221,9 @@ def payment_settle_from_balance(*, payment: Payment, settled_by) -> PaymentRecho
         done = PaymentRechoice.objects.filter(replaced=payment).first()
         if done is not None:
             return done
-        if payment.status != PaymentStatus.PENDING:
-            raise PaymentStateError(f"payment {payment.pk} is {payment.status}")
-        payment_cancel(payment=payment, cancelled_by=settled_by)
+        if payment.status == PaymentStatus.RECEIVED:
+            raise PaymentStateError(f"payment {payment.pk} is received")
+        payment_cancel(payment=payment, cancelled_by=settled_by)  # a cancelled one stays so
         return PaymentRechoice.objects.create(
             replaced=payment, choice=CAGNOTTE, payment=None, chosen_by=settled_by
         )

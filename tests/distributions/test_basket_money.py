@@ -220,8 +220,41 @@ def test_settling_twice_is_harmless(login, admin, market, distribution, honey):
 
     response = _settle(browser, order)
 
-    assert "Aucun paiement n'est plus attendu" in _messages(browser.get(response.url))
+    assert "déjà réglé avec le solde du client" in _messages(browser.get(response.url))
     assert PaymentRechoice.objects.count() == 1
+
+
+def test_a_payment_marked_not_paid_is_settled_with_the_credit_too(
+    login, admin, market, distribution, honey
+):
+    client = _holding(market, admin, "30.00")
+    order = _order(client, distribution, honey, "cash")
+    browser = login(admin)
+    browser.post(_url("day_payment_cancel", order, _expected(order).pk))
+    page = browser.get(_url("day_basket", order))
+    assert page.context["order"].due == Decimal("25.00")
+    assert page.context["settle_from_credit"]
+
+    _settle(browser, order)
+
+    page = browser.get(_url("day_basket", order))
+    assert page.context["order"].due == Decimal("0.00")
+    detail = login(client).get(reverse("order_detail", args=[market.slug, order.pk]))
+    assert [i.kind for i in detail.context["instructions"]] == ["cagnotte"]
+
+
+def test_an_online_payment_still_expected_is_not_settled_with_the_credit(
+    login, admin, market, distribution, honey
+):
+    order = _order(_holding(market, admin, "30.00"), distribution, honey, "cash")
+    order.payments.update(method="online_card")
+    browser = login(admin)
+    assert not browser.get(_url("day_basket", order)).context["settle_from_credit"]
+
+    response = _settle(browser, order)
+
+    assert "Un paiement en ligne est attendu" in _messages(browser.get(response.url))
+    assert _expected(order).status == PaymentStatus.PENDING
 
 
 def test_a_client_in_debt_is_not_offered_the_credit_and_settling_is_refused(
