@@ -105,7 +105,8 @@ def distribution_validate_if_done(distribution_id: int) -> None:
     """Every basket validated: the distribution is validated, once orders are closed.
 
     While clients may still order, a basket can be validated (it is then locked
-    against additions) but the distribution stays open for everyone else.
+    against additions, and its client's pages say so) but the distribution
+    stays open for everyone else.
     """
     distribution = Distribution.objects.select_for_update().get(pk=distribution_id)
     if distribution.status == DistributionStatus.VALIDATED or not distribution.orders_closed:
