@@ -81,12 +81,17 @@ class _PaymentFields(OnceForm):
         }
 
 
+_UNSET = object()
+
+
 class ReceiveForm(_PaymentFields):
     """« Encaisser » one expected payment, with the method and amount actually paid."""
 
     token_prefix = "receive"
 
-    def __init__(self, *args, payment: Payment, methods, **kwargs):
+    def __init__(self, *args, payment: Payment, methods, amount=_UNSET, **kwargs):
+        """``amount``: what is pre-filled, what is still due (the payment's own amount
+        when not given; none when nothing is due any more)."""
         kwargs.setdefault("prefix", f"paiement-{payment.pk}")
         # Undecided at checkout (« sur place »): the admin must pick, nothing is assumed.
         undecided = payment.method == PaymentMethod.ON_SITE
@@ -98,7 +103,7 @@ class ReceiveForm(_PaymentFields):
         if not self.is_bound:
             if not undecided:
                 self.initial.setdefault("method", payment.method)
-            self.initial.setdefault("amount", payment.amount)
+            self.initial.setdefault("amount", payment.amount if amount is _UNSET else amount)
             self.initial.setdefault("cheque_number", payment.cheque_number)
             self.initial.setdefault("bank", payment.bank)
 

@@ -6,8 +6,10 @@ basket, alone or in bulk, locks it and stays with the admins. Every POST
 redirects (POST/redirect/GET) and has one effect however often it is sent.
 """
 
+import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404
@@ -28,6 +30,7 @@ from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
 from payments.services import PaymentStateError
 from payments.views.stripe import basket_online_refunds
 
+from .basket_money import basket_payment_receive_told, credit_covers, receive_prefills
 from .day_forms import (
     AddPaymentForm,
     ReceiveForm,
@@ -44,7 +47,6 @@ from .services import (
     basket_blockers,
     basket_payment_add,
     basket_payment_cancel,
-    basket_payment_receive,
     basket_refund,
     basket_validate,
     bulk_plan,
@@ -159,8 +161,8 @@ def _receive_methods(market, payment: Payment) -> list[PaymentMethod]:
     return on_site_methods(market, payment.method)
 
 
-def _receive_form(market, payment: Payment, data=None) -> ReceiveForm:
-    return ReceiveForm(data, payment=payment, methods=_receive_methods(market, payment))
+def _receive_form(market, payment: Payment, data=None, **kwargs) -> ReceiveForm:
+    return ReceiveForm(data, payment=payment, methods=_receive_methods(market, payment), **kwargs)
 
 
 def _still_to_settle(order: Order, pending: list[Payment]) -> Decimal:
@@ -176,13 +178,17 @@ def _refund_suggestion(order: Order) -> Decimal | None:
     return min(overpaid, held) if overpaid > 0 and held > 0 else None
 
 
-def _expected_lines(request, pending, bound) -> list[tuple[Payment, ReceiveForm | None]]:
-    """Each expected payment with its « Encaisser » form (none for an online payment)."""
+def _expected_lines(request, order, pending, bound) -> list[tuple[Payment, ReceiveForm | None]]:
+    """Each expected payment with its « Encaisser » form (none for an online payment),
+    pre-filled with what is still due."""
+    prefills = receive_prefills(order, pending)
     lines = []
     for payment in pending:
         form = None
         if payment.method != PaymentMethod.ONLINE_CARD:
-            form = bound.get(payment.pk) or _receive_form(request.market, payment)
+            amount = prefills[payment.pk]
+            form = bound.get(payment.pk) or _receive_form(request.market, payment, amount=amount)
+            form.still_due = amount
         lines.append((payment, form))
     return lines
 
@@ -193,6 +199,7 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
     payments = list(order.payments.all())
     pending = [p for p in payments if p.status == PaymentStatus.PENDING]
     held = order.membership.account.held
+    settle = credit_covers(order, pending, held)
     if add_form is None:
         methods = manual_methods(request.market)
         add_form = AddPaymentForm(methods=methods, amount=_still_to_settle(order, pending))
@@ -202,7 +209,7 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
         "lines": order.lines.select_related("product__producer").order_by(
             "product__producer__name", "product__name"
         ),
-        "expected": _expected_lines(request, pending, bound or {}),
+        "expected": _expected_lines(request, order, pending, bound or {}),
         "received": [p for p in payments if p.status == PaymentStatus.RECEIVED],
         "online_refunds": basket_online_refunds(payments),
         "not_paid": [p for p in payments if p.status == PaymentStatus.CANCELLED],
@@ -217,7 +224,9 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
         "blockers": [] if order.is_validated else basket_blockers(order),
         "add_form": add_form,
         "refund_form": refund_form or RefundForm(amount=_refund_suggestion(order)),
-        "show_refund": refund_form is not None or held > 0,
+        # The credit pays the basket first: giving it back comes after.
+        "show_refund": refund_form is not None or (held > 0 and not settle),
+        "settle_from_credit": settle,
         "can_validate": request.membership.is_admin,
     }
     status = 400 if invalid else 200
@@ -235,18 +244,6 @@ LOCKED_MESSAGE = gettext_lazy(
     "Ce panier est validé : enregistrez un paiement, ou annulez une opération erronée, "
     "depuis l'historique du client."
 )
-
-
-def _difference_sentence(expected: Decimal, received: Decimal) -> str:
-    if received > expected:
-        return _("%(amount)s de plus que prévu : la différence reste en avoir du client.") % {
-            "amount": format_euros(received - expected)
-        }
-    if received < expected:
-        return _("%(amount)s de moins que prévu : la différence reste due par le client.") % {
-            "amount": format_euros(expected - received)
-        }
-    return ""
 
 
 def _refuse_receiving(request, order, payment) -> bool:
@@ -280,10 +277,15 @@ def day_payment_receive(request, distribution_id, order_id, payment_id):
     form = _receive_form(request.market, payment, request.POST)
     if not form.is_valid():
         return _render_basket(request, order, bound={payment.pk: form})
-    expected = payment.amount
+    pending = [p for p in order.payments.all() if p.status == PaymentStatus.PENDING]
+    expected = receive_prefills(order, pending)[payment.pk] or ZERO
     try:
-        payment = basket_payment_receive(
-            order=order, payment=payment, received_by=request.user, **form.payment_fields()
+        payment, effect = basket_payment_receive_told(
+            order=order,
+            payment=payment,
+            expected=expected,
+            received_by=request.user,
+            **form.payment_fields(),
         )
     except BasketLocked:
         messages.error(request, LOCKED_MESSAGE)
@@ -294,7 +296,7 @@ def day_payment_receive(request, distribution_id, order_id, payment_id):
             "method": payment.get_method_display(),
             "amount": format_euros(payment.amount),
         }
-        messages.success(request, f"{text} {_difference_sentence(expected, payment.amount)}")
+        messages.success(request, f"{text} {effect.sentence()}".strip())
     return _to_basket(request, order)
 
 
@@ -415,17 +417,28 @@ def day_basket_validate(request, distribution_id, order_id):
 
 def _bulk_summary(done) -> str:
     if not done.ready:
-        validated = _("Aucun panier n'était prêt à être validé.")
+        sentences = [_("Aucun panier n'était prêt à être validé.")]
     else:
-        validated = _validated_sentence(done)
-    if not done.blocked:
-        return validated
-    waiting = ngettext(
-        "%(count)d panier attend une décision.",
-        "%(count)d paniers attendent une décision.",
-        len(done.blocked),
-    ) % {"count": len(done.blocked)}
-    return f"{validated} {waiting}"
+        sentences = [_validated_sentence(done)]
+    if done.blocked:
+        sentences.append(
+            ngettext(
+                "%(count)d panier attend une décision.",
+                "%(count)d paniers attendent une décision.",
+                len(done.blocked),
+            )
+            % {"count": len(done.blocked)}
+        )
+    if done.later:
+        sentences.append(
+            ngettext(
+                "%(count)d panier reste à valider : vérifiez-le et confirmez à nouveau.",
+                "%(count)d paniers restent à valider : vérifiez-les et confirmez à nouveau.",
+                len(done.later),
+            )
+            % {"count": len(done.later)}
+        )
+    return " ".join(sentences)
 
 
 def _validated_sentence(done) -> str:
@@ -436,9 +449,32 @@ def _validated_sentence(done) -> str:
     ) % {"count": len(done.ready), "amount": format_euros(done.to_receive)}
 
 
+# Django refuses a POST of more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields (a
+# guard against floods of fields that we keep as it is, for every page). So
+# the confirmation page sends its baskets and its payments as one field each,
+# a list of ids, whatever the size of the distribution; only the cheque
+# numbers to type take fields of their own (two each), and the page asks for
+# as many as fit, the rest waiting for the next page (`bulk_plan`).
+FIELDS_BESIDE_CHEQUES = 10  # the token, the two lists, and room to spare
+MAX_LISTED = 10_000  # ids read from one list, far past any distribution
+# One confirmation validates baskets for at most this long (a web worker is
+# stopped after 30 seconds by default); the rest wait for the next one.
+BULK_SECONDS = 20
+
+
+def _cheque_inputs() -> int | None:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return None if limit is None else max((limit - FIELDS_BESIDE_CHEQUES) // 2, 0)
+
+
 def _listed_ids(request, name: str) -> list[int]:
-    """The rows the confirmation page listed (anything else in the POST is ignored)."""
-    return [pk for pk in map(id_from, request.POST.getlist(name)) if pk is not None]
+    """The rows the confirmation page listed (anything else in the POST is ignored).
+
+    The page sends them as one field of ids separated by spaces; one field per
+    id (as earlier pages sent them) reads the same.
+    """
+    words = [word for value in request.POST.getlist(name) for word in value.split()]
+    return [pk for pk in map(id_from, words[:MAX_LISTED]) if pk is not None]
 
 
 def _typed_cheques(request) -> dict[int, tuple[str, str]]:
@@ -463,10 +499,13 @@ def day_bulk(request, distribution_id):
             order_ids=_listed_ids(request, "order"),
             payment_ids=_listed_ids(request, "payment"),
             cheques=_typed_cheques(request),
+            until=time.monotonic() + BULK_SECONDS,
         )
         level = messages.success if done.ready else messages.warning
         level(request, _bulk_summary(done))
+        if done.later:
+            return redirect("day_bulk", request.market.slug, distribution.pk)
         return _to_distribution(request, distribution.pk)
-    plan = bulk_plan(distribution)
+    plan = bulk_plan(distribution, cheque_inputs=_cheque_inputs())
     context = {"distribution": distribution, "plan": plan}
     return render(request, "distributions/day/bulk.html", context)

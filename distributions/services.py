@@ -6,6 +6,7 @@ actually used) or marked as not paid. Transfers and online payments may still
 be on their way; they stay expected. A validated basket is locked.
 """
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -80,8 +81,12 @@ def basket_blockers(order: Order) -> list[str]:
 
 
 @retried_on_conflict
-def basket_validate(*, order: Order, validated_by) -> Order:
-    """Lock the basket once the pickup is settled; idempotent."""
+def basket_validate(*, order: Order, validated_by, distribution_check: bool = True) -> Order:
+    """Lock the basket once the pickup is settled; idempotent.
+
+    ``distribution_check=False``: the caller validates many baskets and checks
+    the distribution once, at the end (`bulk_validate`).
+    """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.validated_at is not None:
@@ -92,7 +97,8 @@ def basket_validate(*, order: Order, validated_by) -> Order:
         order.validated_at = timezone.now()
         order.validated_by = validated_by
         order.save(update_fields=["validated_at", "validated_by"])
-        distribution_validate_if_done(order.distribution_id)
+        if distribution_check:
+            distribution_validate_if_done(order.distribution_id)
     return order
 
 
@@ -101,7 +107,8 @@ def distribution_validate_if_done(distribution_id: int) -> None:
     """Every basket validated: the distribution is validated, once orders are closed.
 
     While clients may still order, a basket can be validated (it is then locked
-    against additions) but the distribution stays open for everyone else.
+    against additions, and its client's pages say so) but the distribution
+    stays open for everyone else.
     """
     distribution = Distribution.objects.select_for_update().get(pk=distribution_id)
     if distribution.status == DistributionStatus.VALIDATED or not distribution.orders_closed:
@@ -211,10 +218,23 @@ def basket_refund(*, order: Order, amount: Decimal, refunded_by, idempotency_key
 
 @dataclass
 class BulkPlan:
-    """What "valider les paniers payés comme déclaré" will do, before it does it."""
+    """What "valider les paniers payés comme déclaré" will do, before it does it.
+
+    ``later``: baskets ready but whose cheque numbers are to be typed on the
+    next confirmation page, past what one page can send (see `bulk_plan`).
+    """
 
     ready: list[tuple[Order, list[Payment]]] = field(default_factory=list)
     blocked: list[tuple[Order, list[str]]] = field(default_factory=list)
+    later: list[Order] = field(default_factory=list)
+
+    @property
+    def order_ids(self) -> list[int]:
+        return [order.pk for order, _ps in self.ready]
+
+    @property
+    def payment_ids(self) -> list[int]:
+        return [p.pk for _o, ps in self.ready for p in ps]
 
     @property
     def to_receive(self) -> Decimal:
@@ -250,7 +270,17 @@ def _bulk_blockers(order: Order, cheques: Mapping[int, tuple[str, str]] | None =
     return reasons
 
 
-def bulk_plan(distribution: Distribution) -> BulkPlan:
+def _cheques_to_number(payments: list[Payment]) -> int:
+    return sum(1 for p in payments if p.method == PaymentMethod.CHEQUE and not p.cheque_number)
+
+
+def bulk_plan(distribution: Distribution, *, cheque_inputs: int | None = None) -> BulkPlan:
+    """The baskets bulk validation would validate, and those left to the admin.
+
+    ``cheque_inputs``: how many cheques one confirmation page may ask the
+    number of (each is two fields of the form); a basket past that waits in
+    ``later`` for the next page, once the numbers typed are in.
+    """
     plan = BulkPlan()
     orders = (
         distribution.orders.filter(validated_at__isnull=True)
@@ -262,8 +292,16 @@ def bulk_plan(distribution: Distribution) -> BulkPlan:
         reasons = _bulk_blockers(order)
         if reasons:
             plan.blocked.append((order, reasons))
-        else:
-            plan.ready.append((order, _pending(order)))
+            continue
+        payments = _pending(order)
+        to_number = _cheques_to_number(payments)
+        if cheque_inputs is not None and to_number > cheque_inputs:
+            plan.later.append(order)
+            cheque_inputs = 0  # in basket order: the next page takes the rest
+            continue
+        if cheque_inputs is not None:
+            cheque_inputs -= to_number
+        plan.ready.append((order, payments))
     return plan
 
 
@@ -274,6 +312,7 @@ def bulk_validate(
     order_ids: Iterable[int],
     payment_ids: Iterable[int] | None = None,
     cheques: Mapping[int, tuple[str, str]] | None = None,
+    until: float | None = None,
 ) -> BulkPlan:
     """Receive the on-site payments as declared and validate the baskets listed.
 
@@ -285,6 +324,11 @@ def bulk_validate(
     gives each cheque's number and bank. Each basket is its own database
     transaction: one that changed meanwhile (a payment confirmed in another
     tab) is taken as it now is.
+
+    ``until``: a `time.monotonic` deadline. Past it, the baskets not reached
+    yet are left in ``later`` for another confirmation (each basket validated
+    is committed, so stopping between two loses nothing), which keeps one
+    request within what a web worker is given.
     """
     listed = set(order_ids)
     shown = None if payment_ids is None else set(payment_ids)
@@ -294,6 +338,9 @@ def bulk_validate(
     for order, _payments in plan.ready:
         if order.pk not in listed:
             continue
+        if until is not None and done.ready and time.monotonic() > until:
+            done.later.append(order)
+            continue
         outcome = _bulk_validate_one(order, validated_by, shown, cheques)
         if outcome is not None:
             order, reasons, payments = outcome
@@ -301,6 +348,8 @@ def bulk_validate(
                 done.blocked.append((order, reasons))
             else:
                 done.ready.append((order, payments))
+    if done.ready:
+        distribution_validate_if_done(distribution.pk)
     return done
 
 
@@ -320,7 +369,7 @@ def _bulk_validate_one(order: Order, validated_by, shown, cheques):
     if reasons:
         return order, reasons, []
     payments = [_receive_as_declared(p, validated_by, cheques) for p in _pending(order)]
-    basket_validate(order=order, validated_by=validated_by)
+    basket_validate(order=order, validated_by=validated_by, distribution_check=False)
     return order, [], payments
 
 

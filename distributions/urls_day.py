@@ -6,7 +6,7 @@ The distribution's own edit page is ``gestion/distributions/<id>/``
 
 from django.urls import path
 
-from . import day_views
+from . import day_credit_views, day_views
 
 BASKET = "paniers/<int:order_id>/"
 
@@ -27,4 +27,9 @@ urlpatterns = [
         name="day_payment_cancel",
     ),
     path(f"{BASKET}rendre-la-monnaie/", day_views.day_refund, name="day_refund"),
+    path(
+        f"{BASKET}regler-avec-son-avoir/",
+        day_credit_views.day_settle_from_credit,
+        name="day_settle_from_credit",
+    ),
 ]

@@ -190,6 +190,12 @@ class Order(models.Model):
         return self.checkout_mode == CheckoutMode.CAGNOTTE_MODE
 
     @property
+    def accepts_additions(self) -> bool:
+        """The client may still add products: orders are open and the market has not
+        validated the basket (a basket can be validated before orders close)."""
+        return not self.is_validated and self.distribution.is_open_for_orders()
+
+    @property
     def payment_choice_label(self) -> str:
         from payments.methods import checkout_label
 

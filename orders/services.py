@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Market, Membership
 from cagette.i18n import stored_language
@@ -49,6 +50,8 @@ from .models import CheckoutMode, Order, OrderLine, Product
 logger = logging.getLogger(__name__)
 MAX_QUANTITY = Decimal("999")
 ZERO = Decimal("0.00")
+# The market may validate a basket before orders close (`distributions.services`).
+VALIDATED_MESSAGE = gettext_lazy("Ce panier est déjà validé : il ne peut plus être modifié.")
 QUANTITY_STEP = Decimal("0.001")  # what an order line stores
 
 
@@ -224,7 +227,10 @@ def basket_priced(order: Order | None, lines: list[BasketLine]) -> list[BasketLi
 
 
 def basket_check(*, market: Market, order: Order | None, lines: list[BasketLine]) -> None:
-    """Refuse at once a basket that checkout would refuse (a recorded order only grows)."""
+    """Refuse at once a basket that checkout would refuse (a recorded order only grows,
+    and a validated one no longer changes)."""
+    if order is not None and order.is_validated:
+        raise CheckoutError(str(VALIDATED_MESSAGE))
     if order is not None and market.payments_enabled:
         _refuse_reductions(_current_lines(order), {line.product.pk: line for line in lines})
 
@@ -351,7 +357,7 @@ def order_checkout(
             return replay.order
         order = _lock_order(distribution, membership)
         if order is not None and order.validated_at is not None:
-            raise CheckoutError(_("Ce panier est déjà validé : il ne peut plus être modifié."))
+            raise CheckoutError(str(VALIDATED_MESSAGE))
         current = _current_lines(order)
         wanted = _wanted_from_basket(current, lines)
         if not wanted and order is None:

@@ -25,11 +25,13 @@ from .ledger import (
     transaction_post,
     transaction_reverse,
 )
+from .methods import CAGNOTTE
 from .models import (
     METHOD_ACCOUNT,
     AccountKind,
     Payment,
     PaymentMethod,
+    PaymentRechoice,
     PaymentStatus,
     Transaction,
     TransactionKind,
@@ -208,6 +210,29 @@ def payment_cancel(*, payment: Payment, cancelled_by) -> Payment:
         elif payment.status == PaymentStatus.RECEIVED:
             raise PaymentStateError("a received payment is corrected by a reversal")
     return payment
+
+
+def payment_settle_from_balance(*, payment: Payment, settled_by) -> PaymentRechoice:
+    """The client's balance pays what ``payment`` was expected for (« cagnotte »).
+
+    Paying from the balance moves no money: the order's debit already lowered
+    the balance. So nothing is posted; the payment, expected or marked not
+    paid, is cancelled and recorded as replaced by the cagnotte, as when a client chooses again
+    (`payments.online.payment_choose_again`), so every page reads the order
+    as paid with the balance. Once per payment: asked again, it returns the
+    first record. The caller checks that the balance covers it.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
+        done = PaymentRechoice.objects.filter(replaced=payment).first()
+        if done is not None:
+            return done
+        if payment.status == PaymentStatus.RECEIVED:
+            raise PaymentStateError(f"payment {payment.pk} is received")
+        payment_cancel(payment=payment, cancelled_by=settled_by)  # a cancelled one stays so
+        return PaymentRechoice.objects.create(
+            replaced=payment, choice=CAGNOTTE, payment=None, chosen_by=settled_by
+        )
 
 
 def refund_record(

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from cagette.ids import MAX_ID, is_id
 
 from .forms import OnceForm
-from .transfers import upcoming_distributions
+from .transfers import filterable_distributions
 
 MAX_SELECTED = 1000
 
@@ -62,19 +62,20 @@ class TransferSelectionForm(OnceForm):
 
 
 class DistributionFilterForm(forms.Form):
-    """Which upcoming distribution to show (all of them by default)."""
+    """Which distribution to show (all of them by default): an upcoming one, or a past
+    one whose transfers are late."""
 
     distribution = forms.ModelChoiceField(
         label=_("Distribution"),
         queryset=None,
         required=False,
-        empty_label=_("Toutes les distributions à venir"),
+        empty_label=_("Toutes les distributions"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
     def __init__(self, *args, market, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["distribution"].queryset = upcoming_distributions(market)
+        self.fields["distribution"].queryset = filterable_distributions(market)
         self.fields["distribution"].label_from_instance = _distribution_label
 
     @property

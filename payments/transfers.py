@@ -4,7 +4,7 @@ The help page asks the market to check, before the distribution, that the
 transfers were made, and to remind the clients who have not made theirs.
 
 Reads: `pending_transfers` (one query per list, with the days since ordering
-and the reminders annotated) and `upcoming_distributions`. Services:
+and the reminders annotated) and `filterable_distributions`. Services:
 `transfers_mark_received` and `transfer_reminders_send`, which both act on a
 selection of payment ids and simply ignore an id that is not a transfer still
 expected from this market (another market's, already received, cancelled).
@@ -27,9 +27,11 @@ from django.db.models import (
     Count,
     DateField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -63,9 +65,16 @@ def expected_transfers(market: Market) -> QuerySet[Payment]:
     )
 
 
-def upcoming_distributions(market: Market, today: date_type | None = None):
+def filterable_distributions(market: Market, today: date_type | None = None):
+    """The distributions the page can show: every upcoming one, and each past one
+    that still waits for a transfer (a late transfer is what the treasurer chases)."""
     today = today or timezone.localdate()
-    return Distribution.objects.filter(market=market, date__gte=today).order_by("date", "pk")
+    waiting = expected_transfers(market).filter(distribution=OuterRef("pk"))
+    return (
+        Distribution.objects.filter(market=market)
+        .filter(Q(date__gte=today) | Exists(waiting))
+        .order_by("date", "pk")
+    )
 
 
 def pending_transfers(

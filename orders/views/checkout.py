@@ -244,6 +244,6 @@ def order_detail(request, order_id):
         "instructions": still_expected(order, payments),
         "online": online_rows(payments),
         "held": client_account(request.membership).held,
-        "can_add": order.distribution.is_open_for_orders(),
+        "can_add": order.accepts_additions,
     }
     return render(request, "orders/order_detail.html", context)

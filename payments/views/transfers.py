@@ -27,7 +27,7 @@ from ..transfers import (
 def transfer_list(request):
     filter_form = DistributionFilterForm(request.GET or None, market=request.market)
     if filter_form.is_bound and not filter_form.is_valid():
-        raise Http404("No such upcoming distribution in this market")
+        raise Http404("No such distribution with transfers in this market")
     distribution = filter_form.selected
     context = {
         "filter_form": filter_form,

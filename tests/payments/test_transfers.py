@@ -282,6 +282,41 @@ def test_a_distribution_filter_leaves_out_the_late_transfers_of_other_distributi
     assert "Aucun virement en retard pour cette distribution." in text
 
 
+def test_a_past_distribution_with_a_late_transfer_can_be_shown(
+    login, treasurer, market, dominique, carrots, transfer
+):
+    past = DistributionFactory(market=market)
+    overdue = place_order(dominique, past, carrots, "2")
+    move_to_the_past(past)
+
+    response = login(treasurer).get(page_url(market, distribution=past.pk))
+
+    assert response.status_code == 200
+    upcoming, late = response.context["sections"]
+    assert upcoming["rows"] == []
+    assert late["rows"] == [overdue]
+    assert transfer.reference not in response.content.decode()
+
+
+def test_the_filter_offers_past_distributions_only_while_a_transfer_is_expected(
+    login, treasurer, market, dominique, carrots, distribution, transfer
+):
+    late = DistributionFactory(market=market)
+    place_order(dominique, late, carrots, "2")
+    settled = DistributionFactory(market=market)
+    payment_cancel(
+        payment=place_order(dominique, settled, carrots, "1"), cancelled_by=treasurer.user
+    )
+    move_to_the_past(late, days=3)
+    move_to_the_past(settled, days=10)
+
+    response = login(treasurer).get(page_url(market))
+
+    offered = list(response.context["filter_form"].fields["distribution"].queryset)
+    assert offered == [late, distribution]
+    assert login(treasurer).get(page_url(market, distribution=settled.pk)).status_code == 404
+
+
 def test_a_distribution_of_another_market_is_not_found(
     login, treasurer, market, other_market, transfer
 ):
