@@ -647,6 +647,11 @@ class ProducerTransfer(models.Model):
     )
     reversal_id = models.CharField(max_length=255, blank=True, default="")
     reversal_error = models.TextField(blank=True, default="")
+    # Calls whose outcome was unknown (a 5xx, a timeout), each later followed by
+    # a new idempotency key once Stripe is seen not to have made it: Stripe
+    # replays a saved 500 for its key, and forgets keys after 24 hours.
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    reversal_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("versement à un producteur")

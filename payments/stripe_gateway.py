@@ -254,7 +254,10 @@ def transfer_create(
 def transfers_list(*, transfer_group: str, destination: str) -> list[dict]:
     """The transfers of a transfer group to one account (what was sent, whatever we recorded)."""
     params = {"transfer_group": transfer_group, "destination": destination, "limit": 100}
-    return _call("transfer list", lambda: client().v1.transfers.list(params))["data"]
+    return _call(
+        "transfer list",
+        lambda: [t.to_dict() for t in client().v1.transfers.list(params).auto_paging_iter()],
+    )
 
 
 def transfer_retrieve(transfer_id: str) -> dict:

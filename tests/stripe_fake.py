@@ -9,6 +9,12 @@ idempotency keys the way Stripe does (same key → same answer; same key with
 other parameters → an error), and records every request with its headers and
 its form-decoded parameters so tests can check amounts, keys and metadata.
 
+Idempotency keys are kept as Stripe keeps them: for 24 hours
+(``key_lifetime``), then forgotten, so a request sent again a day later is
+carried out again. ``later(hours=25)`` moves the fake's clock on. A 500
+(Stripe failed while carrying the request out) is saved under its key like
+any answer and replayed until the key is forgotten.
+
 ``GET /pay/<session id>`` is a stand-in for Stripe's hosted payment page: its
 « Payer » button marks the session paid and sends the browser to the
 session's ``success_url``. Tests build signed webhook events with `event`
@@ -118,8 +124,12 @@ class FakeStripe:
         # The next N requests are carried out, but their answer is lost (a 500
         # in its place): what a timeout looks like from our side.
         self.lose_answers = 0
+        # (method, path pattern): the next call matching it is carried out, its answer lost.
+        self.lose_on: list[tuple[str, str]] = []
         self.refund_status = "succeeded"  # what a new refund starts as ("pending" for slow cards)
-        self._replies: dict[str, tuple[list, int, dict]] = {}
+        self.key_lifetime = 24 * 3600  # seconds Stripe remembers an idempotency key
+        self._clock = 0.0  # seconds added to the real time (`later`)
+        self._replies: dict[str, tuple[list, int, dict, float]] = {}
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -138,10 +148,19 @@ class FakeStripe:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def now(self) -> float:
+        """The fake's time: the real one, moved on by `later`."""
+        return time.time() + self._clock
+
+    def later(self, *, hours: float = 0, seconds: float = 0) -> None:
+        """Time passes at Stripe (idempotency keys older than ``key_lifetime`` are forgotten)."""
+        self._clock += hours * 3600 + seconds
+
     # -- What tests read -------------------------------------------------------------
 
     def calls(self, method: str, path: str) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method and r.path == path]
+        """The requests made to ``path`` (a regex, so a plain path matches itself)."""
+        return [r for r in self.requests if r.method == method and re.fullmatch(path, r.path)]
 
     # -- The API -----------------------------------------------------------------------
 
@@ -153,33 +172,59 @@ class FakeStripe:
             if headers.get("authorization") != f"Bearer {self.secret_key}":
                 error = StripeError(401, "Invalid API Key provided.", kind="authentication_error")
                 return 401, error.body()
+            key = headers.get("idempotency-key") if method == "POST" else None
+            replay = self._replay(key, pairs)
+            if replay:
+                return replay
             failure = self._failure(method, path)
             if failure:
                 status, code = failure
                 error = StripeError(status, "Something went wrong.", code=code, kind="api_error")
+                if key and status == 500:  # it failed while carrying it out: saved, as Stripe does
+                    self._replies[key] = (list(pairs), status, error.body(), self.now())
                 return status, error.body()
-            key = headers.get("idempotency-key") if method == "POST" else None
-            if key and key in self._replies:
-                first_pairs, status, body = self._replies[key]
-                if sorted(first_pairs) != sorted(pairs):
-                    error = StripeError(
-                        400,
-                        "Keys for idempotent requests can only be used with the same "
-                        "parameters they were first used with.",
-                        kind="idempotency_error",
-                    )
-                    return 400, error.body()
-                return status, body
             try:
                 status, body = 200, self._route(method, path, params)
             except StripeError as error:
                 status, body = error.status, error.body()
             if key:
-                self._replies[key] = (list(pairs), status, body)
-            if self.lose_answers:
-                self.lose_answers -= 1
+                self._replies[key] = (list(pairs), status, body, self.now())
+            if self._answer_lost(method, path):
                 return 500, StripeError(500, "Timed out.", kind="api_error").body()
             return status, body
+
+    def lose_answer(self, method: str, path: str) -> None:
+        """The next ``method`` call to a path matching ``path`` (a regex) is carried
+        out, but its answer is lost: what a timeout looks like from our side."""
+        self.lose_on.append((method, path))
+
+    def _answer_lost(self, method: str, path: str) -> bool:
+        if self.lose_answers:
+            self.lose_answers -= 1
+            return True
+        for i, (verb, pattern) in enumerate(self.lose_on):
+            if verb == method and re.fullmatch(pattern, path):
+                del self.lose_on[i]
+                return True
+        return False
+
+    def _replay(self, key: str | None, pairs: list) -> tuple[int, dict] | None:
+        """The saved answer for a key seen in the last ``key_lifetime`` seconds."""
+        if not key or key not in self._replies:
+            return None
+        first_pairs, status, body, saved_at = self._replies[key]
+        if self.now() - saved_at >= self.key_lifetime:
+            del self._replies[key]  # forgotten: the request is carried out again
+            return None
+        if sorted(first_pairs) != sorted(pairs):
+            error = StripeError(
+                400,
+                "Keys for idempotent requests can only be used with the same "
+                "parameters they were first used with.",
+                kind="idempotency_error",
+            )
+            return 400, error.body()
+        return status, body
 
     def fail(self, method: str, path: str, status: int, code: str = "") -> None:
         """The next ``method`` call to a path matching ``path`` (a regex) answers ``status``

@@ -16,8 +16,9 @@ Stripe's dashboard, say) is posted, one that failed is reversed. That is one
 request to Stripe per such session.
 
 Transfers to producers that could not be sent (Stripe failed or could not be
-reached) are sent again, with the same idempotency key; so are the reversals
-of transfers that refunds took back. What Stripe refused for good is not.
+reached) are looked up at Stripe, and sent again when Stripe did not make
+them; so are the reversals of transfers that refunds took back. What Stripe
+refused for good is not.
 """
 
 from datetime import timedelta
