@@ -90,6 +90,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -460,6 +461,13 @@ def transfers_retry() -> int:
     ids = list(unsent.values_list("pk", flat=True))
     transfers_send(ids)
     return ProducerTransfer.objects.filter(pk__in=ids, status=Status.SENT).count()
+
+
+def transfers_failing() -> QuerySet[ProducerTransfer]:
+    """Transfers and reversals Stripe failed (or could not be reached for) when last
+    asked: tried again later, and reported by `stripe_reconcile` until they go through."""
+    failing = Q(status=Status.FAILED) | Q(status=Status.SENT, reversal_status=Reversal.FAILED)
+    return ProducerTransfer.objects.filter(failing).order_by("pk")
 
 
 # -- Reversing at Stripe, after commit -------------------------------------------------------

@@ -117,9 +117,22 @@ def _call(action: str, request):
         status = error.http_status or 400
         raise GatewayIdempotencyError(str(error), http_status=status) from error
     except stripe.StripeError as error:
+        if _refused(error):
+            logger.warning("Stripe refused %s (HTTP %s): %s", action, error.http_status, error)
+            raise GatewayRefused(str(error), http_status=error.http_status) from error
         logger.warning("Stripe failed %s: %s", action, error)
         raise GatewayUnavailable(str(error), http_status=error.http_status) from error
     return answer.to_dict() if hasattr(answer, "to_dict") else answer
+
+
+def _refused(error: stripe.StripeError) -> bool:
+    """A 4xx the library could not read as one of Stripe's errors (a plain-text or
+    HTML body, from Stripe or a proxy before it): Stripe did nothing, and the same
+    request will not work later. A wrong API key (401) is left to be fixed, and a
+    409 or 429 to be tried again, as `GatewayError.not_done` says."""
+    if isinstance(error, stripe.AuthenticationError):
+        return False
+    return GatewayError(http_status=error.http_status).not_done and error.http_status != 401
 
 
 def checkout_session_create(

@@ -119,8 +119,9 @@ class FakeStripe:
         self.events: dict[str, dict] = {}
         self.requests: list[Recorded] = []
         self.fail_next: list[int] = []  # HTTP statuses to answer the next API calls with
-        # (method, path pattern, HTTP status, error code): the next call matching it fails so.
-        self.fail_on: list[tuple[str, str, int, str]] = []
+        # (method, path pattern, HTTP status, error code, plain-text body or None):
+        # the next call matching it fails so.
+        self.fail_on: list[tuple[str, str, int, str, str | None]] = []
         # The next N requests are carried out, but their answer is lost (a 500
         # in its place): what a timeout looks like from our side.
         self.lose_answers = 0
@@ -164,8 +165,8 @@ class FakeStripe:
 
     # -- The API -----------------------------------------------------------------------
 
-    def api(self, method: str, path: str, headers: dict, pairs: list) -> tuple[int, dict]:
-        """Answer one API request: ``(HTTP status, JSON body)``."""
+    def api(self, method: str, path: str, headers: dict, pairs: list) -> tuple[int, dict | str]:
+        """Answer one API request: ``(HTTP status, JSON body, or a text one)``."""
         with self._lock:
             params = _nest(pairs)
             self.requests.append(Recorded(method, path, headers, params, list(pairs)))
@@ -177,8 +178,10 @@ class FakeStripe:
             if replay:
                 return replay
             failure = self._failure(method, path)
+            if failure and failure[2] is not None:
+                return failure[0], failure[2]  # not JSON: a proxy's page, say
             if failure:
-                status, code = failure
+                status, code, _text = failure
                 error = StripeError(status, "Something went wrong.", code=code, kind="api_error")
                 if key and status == 500:  # it failed while carrying it out: saved, as Stripe does
                     self._replies[key] = (list(pairs), status, error.body(), self.now())
@@ -226,18 +229,21 @@ class FakeStripe:
             return 400, error.body()
         return status, body
 
-    def fail(self, method: str, path: str, status: int, code: str = "") -> None:
+    def fail(
+        self, method: str, path: str, status: int, code: str = "", *, text: str | None = None
+    ) -> None:
         """The next ``method`` call to a path matching ``path`` (a regex) answers ``status``
-        (with Stripe's error ``code``, e.g. ``balance_insufficient``)."""
-        self.fail_on.append((method, path, status, code))
+        (with Stripe's error ``code``, e.g. ``balance_insufficient``; or, given ``text``,
+        that plain-text body instead of Stripe's JSON)."""
+        self.fail_on.append((method, path, status, code, text))
 
-    def _failure(self, method: str, path: str) -> tuple[int, str] | None:
+    def _failure(self, method: str, path: str) -> tuple[int, str, str | None] | None:
         if self.fail_next:
-            return self.fail_next.pop(0), ""
-        for i, (verb, pattern, status, code) in enumerate(self.fail_on):
+            return self.fail_next.pop(0), "", None
+        for i, (verb, pattern, status, code, text) in enumerate(self.fail_on):
             if verb == method and re.fullmatch(pattern, path):
                 del self.fail_on[i]
-                return status, code
+                return status, code, text
         return None
 
     def _route(self, method: str, path: str, params: dict) -> dict:
@@ -647,7 +653,9 @@ def _handler_for(fake: FakeStripe):
             status, payload = fake.api(method, parts.path, headers, pairs)
             # Tell the library not to retry a failure we made on purpose.
             extra = {"Stripe-Should-Retry": "false"} if status >= 500 else {}
-            self._reply(status, json.dumps(payload), "application/json", extra)
+            if isinstance(payload, str):
+                return self._reply(status, payload, "text/plain", extra)
+            return self._reply(status, json.dumps(payload), "application/json", extra)
 
         def _page(self, method, session_id, form):
             if method == "POST":
