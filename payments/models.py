@@ -538,6 +538,29 @@ class StripeEvent(models.Model):
         return f"{self.event_id} {self.type}"
 
 
+class RejectedStripeEvent(models.Model):
+    """A correctly signed webhook event that can never be handled: shaped unlike
+    Stripe's events (NUL characters, NaN, wrong types), or at odds with our
+    records (a refund larger than its session). Refused with a 400, nothing
+    else written; kept here, one row per event id, for an admin to look into.
+    """
+
+    event_id = models.CharField(max_length=255, blank=True, db_index=True)
+    type = models.CharField(max_length=100, blank=True)
+    reason = models.TextField()
+    payload = models.TextField(help_text=_("Tel que reçu (caractères NUL remplacés, tronqué)."))
+    deliveries = models.PositiveIntegerField(default=1)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("événement Stripe refusé")
+        verbose_name_plural = _("événements Stripe refusés")
+
+    def __str__(self):
+        return f"{self.event_id or '?'} {self.type}"
+
+
 class PaymentRechoice(models.Model):
     """A client chose again how to pay what an online payment was for (it failed,
     expired, or they changed their mind): once per payment.

@@ -33,7 +33,7 @@ from ..online import (
 from ..stripe_forms import OnlineRefundForm
 from ..stripe_gateway import GatewayError, GatewayRefused
 from ..stripe_refunds import RefundTooEarly, paid_checkout, refund_request, refundable
-from ..stripe_webhooks import event_handle, event_verified
+from ..stripe_webhooks import MalformedEvent, event_handle, event_reject, event_verified
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +51,29 @@ def stripe_webhook(request):
     """Verify the signature on the raw body and the event's shape, then handle it (once).
 
     An event that cannot be handled yet gets a 503: nothing is recorded, and
-    Stripe delivers it again later.
+    Stripe delivers it again later. A signed one that can never be handled
+    gets a 400 and is kept for the admin (`event_reject`).
     """
     try:
         event = event_verified(request.body, request.headers.get("Stripe-Signature"))
+    except MalformedEvent as error:
+        return _rejected(request, error)
     except (ValueError, stripe.SignatureVerificationError) as error:
         logger.warning("Stripe webhook refused: %s", error)
         return HttpResponseBadRequest()
     try:
         event_handle(event)
+    except MalformedEvent as error:
+        return _rejected(request, error)
     except (RefundTooEarly, GatewayError) as error:
         logger.warning("Stripe event %s left for a later delivery: %s", event["id"], error)
         return HttpResponse(status=503)
     return HttpResponse(status=200)
+
+
+def _rejected(request, error: MalformedEvent) -> HttpResponse:
+    event_reject(request.body, error)
+    return HttpResponseBadRequest()
 
 
 # -- The client's side ----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from payments.online import checkout_sync
 from payments.producer_transfers import reversals_retry, transfers_failing, transfers_retry
 from payments.stripe_gateway import GatewayError
 from payments.stripe_refunds import (
+    ImpossibleRefund,
     RefundTooEarly,
     refund_check,
     refund_resend,
@@ -131,7 +132,7 @@ class Command(BaseCommand):
         for checkout in refunds_to_check(since):
             try:
                 caught += refund_check(checkout)
-            except (GatewayError, RefundTooEarly) as error:
+            except (GatewayError, RefundTooEarly, ImpossibleRefund) as error:
                 self._failed(f"refunds of session {checkout.session_id}: {error}")
         if caught:
             self.stdout.write(f"{caught} session(s) with refunds caught up.")
