@@ -311,7 +311,7 @@ def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> Payment
         done = PaymentRechoice.objects.filter(replaced=payment).first()
         if done is not None:
             return done
-        _check_replaceable(payment, choice, checkout_choices(payment.market))
+        _check_replaceable(payment, choice, checkout_choices(payment.market, payment.amount))
         if payment.status == PaymentStatus.PENDING:
             payment_cancel(payment=payment, cancelled_by=chosen_by)
         order = Order.objects.select_for_update().get(pk=payment.order_id)

@@ -65,6 +65,15 @@ class GatewayIdempotencyError(GatewayRefused):
 TEMPORARY_CODES = {"balance_insufficient", "lock_timeout", "rate_limit"}
 
 
+# Stripe refuses a Checkout Session for less than this in euros (its minimum charge).
+CHECKOUT_MINIMUM = Decimal("0.50")
+
+
+def checkout_accepts(amount: Decimal) -> bool:
+    """Whether Stripe takes ``amount`` as a Checkout total (nothing to pay asks nothing of it)."""
+    return amount <= 0 or amount >= CHECKOUT_MINIMUM
+
+
 def to_cents(amount: Decimal) -> int:
     """``Decimal("12.34")`` → ``1234``; refuses anything that is not whole cents."""
     if not isinstance(amount, Decimal):

@@ -295,6 +295,12 @@ class FakeStripe:
             int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
             for item in params["line_items"]
         )
+        if amount < 50:  # Stripe's minimum charge in euros
+            raise StripeError(
+                400,
+                "The Checkout Session's total amount due must add up to at least €0.50 eur",
+                code="amount_too_small",
+            )
         session_id = _new_id("cs")
         now = int(time.time())
         session = {

@@ -17,7 +17,11 @@ from accounts.access import admin_view, member_view
 from cagette.http import post_only
 from cagette.money import format_euros
 from orders.checkout_forms import PaymentChoiceForm
-from orders.services import checkout_choices
+from orders.services import (
+    checkout_choices,
+    online_card_minimum_message,
+    online_card_minimum_note,
+)
 
 from ..methods import PaymentMethod
 from ..models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus, RefundStatus
@@ -31,7 +35,7 @@ from ..online import (
     payment_choose_again,
 )
 from ..stripe_forms import OnlineRefundForm
-from ..stripe_gateway import GatewayError, GatewayRefused
+from ..stripe_gateway import GatewayError, GatewayRefused, checkout_accepts
 from ..stripe_refunds import RefundTooEarly, paid_checkout, refund_request, refundable
 from ..stripe_webhooks import MalformedEvent, event_handle, event_reject, event_verified
 
@@ -97,6 +101,9 @@ def _return_urls(request, payment: Payment) -> dict:
 
 def pay_online(request, payment: Payment):
     """Send the client to Stripe's page for ``payment`` (or say why not)."""
+    if not checkout_accepts(payment.amount):  # lowered since it was chosen, say
+        messages.error(request, online_card_minimum_message())
+        return redirect("order_detail", request.market.slug, payment.order_id)
     try:
         checkout = checkout_open(payment=payment, **_return_urls(request, payment))
     except GatewayRefused:
@@ -188,7 +195,9 @@ def online_payment_change(request, payment_id):
     payment = _get_online_payment_for_member(request, payment_id)
     if not can_choose_again(payment):
         return redirect("online_payment_return", request.market.slug, payment.pk)
-    form = PaymentChoiceForm(request.POST or None, choices=checkout_choices(request.market))
+    choices = checkout_choices(request.market, payment.amount)
+    note = online_card_minimum_note(request.market, payment.amount)
+    form = PaymentChoiceForm(request.POST or None, choices=choices, note=note)
     if request.method == "POST" and form.is_valid():
         return _choose_again(request, payment, form.cleaned_data["choice"])
     context = {"payment": payment, "order": payment.order, "form": form}
