@@ -515,6 +515,15 @@ class StripeRefund(models.Model):
     def __str__(self):
         return f"{self.refund_id or self.idempotency_key}: {self.amount}"
 
+    @property
+    def status_label(self) -> str:
+        """Where it stands, as the basket page says it: Stripe's answer to the request
+        may say « succeeded », but until its event confirms it (and the ledger
+        follows) it is only asked, not done."""
+        if self.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED) and not self.posted:
+            return _("demandé, en attente de confirmation")
+        return self.get_status_display()
+
 
 class StripeEvent(models.Model):
     """A webhook event from Stripe, stored once: its id is unique.
