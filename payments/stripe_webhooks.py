@@ -182,8 +182,8 @@ def _named(text: str) -> tuple[str, str]:
 
 # -- The shapes the handlers read --------------------------------------------------------
 #
-# Each check answers what is wrong (a short sentence), or "" when nothing is. Only
-# the fields the handlers read are checked; Stripe adds fields freely.
+# Each object type's spec names the fields its handler reads, with what Stripe sends
+# there (see `_conform`); other fields are not looked at: Stripe adds fields freely.
 
 MAX_CENTS = 99_999_999  # Stripe's largest amount in euros: 999 999,99 €
 MAX_TIME = 253_402_300_799  # 9999-12-31 23:59:59 UTC
@@ -288,8 +288,8 @@ REFUND = {
     "id": _id,
     "amount": _cents,
     "status": TEXT,
-    "charge": LINK,
-    "payment_intent": LINK,
+    "charge": Nullable(_id),  # events name them by id (refunds look our rows up by them)
+    "payment_intent": Nullable(_id),
     "metadata": METADATA,
     "created": Nullable(_time),
 }

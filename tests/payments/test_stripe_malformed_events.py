@@ -95,6 +95,7 @@ REFUND_DEFECTS = {
     "refund-status-as-number": _set("data.object.refunds.data.0.status", 1),
     "refund-made-in-year-ten-thousand": _set("data.object.refunds.data.0.created", 10**12),
     "refund-nul-in-id": _set("data.object.refunds.data.0.id", f"re_{NUL}"),
+    "refund-intent-as-object": _set("data.object.refunds.data.0.payment_intent", {"id": "pi"}),
     "refund-larger-than-its-session": _set("data.object.refunds.data.0.amount", 1_000_000),
 }
 
@@ -122,6 +123,16 @@ def test_a_refund_update_larger_than_its_session_is_refused_and_recorded(
     rejected = malformed_deliver(fake_stripe.event("refund.updated", refund))
 
     assert "10000.00" in rejected.reason and "13.60" in rejected.reason
+
+
+def test_a_refund_update_naming_its_intent_as_an_object_is_refused(
+    checkout, fake_stripe, deliver, malformed_deliver
+):
+    _refunded_event(fake_stripe, checkout, deliver)
+    refund = copy.deepcopy(next(iter(fake_stripe.refunds.values())))
+    refund["payment_intent"] = {"id": refund["payment_intent"]}
+
+    assert malformed_deliver(fake_stripe.event("refund.updated", refund)) is not None
 
 
 def test_a_rejected_event_keeps_what_came_for_the_admin(checkout, fake_stripe, malformed_deliver):
@@ -153,17 +164,23 @@ def test_an_unsigned_malformed_body_is_refused_but_not_recorded(client, db):
 
 # -- Fuzzing: whatever a signed event holds, never a 500 ------------------------------------
 
-JSON_VALUES = st.recursive(
+SCALARS = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**20), max_value=10**20)
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=8,
+    | st.text(max_size=20)
 )
+
+
+def _nested(children):
+    return st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.text(max_size=8), children, max_size=3),
+    )
+
+
+JSON_VALUES = st.recursive(SCALARS, _nested, max_leaves=8)
 SESSION_FIELDS = ["id", "amount_total", "status", "payment_status", "payment_intent", "metadata"]
 REFUND_FIELDS = ["id", "amount", "status", "charge", "payment_intent", "metadata", "created"]
 
