@@ -18,11 +18,12 @@ class PaymentChoiceForm(OnceForm):
         },
     )
 
-    def __init__(self, *args, choices: list[str], **kwargs):
+    def __init__(self, *args, choices: list[str], note: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         if choices:
             self.fields["choice"].choices = [(c, checkout_label(c)) for c in choices]
             self.fields["choice"].widget.attrs["class"] = "form-check-input"
+            self.fields["choice"].help_text = note  # e.g. why a method is not offered
         else:
             # The market does not ask (cagnotte mode, or payments not managed).
             del self.fields["choice"]

@@ -44,6 +44,7 @@ from payments.ledger import (
 from payments.methods import CAGNOTTE, OFFERABLE, ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
 from payments.services import payment_cancel
+from payments.stripe_gateway import CHECKOUT_MINIMUM, checkout_accepts
 
 from .models import CheckoutMode, Order, OrderLine, Product
 
@@ -103,18 +104,33 @@ def checkout_mode(market: Market) -> str:
     return CheckoutMode.CHOICE
 
 
-def checkout_choices(market: Market) -> list[str]:
-    """The methods offered at checkout, in display order."""
+def checkout_choices(market: Market, amount: Decimal | None = None) -> list[str]:
+    """The methods offered at checkout, in display order; given the ``amount`` to
+    pay, only those that can take it (Stripe refuses totals under its minimum)."""
     if not asks_for_payment(market):
         return []
     offered = [m for m in OFFERABLE if market.offers(m)]
-    if not online_card_configured():
+    if not online_card_configured() or (amount is not None and not checkout_accepts(amount)):
         offered = [m for m in offered if m != PaymentMethod.ONLINE_CARD]
     on_site = [m for m in offered if m in ON_SITE_METHODS]
     if len(on_site) > 1:
         # "Sur place": the client need not decide now; the admin records how.
         offered.insert(offered.index(on_site[-1]) + 1, PaymentMethod.ON_SITE)
     return [str(m) for m in offered]
+
+
+def online_card_minimum_note(market: Market, amount: Decimal) -> str:
+    """Why « carte bancaire en ligne » is not offered for ``amount``, when that is the reason."""
+    if PaymentMethod.ONLINE_CARD in checkout_choices(market) and not checkout_accepts(amount):
+        return online_card_minimum_message()
+    return ""
+
+
+def online_card_minimum_message() -> str:
+    return _(
+        "Le paiement par carte bancaire en ligne n'est possible qu'à partir de %(minimum)s "
+        "(minimum demandé par Stripe) : choisissez un autre moyen de paiement."
+    ) % {"minimum": format_euros(CHECKOUT_MINIMUM)}
 
 
 # -- Reading a basket -------------------------------------------------------------
@@ -433,6 +449,8 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
         # for what was recorded stays.
         return order
     difference = sum(change.values(), ZERO)
+    if choice == PaymentMethod.ONLINE_CARD and not checkout_accepts(difference):
+        raise CheckoutError(online_card_minimum_message())  # the order and lines rolled back
     with stored_language():
         if first:
             label = _("Commande panier n° %(number)s")

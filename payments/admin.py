@@ -6,7 +6,7 @@ corrections go through a reversal from the client's history page.
 
 from django.contrib import admin
 
-from .models import Account, Entry, Payment, Transaction
+from .models import Account, Entry, Payment, RejectedStripeEvent, Transaction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,3 +54,16 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_display = ["pk", "market", "membership", "method", "amount", "status", "paid_on"]
     list_filter = ["market", "method", "status"]
     search_fields = ["reference", "cheque_number"]
+
+
+@admin.register(RejectedStripeEvent)
+class RejectedStripeEventAdmin(ReadOnlyAdmin):
+    """Signed webhook events refused as malformed: read, then deleted once looked into."""
+
+    list_display = ["received_at", "event_id", "type", "reason", "deliveries"]
+    list_filter = ["type"]
+    search_fields = ["event_id", "reason"]
+    readonly_fields = [f.name for f in RejectedStripeEvent._meta.fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

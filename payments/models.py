@@ -549,6 +549,15 @@ class StripeRefund(models.Model):
     def __str__(self):
         return f"{self.refund_id or self.idempotency_key}: {self.amount}"
 
+    @property
+    def status_label(self) -> str:
+        """Where it stands, as the basket page says it: Stripe's answer to the request
+        may say « succeeded », but until its event confirms it (and the ledger
+        follows) it is only asked, not done."""
+        if self.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED) and not self.posted:
+            return _("demandé, en attente de confirmation")
+        return self.get_status_display()
+
 
 class StripeEvent(models.Model):
     """A webhook event from Stripe, stored once: its id is unique.
@@ -570,6 +579,29 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id} {self.type}"
+
+
+class RejectedStripeEvent(models.Model):
+    """A correctly signed webhook event that can never be handled: shaped unlike
+    Stripe's events (NUL characters, NaN, wrong types), or at odds with our
+    records (a refund larger than its session). Refused with a 400, nothing
+    else written; kept here, one row per event id, for an admin to look into.
+    """
+
+    event_id = models.CharField(max_length=255, blank=True, db_index=True)
+    type = models.CharField(max_length=100, blank=True)
+    reason = models.TextField()
+    payload = models.TextField(help_text=_("Tel que reçu (caractères NUL remplacés, tronqué)."))
+    deliveries = models.PositiveIntegerField(default=1)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("événement Stripe refusé")
+        verbose_name_plural = _("événements Stripe refusés")
+
+    def __str__(self):
+        return f"{self.event_id or '?'} {self.type}"
 
 
 class PaymentRechoice(models.Model):
@@ -681,6 +713,11 @@ class ProducerTransfer(models.Model):
     )
     reversal_id = models.CharField(max_length=255, blank=True, default="")
     reversal_error = models.TextField(blank=True, default="")
+    # Calls whose outcome was unknown (a 5xx, a timeout), each later followed by
+    # a new idempotency key once Stripe is seen not to have made it: Stripe
+    # replays a saved 500 for its key, and forgets keys after 24 hours.
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    reversal_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("versement à un producteur")

@@ -317,7 +317,7 @@ def _choose_again(payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
         done = PaymentRechoice.objects.filter(replaced=payment).first()
         if done is not None:
             return done
-        _check_replaceable(payment, choice, checkout_choices(payment.market))
+        _check_replaceable(payment, choice, checkout_choices(payment.market, payment.amount))
         if payment.status == PaymentStatus.PENDING:
             payment_cancel(payment=payment, cancelled_by=chosen_by)
         order = Order.objects.select_for_update().get(pk=payment.order_id)

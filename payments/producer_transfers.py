@@ -39,8 +39,14 @@ idempotency key ``transfer-<payment>-<producer>``, naming the payment's charge
 as ``source_transaction`` (card money is not available at once; a transfer
 funded by the charge need not wait for it). A call that fails for a while
 (network, 5xx, 429) marks the row failed; `transfers_retry` (run by
-``manage.py stripe_reconcile``) tries again with the same key and the same
-parameters (the charge is kept on the row from the first attempt). Stripe
+``manage.py stripe_reconcile``) tries again with the same parameters (the
+charge is kept on the row from the first attempt). Any attempt but the very
+first looks first at Stripe for a transfer an earlier one made (its answer
+lost, or the process stopped while waiting), by the transfer group, the
+destination and the metadata: the idempotency key alone does not protect a
+retry, since Stripe forgets keys after 24 hours (a retry a day later would
+pay again) and replays a saved 500 until then. Not found, it is sent under a
+new key (``-attempt-<n>``). Stripe
 refusing a key reused with other parameters is a refusal for good, unless
 the transfer is found at Stripe. A call Stripe
 refuses for good (4xx: an unknown or disconnected account...) marks it
@@ -84,6 +90,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -182,7 +189,7 @@ def transfers_plan(payment: Payment, *, charge: str = "") -> list[ProducerTransf
         created.append(_record(payment, producer, share, commission, charge))
     ids = [row.pk for row in created]
     if ids:
-        transaction.on_commit(lambda: transfers_send(ids))
+        transaction.on_commit(lambda: transfers_send(ids, first=True))
     return created
 
 
@@ -307,20 +314,24 @@ def _locked(pk: int) -> ProducerTransfer:
     )
 
 
-def transfers_send(ids) -> None:
-    """Ask Stripe for each transfer not sent yet, less what refunds took back."""
+def transfers_send(ids, *, first: bool = False) -> None:
+    """Ask Stripe for each transfer not sent yet, less what refunds took back.
+
+    ``first``: straight after they were planned, when no earlier attempt can
+    have been made; any other time, Stripe is asked first whether one was.
+    """
     for pk in ids:
-        _send(pk)
+        _send(pk, first=first)
 
 
-def _send(pk: int) -> None:
+def _send(pk: int, *, first: bool = False) -> None:
     with transaction.atomic():
         row = _locked(pk)
         if row.status not in UNSENT:
             return
         net = row.amount - row.reversed
         try:
-            answer = _sent_already(row, net)
+            answer = _sent_already(row, net, first=first)
             if answer is None and net <= 0:
                 _save(row, status=Status.CANCELLED)  # never made at Stripe: nothing to send
                 return
@@ -335,7 +346,7 @@ def _send(pk: int) -> None:
             return
         except gateway.GatewayError as error:
             logger.error("Stripe transfer %s to %s failed: %s", row.pk, row.destination, error)
-            _save(row, status=Status.FAILED, error=str(error)[:2000])
+            _save(row, status=Status.FAILED, error=str(error)[:2000], attempts=row.attempts + 1)
             return
         _save(
             row,
@@ -366,12 +377,17 @@ def _metadata(row: ProducerTransfer) -> dict:
     }
 
 
-def _sent_already(row: ProducerTransfer, net: Decimal) -> dict | None:
-    """Before sending less than first planned (a new key), or nothing at all: a
-    transfer an earlier attempt made without our knowing (its answer lost, or
-    the process stopped while it waited), found at Stripe."""
-    if net == row.amount:
-        return None  # the same key as every earlier attempt: Stripe answers it once
+def _sent_already(row: ProducerTransfer, net: Decimal, *, first: bool) -> dict | None:
+    """Before any attempt but the very first: a transfer an earlier attempt made
+    without our knowing (its answer lost, or the process stopped while it
+    waited), found at Stripe.
+
+    Resending under the same idempotency key is not enough: Stripe forgets a
+    key after 24 hours (a retry a day later would pay twice) and, until then,
+    replays a 500 it saved for it.
+    """
+    if first and row.status == Status.PENDING and net == row.amount:
+        return None  # just planned: no attempt can have been made yet
     return _found_at_stripe(row)
 
 
@@ -391,6 +407,8 @@ def _transfer_create(row: ProducerTransfer, net: Decimal) -> dict:
     key = row.idempotency_key
     if net != row.amount:
         key = f"{key}-{gateway.to_cents(net)}"
+    if row.attempts:  # Stripe was just seen not to have made it: a key of its own
+        key = f"{key}-attempt-{row.attempts + 1}"
     return gateway.transfer_create(
         amount=net,
         destination=row.destination,
@@ -445,6 +463,13 @@ def transfers_retry() -> int:
     return ProducerTransfer.objects.filter(pk__in=ids, status=Status.SENT).count()
 
 
+def transfers_failing() -> QuerySet[ProducerTransfer]:
+    """Transfers and reversals Stripe failed (or could not be reached for) when last
+    asked: tried again later, and reported by `stripe_reconcile` until they go through."""
+    failing = Q(status=Status.FAILED) | Q(status=Status.SENT, reversal_status=Reversal.FAILED)
+    return ProducerTransfer.objects.filter(failing).order_by("pk")
+
+
 # -- Reversing at Stripe, after commit -------------------------------------------------------
 
 
@@ -471,7 +496,13 @@ def _send_reversal(pk: int) -> None:
             refused = isinstance(error, gateway.GatewayRefused)
             logger.error("Stripe reversal of transfer %s failed: %s", row.pk, error)
             status = Reversal.REFUSED if refused else Reversal.FAILED
-            _save(row, reversal_status=status, reversal_error=str(error)[:2000])
+            attempts = row.reversal_attempts + (not refused)
+            _save(
+                row,
+                reversal_status=status,
+                reversal_error=str(error)[:2000],
+                reversal_attempts=attempts,
+            )
             return
         _save(
             row,
@@ -489,10 +520,13 @@ def _reversal_create(row: ProducerTransfer, target: Decimal) -> dict | None:
     done = gateway.from_cents(transfer.get("amount_reversed") or 0)
     if target <= done:
         return None
+    key = f"transfer-reversal-{row.pk}-{gateway.to_cents(target)}"
+    if row.reversal_attempts:  # seen above not to have been made: a key of its own
+        key = f"{key}-attempt-{row.reversal_attempts + 1}"
     return gateway.transfer_reversal_create(
         transfer_id=row.transfer_id,
         amount=target - done,
-        idempotency_key=f"transfer-reversal-{row.pk}-{gateway.to_cents(target)}",
+        idempotency_key=key,
         metadata=_metadata(row),
     )
 

@@ -65,6 +65,15 @@ class GatewayIdempotencyError(GatewayRefused):
 TEMPORARY_CODES = {"balance_insufficient", "lock_timeout", "rate_limit"}
 
 
+# Stripe refuses a Checkout Session for less than this in euros (its minimum charge).
+CHECKOUT_MINIMUM = Decimal("0.50")
+
+
+def checkout_accepts(amount: Decimal) -> bool:
+    """Whether Stripe takes ``amount`` as a Checkout total (nothing to pay asks nothing of it)."""
+    return amount <= 0 or amount >= CHECKOUT_MINIMUM
+
+
 def to_cents(amount: Decimal) -> int:
     """``Decimal("12.34")`` → ``1234``; refuses anything that is not whole cents."""
     if not isinstance(amount, Decimal):
@@ -117,9 +126,22 @@ def _call(action: str, request):
         status = error.http_status or 400
         raise GatewayIdempotencyError(str(error), http_status=status) from error
     except stripe.StripeError as error:
+        if _refused(error):
+            logger.warning("Stripe refused %s (HTTP %s): %s", action, error.http_status, error)
+            raise GatewayRefused(str(error), http_status=error.http_status) from error
         logger.warning("Stripe failed %s: %s", action, error)
         raise GatewayUnavailable(str(error), http_status=error.http_status) from error
     return answer.to_dict() if hasattr(answer, "to_dict") else answer
+
+
+def _refused(error: stripe.StripeError) -> bool:
+    """A 4xx the library could not read as one of Stripe's errors (a plain-text or
+    HTML body, from Stripe or a proxy before it): Stripe did nothing, and the same
+    request will not work later. A wrong API key (401) is left to be fixed, and a
+    409 or 429 to be tried again, as `GatewayError.not_done` says."""
+    if isinstance(error, stripe.AuthenticationError):
+        return False
+    return GatewayError(http_status=error.http_status).not_done and error.http_status != 401
 
 
 def checkout_session_create(
@@ -254,7 +276,10 @@ def transfer_create(
 def transfers_list(*, transfer_group: str, destination: str) -> list[dict]:
     """The transfers of a transfer group to one account (what was sent, whatever we recorded)."""
     params = {"transfer_group": transfer_group, "destination": destination, "limit": 100}
-    return _call("transfer list", lambda: client().v1.transfers.list(params))["data"]
+    return _call(
+        "transfer list",
+        lambda: [t.to_dict() for t in client().v1.transfers.list(params).auto_paging_iter()],
+    )
 
 
 def transfer_retrieve(transfer_id: str) -> dict:

@@ -88,6 +88,11 @@ class RefundTooEarly(Exception):
     must not be recorded as handled, so that Stripe delivers it again later."""
 
 
+class ImpossibleRefund(Exception):
+    """Stripe tells of refunds larger than the session they refund: never handled,
+    whatever comes later (nothing is written)."""
+
+
 def paid_checkout(payment: Payment) -> StripeCheckout | None:
     """The session whose money ``payment`` records, if it is a received online payment."""
     return StripeCheckout.objects.paid_for(payment.pk).first()
@@ -279,6 +284,11 @@ def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCh
         payment_accounts_lock(checkout.received_payment)
         legacy = _Legacy(checkout, refunds)
         change = sum((_refund_apply(checkout, refund, legacy) for refund in refunds), ZERO)
+        if checkout.refunded + change > checkout.amount:
+            raise ImpossibleRefund(
+                f"refunds of {checkout.refunded + change} on session {checkout.session_id} "
+                f"of {checkout.amount}"
+            )
         if change:
             checkout.refunded += change
             checkout.updated_at = timezone.now()

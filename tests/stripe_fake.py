@@ -9,6 +9,12 @@ idempotency keys the way Stripe does (same key → same answer; same key with
 other parameters → an error), and records every request with its headers and
 its form-decoded parameters so tests can check amounts, keys and metadata.
 
+Idempotency keys are kept as Stripe keeps them: for 24 hours
+(``key_lifetime``), then forgotten, so a request sent again a day later is
+carried out again. ``later(hours=25)`` moves the fake's clock on. A 500
+(Stripe failed while carrying the request out) is saved under its key like
+any answer and replayed until the key is forgotten.
+
 ``GET /pay/<session id>`` is a stand-in for Stripe's hosted payment page: its
 « Payer » button marks the session paid and sends the browser to the
 session's ``success_url``. Tests build signed webhook events with `event`
@@ -113,13 +119,18 @@ class FakeStripe:
         self.events: dict[str, dict] = {}
         self.requests: list[Recorded] = []
         self.fail_next: list[int] = []  # HTTP statuses to answer the next API calls with
-        # (method, path pattern, HTTP status, error code): the next call matching it fails so.
-        self.fail_on: list[tuple[str, str, int, str]] = []
+        # (method, path pattern, HTTP status, error code, plain-text body or None):
+        # the next call matching it fails so.
+        self.fail_on: list[tuple[str, str, int, str, str | None]] = []
         # The next N requests are carried out, but their answer is lost (a 500
         # in its place): what a timeout looks like from our side.
         self.lose_answers = 0
+        # (method, path pattern): the next call matching it is carried out, its answer lost.
+        self.lose_on: list[tuple[str, str]] = []
         self.refund_status = "succeeded"  # what a new refund starts as ("pending" for slow cards)
-        self._replies: dict[str, tuple[list, int, dict]] = {}
+        self.key_lifetime = 24 * 3600  # seconds Stripe remembers an idempotency key
+        self._clock = 0.0  # seconds added to the real time (`later`)
+        self._replies: dict[str, tuple[list, int, dict, float]] = {}
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -138,61 +149,101 @@ class FakeStripe:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def now(self) -> float:
+        """The fake's time: the real one, moved on by `later`."""
+        return time.time() + self._clock
+
+    def later(self, *, hours: float = 0, seconds: float = 0) -> None:
+        """Time passes at Stripe (idempotency keys older than ``key_lifetime`` are forgotten)."""
+        self._clock += hours * 3600 + seconds
+
     # -- What tests read -------------------------------------------------------------
 
     def calls(self, method: str, path: str) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method and r.path == path]
+        """The requests made to ``path`` (a regex, so a plain path matches itself)."""
+        return [r for r in self.requests if r.method == method and re.fullmatch(path, r.path)]
 
     # -- The API -----------------------------------------------------------------------
 
-    def api(self, method: str, path: str, headers: dict, pairs: list) -> tuple[int, dict]:
-        """Answer one API request: ``(HTTP status, JSON body)``."""
+    def api(self, method: str, path: str, headers: dict, pairs: list) -> tuple[int, dict | str]:
+        """Answer one API request: ``(HTTP status, JSON body, or a text one)``."""
         with self._lock:
             params = _nest(pairs)
             self.requests.append(Recorded(method, path, headers, params, list(pairs)))
             if headers.get("authorization") != f"Bearer {self.secret_key}":
                 error = StripeError(401, "Invalid API Key provided.", kind="authentication_error")
                 return 401, error.body()
-            failure = self._failure(method, path)
-            if failure:
-                status, code = failure
-                error = StripeError(status, "Something went wrong.", code=code, kind="api_error")
-                return status, error.body()
             key = headers.get("idempotency-key") if method == "POST" else None
-            if key and key in self._replies:
-                first_pairs, status, body = self._replies[key]
-                if sorted(first_pairs) != sorted(pairs):
-                    error = StripeError(
-                        400,
-                        "Keys for idempotent requests can only be used with the same "
-                        "parameters they were first used with.",
-                        kind="idempotency_error",
-                    )
-                    return 400, error.body()
-                return status, body
+            replay = self._replay(key, pairs)
+            if replay:
+                return replay
+            failure = self._failure(method, path)
+            if failure and failure[2] is not None:
+                return failure[0], failure[2]  # not JSON: a proxy's page, say
+            if failure:
+                status, code, _text = failure
+                error = StripeError(status, "Something went wrong.", code=code, kind="api_error")
+                if key and status == 500:  # it failed while carrying it out: saved, as Stripe does
+                    self._replies[key] = (list(pairs), status, error.body(), self.now())
+                return status, error.body()
             try:
                 status, body = 200, self._route(method, path, params)
             except StripeError as error:
                 status, body = error.status, error.body()
             if key:
-                self._replies[key] = (list(pairs), status, body)
-            if self.lose_answers:
-                self.lose_answers -= 1
+                self._replies[key] = (list(pairs), status, body, self.now())
+            if self._answer_lost(method, path):
                 return 500, StripeError(500, "Timed out.", kind="api_error").body()
             return status, body
 
-    def fail(self, method: str, path: str, status: int, code: str = "") -> None:
-        """The next ``method`` call to a path matching ``path`` (a regex) answers ``status``
-        (with Stripe's error ``code``, e.g. ``balance_insufficient``)."""
-        self.fail_on.append((method, path, status, code))
+    def lose_answer(self, method: str, path: str) -> None:
+        """The next ``method`` call to a path matching ``path`` (a regex) is carried
+        out, but its answer is lost: what a timeout looks like from our side."""
+        self.lose_on.append((method, path))
 
-    def _failure(self, method: str, path: str) -> tuple[int, str] | None:
+    def _answer_lost(self, method: str, path: str) -> bool:
+        if self.lose_answers:
+            self.lose_answers -= 1
+            return True
+        for i, (verb, pattern) in enumerate(self.lose_on):
+            if verb == method and re.fullmatch(pattern, path):
+                del self.lose_on[i]
+                return True
+        return False
+
+    def _replay(self, key: str | None, pairs: list) -> tuple[int, dict] | None:
+        """The saved answer for a key seen in the last ``key_lifetime`` seconds."""
+        if not key or key not in self._replies:
+            return None
+        first_pairs, status, body, saved_at = self._replies[key]
+        if self.now() - saved_at >= self.key_lifetime:
+            del self._replies[key]  # forgotten: the request is carried out again
+            return None
+        if sorted(first_pairs) != sorted(pairs):
+            error = StripeError(
+                400,
+                "Keys for idempotent requests can only be used with the same "
+                "parameters they were first used with.",
+                kind="idempotency_error",
+            )
+            return 400, error.body()
+        return status, body
+
+    def fail(
+        self, method: str, path: str, status: int, code: str = "", *, text: str | None = None
+    ) -> None:
+        """The next ``method`` call to a path matching ``path`` (a regex) answers ``status``
+        (with Stripe's error ``code``, e.g. ``balance_insufficient``; or, given ``text``,
+        that plain-text body instead of Stripe's JSON)."""
+        self.fail_on.append((method, path, status, code, text))
+
+    def _failure(self, method: str, path: str) -> tuple[int, str, str | None] | None:
         if self.fail_next:
-            return self.fail_next.pop(0), ""
-        for i, (verb, pattern, status, code) in enumerate(self.fail_on):
+            return self.fail_next.pop(0), "", None
+        for i, (verb, pattern, status, code, text) in enumerate(self.fail_on):
             if verb == method and re.fullmatch(pattern, path):
                 del self.fail_on[i]
-                return status, code
+                return status, code, text
         return None
 
     def _route(self, method: str, path: str, params: dict) -> dict:
@@ -244,6 +295,12 @@ class FakeStripe:
             int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
             for item in params["line_items"]
         )
+        if amount < 50:  # Stripe's minimum charge in euros
+            raise StripeError(
+                400,
+                "The Checkout Session's total amount due must add up to at least €0.50 eur",
+                code="amount_too_small",
+            )
         session_id = _new_id("cs")
         now = int(time.time())
         session = {
@@ -602,7 +659,9 @@ def _handler_for(fake: FakeStripe):
             status, payload = fake.api(method, parts.path, headers, pairs)
             # Tell the library not to retry a failure we made on purpose.
             extra = {"Stripe-Should-Retry": "false"} if status >= 500 else {}
-            self._reply(status, json.dumps(payload), "application/json", extra)
+            if isinstance(payload, str):
+                return self._reply(status, payload, "text/plain", extra)
+            return self._reply(status, json.dumps(payload), "application/json", extra)
 
         def _page(self, method, session_id, form):
             if method == "POST":

@@ -26,6 +26,7 @@ from ..services import (
     basket_read,
     basket_total,
     checkout_choices,
+    online_card_minimum_note,
     order_checkout,
 )
 
@@ -179,8 +180,9 @@ def checkout_payment(request, distribution_id):
         # Back from the order page, or the form sent again: the order stands as it is.
         messages.info(request, _("Rien n'a changé depuis votre commande."))
         return redirect("order_detail", request.market.slug, context["order"].pk)
-    choices = checkout_choices(request.market)
-    form = PaymentChoiceForm(request.POST or None, choices=choices)
+    choices = checkout_choices(request.market, context["to_pay"])
+    note = online_card_minimum_note(request.market, context["to_pay"])
+    form = PaymentChoiceForm(request.POST or None, choices=choices, note=note)
     error = None
     if request.method == "POST" and form.is_valid():
         try:

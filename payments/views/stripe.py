@@ -17,7 +17,11 @@ from accounts.access import admin_view, member_view
 from cagette.http import post_only
 from cagette.money import format_euros
 from orders.checkout_forms import PaymentChoiceForm
-from orders.services import checkout_choices
+from orders.services import (
+    checkout_choices,
+    online_card_minimum_message,
+    online_card_minimum_note,
+)
 
 from ..methods import PaymentMethod
 from ..models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus, RefundStatus
@@ -31,9 +35,9 @@ from ..online import (
     payment_choose_again,
 )
 from ..stripe_forms import OnlineRefundForm
-from ..stripe_gateway import GatewayError, GatewayRefused
+from ..stripe_gateway import GatewayError, GatewayRefused, checkout_accepts
 from ..stripe_refunds import RefundTooEarly, paid_checkout, refund_request, refundable
-from ..stripe_webhooks import event_handle, event_verified
+from ..stripe_webhooks import MalformedEvent, event_handle, event_reject, event_verified
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +55,29 @@ def stripe_webhook(request):
     """Verify the signature on the raw body and the event's shape, then handle it (once).
 
     An event that cannot be handled yet gets a 503: nothing is recorded, and
-    Stripe delivers it again later.
+    Stripe delivers it again later. A signed one that can never be handled
+    gets a 400 and is kept for the admin (`event_reject`).
     """
     try:
         event = event_verified(request.body, request.headers.get("Stripe-Signature"))
+    except MalformedEvent as error:
+        return _rejected(request, error)
     except (ValueError, stripe.SignatureVerificationError) as error:
         logger.warning("Stripe webhook refused: %s", error)
         return HttpResponseBadRequest()
     try:
         event_handle(event)
+    except MalformedEvent as error:
+        return _rejected(request, error)
     except (RefundTooEarly, GatewayError) as error:
         logger.warning("Stripe event %s left for a later delivery: %s", event["id"], error)
         return HttpResponse(status=503)
     return HttpResponse(status=200)
+
+
+def _rejected(request, error: MalformedEvent) -> HttpResponse:
+    event_reject(request.body, error)
+    return HttpResponseBadRequest()
 
 
 # -- The client's side ----------------------------------------------------------------------
@@ -87,6 +101,9 @@ def _return_urls(request, payment: Payment) -> dict:
 
 def pay_online(request, payment: Payment):
     """Send the client to Stripe's page for ``payment`` (or say why not)."""
+    if not checkout_accepts(payment.amount):  # lowered since it was chosen, say
+        messages.error(request, online_card_minimum_message())
+        return redirect("order_detail", request.market.slug, payment.order_id)
     try:
         checkout = checkout_open(payment=payment, **_return_urls(request, payment))
     except GatewayRefused:
@@ -178,7 +195,9 @@ def online_payment_change(request, payment_id):
     payment = _get_online_payment_for_member(request, payment_id)
     if not can_choose_again(payment):
         return redirect("online_payment_return", request.market.slug, payment.pk)
-    form = PaymentChoiceForm(request.POST or None, choices=checkout_choices(request.market))
+    choices = checkout_choices(request.market, payment.amount)
+    note = online_card_minimum_note(request.market, payment.amount)
+    form = PaymentChoiceForm(request.POST or None, choices=choices, note=note)
     if request.method == "POST" and form.is_valid():
         return _choose_again(request, payment, form.cleaned_data["choice"])
     context = {"payment": payment, "order": payment.order, "form": form}

@@ -176,7 +176,7 @@ def test_an_admin_refunds_a_card_payment_and_sees_stripe_confirm_it(
     box.get_by_role("button", name="Rembourser").click()
 
     expect(page.get_by_role("alert")).to_contain_text(f"Remboursement de 2,00{NBSP}€ demandé")
-    expect(box.locator("li")).to_contain_text("En cours")
+    expect(box.locator("li")).to_contain_text("demandé, en attente de confirmation")
 
     # Stripe takes the refund, then the bank confirms it: two signed webhooks.
     (session_id,) = fake_stripe.sessions

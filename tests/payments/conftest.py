@@ -118,3 +118,19 @@ def deliver(client, fake_stripe):
         )
 
     return _deliver
+
+
+@pytest.fixture
+def pay(fake_stripe, deliver, django_capture_on_commit_callbacks):
+    """``pay(order)``: the client pays the order's pending online payment; its session."""
+
+    def _pay(order):
+        checkout = open_session(online_payment(order))
+        fake_stripe.pay(checkout.session_id)
+        event = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(event).status_code == 200
+        checkout.refresh_from_db()
+        return checkout
+
+    return _pay

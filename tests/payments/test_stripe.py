@@ -155,7 +155,7 @@ def test_a_request_sent_again_with_its_key_gets_the_first_session(checkout, fake
 def test_when_stripe_is_down_the_order_is_kept_and_the_client_can_pay_later(
     login, member, online_market, distribution, honey, fake_stripe
 ):
-    fake_stripe.fail_next = [500]
+    fake_stripe.fail_next = [503]  # down: nothing carried out, nothing saved
     shopper = login(member)
 
     response = _check_out_online(shopper, distribution, honey)

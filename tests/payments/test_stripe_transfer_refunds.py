@@ -24,22 +24,6 @@ REVERSALS = r"/v1/transfers/[\w-]+/reversals"
 
 
 @pytest.fixture
-def pay(fake_stripe, deliver, django_capture_on_commit_callbacks):
-    """``pay(order)``: the client pays the order's pending online payment; its session."""
-
-    def _pay(order):
-        checkout = open_session(online_payment(order))
-        fake_stripe.pay(checkout.session_id)
-        event = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
-        with django_capture_on_commit_callbacks(execute=True):
-            assert deliver(event).status_code == 200
-        checkout.refresh_from_db()
-        return checkout
-
-    return _pay
-
-
-@pytest.fixture
 def refund(fake_stripe, deliver, django_capture_on_commit_callbacks):
     """``refund(checkout, amount)``: an admin refunds ``amount``; the confirming event."""
     tokens = iter("abcdefgh")
@@ -153,7 +137,8 @@ def test_a_refund_before_the_transfers_are_sent_sends_only_the_rest(
     sent = {c.params["destination"]: c for c in fake_stripe.calls("POST", TRANSFERS)[2:]}
     # 13,60 − 13,60 × 10 / 24,85 (5,47) and 10,05 − 4,04.
     assert sent["acct_1Hives"].params["amount"] == "813"
-    assert sent["acct_1Hives"].idempotency_key == f"{rows['hives'].idempotency_key}-813"
+    key = f"{rows['hives'].idempotency_key}-813-attempt-2"  # the second attempt
+    assert sent["acct_1Hives"].idempotency_key == key
     assert sent["acct_1Farm"].params["amount"] == "601"
     assert rows["hives"].sent_amount == Decimal("8.13")
     assert fake_stripe.calls("POST", REVERSALS) == []  # nothing to take back at Stripe

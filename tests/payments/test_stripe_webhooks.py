@@ -756,7 +756,7 @@ def _reconcile() -> str:
 
 
 def test_reconcile_sends_an_awaited_refund_again_with_the_same_key(received, fake_stripe):
-    fake_stripe.fail_next = [500]  # it never reached Stripe: nothing was made
+    fake_stripe.fail_next = [503]  # Stripe unavailable: nothing was made, nothing saved
     refund = _ask(received, "4.60", "k")
     assert refund.status == "requested"
 

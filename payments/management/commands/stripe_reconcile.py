@@ -16,26 +16,35 @@ Stripe's dashboard, say) is posted, one that failed is reversed. That is one
 request to Stripe per such session.
 
 Transfers to producers that could not be sent (Stripe failed or could not be
-reached) are sent again, with the same idempotency key; so are the reversals
-of transfers that refunds took back. What Stripe refused for good is not.
+reached) are looked up at Stripe, and sent again when Stripe did not make
+them; so are the reversals of transfers that refunds took back. What Stripe
+refused for good is not.
+
+Whatever Stripe failed (or could not be reached for) is logged and written to
+stderr, one line each, and the command then exits non-zero, so that the
+scheduler running it shows the failure; the next run tries again.
 """
 
+import logging
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from payments.models import CheckoutStatus, StripeCheckout
 from payments.online import checkout_sync
-from payments.producer_transfers import reversals_retry, transfers_retry
+from payments.producer_transfers import reversals_retry, transfers_failing, transfers_retry
 from payments.stripe_gateway import GatewayError
 from payments.stripe_refunds import (
+    ImpossibleRefund,
     RefundTooEarly,
     refund_check,
     refund_resend,
     refunds_awaited,
     refunds_to_check,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -56,41 +65,64 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, minutes=30, refund_days=90, **options):
+        self.failures: list[str] = []
+        self._sessions(minutes)
+        self._refunds_awaited()
+        self._refunds_compared(timezone.now() - timedelta(days=max(refund_days, 0)))
+        self._transfers()
+        if self.failures:
+            raise CommandError(
+                f"{len(self.failures)} Stripe call(s) failed; they are tried again next run."
+            )
+
+    def _failed(self, what: str) -> None:
+        self.failures.append(what)
+        logger.error("stripe_reconcile: %s", what)
+        self.stderr.write(what)
+
+    def _sessions(self, minutes: int) -> None:
         cutoff = timezone.now() - timedelta(minutes=max(minutes, 0))
         waiting = StripeCheckout.objects.filter(
             status__in=[CheckoutStatus.OPEN, CheckoutStatus.PROCESSING], created_at__lte=cutoff
         ).order_by("pk")
         outcome = {status: 0 for status in CheckoutStatus.values}
-        failures = 0
         for checkout in waiting:
             try:
                 checkout = checkout_sync(checkout)
             except GatewayError as error:
-                failures += 1
-                self.stderr.write(f"{checkout.session_id}: {error}")
+                self._failed(f"session {checkout.session_id}: {error}")
                 continue
             outcome[checkout.status] += 1
         summary = ", ".join(f"{status}: {count}" for status, count in outcome.items() if count)
         self.stdout.write(f"{sum(outcome.values())} session(s) checked. {summary}".strip())
-        if failures:
-            self.stderr.write(f"{failures} session(s) could not be checked; run again later.")
-        self._refunds_awaited()
-        self._refunds_compared(timezone.now() - timedelta(days=max(refund_days, 0)))
+
+    def _transfers(self) -> None:
+        """Transfers and reversals not made yet: asked again; those still failing, reported."""
         retried = transfers_retry()
         if retried:
             self.stdout.write(f"{retried} transfer(s) to producers sent.")
         reversed_ = reversals_retry()
         if reversed_:
             self.stdout.write(f"{reversed_} transfer reversal(s) made.")
+        for row in transfers_failing():
+            if row.status == "failed":
+                self._failed(f"transfer {row.pk} to {row.destination}: {row.error}")
+            else:
+                self._failed(f"reversal of transfer {row.pk}: {row.reversal_error}")
 
     def _refunds_awaited(self) -> None:
         """Refund requests whose answer was lost: the refund Stripe made, or asked again."""
         answered = 0
         for refund in refunds_awaited():
             try:
-                answered += bool(refund_resend(refund).refund_id)
-            except GatewayError as error:
-                self.stderr.write(f"refund request {refund.pk}: {error}")
+                refund = refund_resend(refund)
+            except GatewayError as error:  # refused: marked failed, the admin sees it
+                self.stderr.write(f"refund request {refund.pk} refused: {error}")
+                continue
+            if refund.refund_id:
+                answered += 1
+            else:
+                self._failed(f"refund request {refund.pk}: Stripe's answer still awaited")
         if answered:
             self.stdout.write(f"{answered} refund request(s) answered by Stripe.")
 
@@ -100,7 +132,7 @@ class Command(BaseCommand):
         for checkout in refunds_to_check(since):
             try:
                 caught += refund_check(checkout)
-            except (GatewayError, RefundTooEarly) as error:
-                self.stderr.write(f"{checkout.session_id}: {error}")
+            except (GatewayError, RefundTooEarly, ImpossibleRefund) as error:
+                self._failed(f"refunds of session {checkout.session_id}: {error}")
         if caught:
             self.stdout.write(f"{caught} session(s) with refunds caught up.")

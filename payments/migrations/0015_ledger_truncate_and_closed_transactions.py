@@ -102,6 +102,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0012_dates_in_window")]
+    dependencies = [("payments", "0014_rejected_stripe_event")]
 
     operations = [migrations.RunPython(forward, backward)]

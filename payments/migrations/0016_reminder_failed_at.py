@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0013_ledger_truncate_and_closed_transactions'),
+        ('payments', '0015_ledger_truncate_and_closed_transactions'),
     ]
 
     operations = [
