@@ -102,30 +102,30 @@ class BalanceEffect:
 # ``part``: the older debt an excess pays, or the credit that covers part of a shortfall.
 DIFFERENCE_SENTENCES = {
     "excess-credit": gettext_lazy(
-        "%(amount)s de plus que prévu : la différence reste en avoir du client (avoir : %(after)s)."
+        "%(amount)s de plus que prévu : la différence reste en avoir du client (avoir : %(after)s)."
     ),
     "excess-debt": gettext_lazy(
-        "%(amount)s de plus que prévu : la différence règle une dette plus ancienne "
+        "%(amount)s de plus que prévu : la différence règle une dette plus ancienne "
         "du client, qui doit encore %(after)s."
     ),
     "excess-settles": gettext_lazy(
-        "%(amount)s de plus que prévu : la différence règle une dette plus ancienne "
+        "%(amount)s de plus que prévu : la différence règle une dette plus ancienne "
         "du client, qui est maintenant à jour."
     ),
     "excess-debt-then-credit": gettext_lazy(
-        "%(amount)s de plus que prévu : %(part)s règlent une dette plus ancienne du client, "
+        "%(amount)s de plus que prévu : %(part)s règlent une dette plus ancienne du client, "
         "%(after)s restent en avoir."
     ),
     "shortfall-credit": gettext_lazy(
-        "%(amount)s de moins que prévu : l'avoir du client couvre la différence "
-        "(avoir restant : %(after)s)."
+        "%(amount)s de moins que prévu : l'avoir du client couvre la différence "
+        "(avoir restant : %(after)s)."
     ),
     "shortfall-debt": gettext_lazy(
-        "%(amount)s de moins que prévu : la différence reste due par le client, "
+        "%(amount)s de moins que prévu : la différence reste due par le client, "
         "qui doit maintenant %(after)s."
     ),
     "shortfall-credit-then-debt": gettext_lazy(
-        "%(amount)s de moins que prévu : l'avoir du client en couvre %(part)s, "
+        "%(amount)s de moins que prévu : l'avoir du client en couvre %(part)s, "
         "il doit maintenant %(after)s."
     ),
 }

@@ -34,7 +34,7 @@ def day_settle_from_credit(request, distribution_id, order_id):
         messages.error(
             request,
             _(
-                "Un paiement en ligne est attendu pour ce panier : attendez sa confirmation, "
+                "Un paiement en ligne est attendu pour ce panier : attendez sa confirmation, "
                 "ou marquez-le non payé."
             ),
         )
@@ -42,7 +42,7 @@ def day_settle_from_credit(request, distribution_id, order_id):
         messages.error(
             request,
             _(
-                "Le solde du client ne couvre plus ce panier (il doit %(debt)s) : "
+                "Le solde du client ne couvre plus ce panier (il doit %(debt)s) : "
                 "encaissez le paiement attendu."
             )
             % {"debt": format_euros(-error.held)},
@@ -50,7 +50,7 @@ def day_settle_from_credit(request, distribution_id, order_id):
     else:
         messages.success(
             request,
-            _("Panier n° %(number)s réglé avec l'avoir du client : rien n'est à encaisser.")
+            _("Panier n° %(number)s réglé avec l'avoir du client : rien n'est à encaisser.")
             % {"number": order.number},
         )
     return _to_basket(request, order)

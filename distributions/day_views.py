@@ -241,7 +241,7 @@ def day_basket(request, distribution_id, order_id):
 # -- The « Paiement » box's actions ---------------------------------------------------
 
 LOCKED_MESSAGE = gettext_lazy(
-    "Ce panier est validé : enregistrez un paiement, ou annulez une opération erronée, "
+    "Ce panier est validé : enregistrez un paiement, ou annulez une opération erronée, "
     "depuis l'historique du client."
 )
 
@@ -256,8 +256,8 @@ def _refuse_receiving(request, order, payment) -> bool:
         messages.warning(
             request,
             _(
-                "Ce paiement est marqué non payé : si le client a finalement payé, "
-                "utilisez « Ajouter un paiement »."
+                "Ce paiement est marqué non payé : si le client a finalement payé, "
+                "utilisez « Ajouter un paiement »."
             ),
         )
     elif payment.method == PaymentMethod.ONLINE_CARD:
@@ -290,9 +290,9 @@ def day_payment_receive(request, distribution_id, order_id, payment_id):
     except BasketLocked:
         messages.error(request, LOCKED_MESSAGE)
     except PaymentStateError:
-        messages.warning(request, _("Ce paiement vient d'être modifié : vérifiez-le."))
+        messages.warning(request, _("Ce paiement vient d'être modifié : vérifiez-le."))
     else:
-        text = _("%(method)s : %(amount)s encaissé.") % {
+        text = _("%(method)s : %(amount)s encaissé.") % {
             "method": payment.get_method_display(),
             "amount": format_euros(payment.amount),
         }
@@ -316,14 +316,14 @@ def day_payment_cancel(request, distribution_id, order_id, payment_id):
         messages.error(
             request,
             _(
-                "Ce paiement est déjà encaissé : pour le corriger, annulez l'opération "
+                "Ce paiement est déjà encaissé : pour le corriger, annulez l'opération "
                 "depuis l'historique du client."
             ),
         )
     else:
         messages.success(
             request,
-            _("Paiement de %(amount)s marqué non payé : la somme reste due par le client.")
+            _("Paiement de %(amount)s marqué non payé : la somme reste due par le client.")
             % {"amount": format_euros(payment.amount)},
         )
     return _to_basket(request, order)
@@ -400,7 +400,7 @@ def day_basket_validate(request, distribution_id, order_id):
     except BasketNotReady as error:
         messages.error(
             request,
-            _("Ce panier ne peut pas encore être validé : %(reasons)s")
+            _("Ce panier ne peut pas encore être validé : %(reasons)s")
             % {"reasons": " ".join(error.reasons)},
         )
         return _to_basket(request, order)
@@ -432,8 +432,8 @@ def _bulk_summary(done) -> str:
     if done.later:
         sentences.append(
             ngettext(
-                "%(count)d panier reste à valider : vérifiez-le et confirmez à nouveau.",
-                "%(count)d paniers restent à valider : vérifiez-les et confirmez à nouveau.",
+                "%(count)d panier reste à valider : vérifiez-le et confirmez à nouveau.",
+                "%(count)d paniers restent à valider : vérifiez-les et confirmez à nouveau.",
                 len(done.later),
             )
             % {"count": len(done.later)}

@@ -27,7 +27,7 @@ DATETIME_INPUTS = [
     "%d/%m/%Y %Hh%M",
     "%d/%m/%y %H:%M",
 ]
-VALIDATED_MESSAGE = _("Cette distribution est validée : elle ne peut plus être modifiée.")
+VALIDATED_MESSAGE = _("Cette distribution est validée : elle ne peut plus être modifiée.")
 
 
 def is_editable(distribution: Distribution) -> bool:
@@ -75,7 +75,7 @@ class DistributionForm(forms.ModelForm):
     class Meta:
         model = Distribution
         fields = ["date", "place", "starts_at", "ends_at", "orders_open_at", "orders_close_at"]
-        widgets = {"place": forms.TextInput(attrs={"placeholder": _("ex. : Salle des fêtes")})}
+        widgets = {"place": forms.TextInput(attrs={"placeholder": _("ex. : Salle des fêtes")})}
 
     def __init__(self, *args, market, **kwargs):
         super().__init__(*args, **kwargs)
@@ -183,7 +183,7 @@ class DistributionReopenForm(_StatusChangeForm):
             )
         if self.distribution.date < timezone.localdate():
             raise ValidationError(
-                _("Cette distribution est passée : ses commandes restent closes.")
+                _("Cette distribution est passée : ses commandes restent closes.")
             )
         return super().clean()
 
@@ -193,7 +193,7 @@ class DistributionReopenForm(_StatusChangeForm):
         # Open again, yet past its closing time: clients still cannot order.
         return [
             _(
-                "La date de fermeture des commandes est passée : modifiez-la pour que les "
+                "La date de fermeture des commandes est passée : modifiez-la pour que les "
                 "clients puissent commander."
             )
         ]

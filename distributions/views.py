@@ -63,9 +63,9 @@ def _warn_of_the_move(request, distribution) -> None:
         messages.warning(
             request,
             ngettext(
-                "%(count)d client a déjà commandé pour cette distribution : prévenez-le du "
+                "%(count)d client a déjà commandé pour cette distribution : prévenez-le du "
                 "changement de date. Les références de paiement déjà données restent valables.",
-                "%(count)d clients ont déjà commandé pour cette distribution : prévenez-les du "
+                "%(count)d clients ont déjà commandé pour cette distribution : prévenez-les du "
                 "changement de date. Les références de paiement déjà données restent valables.",
                 count,
             )
@@ -76,7 +76,7 @@ def _warn_of_the_move(request, distribution) -> None:
 @admin_view
 def distribution_create(request):
     return _distribution_form(
-        request, Distribution(), _("Distribution « %(distribution)s » créée.")
+        request, Distribution(), _("Distribution « %(distribution)s » créée.")
     )
 
 
@@ -86,7 +86,7 @@ def distribution_edit(request, pk):
     if not is_editable(distribution):
         messages.error(request, VALIDATED_MESSAGE)
         return redirect("distribution_list", request.market.slug)
-    success = _("Distribution « %(distribution)s » enregistrée.")
+    success = _("Distribution « %(distribution)s » enregistrée.")
     return _distribution_form(request, distribution, success)
 
 
@@ -97,7 +97,7 @@ def _change_status(request, pk, form_class, success: str):
         messages.error(request, " ".join(form.non_field_errors()))
     elif not form.save():
         messages.error(
-            request, _("Le statut de cette distribution vient de changer : vérifiez-le.")
+            request, _("Le statut de cette distribution vient de changer : vérifiez-le.")
         )
     else:
         messages.success(request, success % {"distribution": distribution})
@@ -109,12 +109,12 @@ def _change_status(request, pk, form_class, success: str):
 @post_only("distribution_list")
 @admin_view
 def distribution_close(request, pk):
-    success = _("Commandes closes pour la distribution « %(distribution)s ».")
+    success = _("Commandes closes pour la distribution « %(distribution)s ».")
     return _change_status(request, pk, DistributionCloseForm, success)
 
 
 @post_only("distribution_list")
 @admin_view
 def distribution_reopen(request, pk):
-    success = _("Commandes rouvertes pour la distribution « %(distribution)s ».")
+    success = _("Commandes rouvertes pour la distribution « %(distribution)s ».")
     return _change_status(request, pk, DistributionReopenForm, success)

@@ -20,7 +20,7 @@ class OrderAdjustForm(OnceForm):
     reason = forms.CharField(
         label=_("Raison de la modification"),
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": _("ex. : carottes manquantes, fromage pesé")}),
+        widget=forms.TextInput(attrs={"placeholder": _("ex. : carottes manquantes, fromage pesé")}),
         error_messages={"required": _("Indiquez la raison de la modification.")},
     )
 

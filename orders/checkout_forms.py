@@ -10,7 +10,7 @@ class PaymentChoiceForm(OnceForm):
 
     token_prefix = "checkout"
     choice = forms.ChoiceField(
-        label=_("Comment souhaitez-vous payer ?"),
+        label=_("Comment souhaitez-vous payer ?"),
         widget=forms.RadioSelect,
         error_messages={
             "required": _("Choisissez un moyen de paiement."),

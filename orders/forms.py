@@ -35,7 +35,7 @@ class ProducerForm(_MarketModelForm):
         fields = ["name", "description", "email", "active", "stripe_account_id"]
         help_texts = {
             "active": _(
-                "Un producteur inactif et ses produits ne sont plus proposés à la commande ; "
+                "Un producteur inactif et ses produits ne sont plus proposés à la commande ; "
                 "ses ventes passées restent dans l'historique."
             ),
         }
@@ -80,7 +80,7 @@ class ProductForm(_MarketModelForm):
         label=_("Prix unitaire (€)"),
         help_text=_(
             "Par unité choisie, par exemple 2,80. Changer le prix ne modifie pas les "
-            "commandes déjà passées : chaque ligne de commande garde le prix du moment."
+            "commandes déjà passées : chaque ligne de commande garde le prix du moment."
         ),
     )
 

@@ -20,7 +20,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 stripe_account_validator = RegexValidator(
     r"^acct_[A-Za-z0-9]{1,250}$",
-    _("Un identifiant de compte Stripe commence par « acct_ », suivi de lettres et de chiffres."),
+    _("Un identifiant de compte Stripe commence par « acct_ », suivi de lettres et de chiffres."),
     code="stripe_account",
 )
 

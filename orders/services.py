@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 MAX_QUANTITY = Decimal("999")
 ZERO = Decimal("0.00")
 # The market may validate a basket before orders close (`distributions.services`).
-VALIDATED_MESSAGE = gettext_lazy("Ce panier est déjà validé : il ne peut plus être modifié.")
+VALIDATED_MESSAGE = gettext_lazy("Ce panier est déjà validé : il ne peut plus être modifié.")
 QUANTITY_STEP = Decimal("0.001")  # what an order line stores
 
 
@@ -129,7 +129,7 @@ def online_card_minimum_note(market: Market, amount: Decimal) -> str:
 def online_card_minimum_message() -> str:
     return _(
         "Le paiement par carte bancaire en ligne n'est possible qu'à partir de %(minimum)s "
-        "(minimum demandé par Stripe) : choisissez un autre moyen de paiement."
+        "(minimum demandé par Stripe) : choisissez un autre moyen de paiement."
     ) % {"minimum": format_euros(CHECKOUT_MINIMUM)}
 
 
@@ -143,14 +143,14 @@ def _not_a_quantity(text, product: Product) -> CheckoutError:
             _("La quantité de %(product)s n'est pas un nombre valable.") % {"product": product.name}
         )
     return CheckoutError(
-        _("« %(text)s » n'est pas une quantité valable pour %(product)s.")
+        _("« %(text)s » n'est pas une quantité valable pour %(product)s.")
         % {"text": shown, "product": product.name}
     )
 
 
 def _too_much(product: Product) -> CheckoutError:
     return CheckoutError(
-        _("%(product)s : %(max)s au plus par commande.")
+        _("%(product)s : %(max)s au plus par commande.")
         % {"product": product.name, "max": MAX_QUANTITY}
     )
 
@@ -175,12 +175,12 @@ def parse_quantity(text, product: Product) -> Decimal:
         raise _too_much(product)
     if product.sold_by_whole_units and quantity != quantity.to_integral_value():
         raise CheckoutError(
-            _("%(product)s se commande à l'unité : indiquez un nombre entier.")
+            _("%(product)s se commande à l'unité : indiquez un nombre entier.")
             % {"product": product.name}
         )
     # By value, not by digits typed: "1,5000" is 1,5.
     if quantity != quantity.quantize(QUANTITY_STEP):
-        raise CheckoutError(_("%(product)s : trois décimales au plus.") % {"product": product.name})
+        raise CheckoutError(_("%(product)s : trois décimales au plus.") % {"product": product.name})
     return quantity
 
 
@@ -189,7 +189,7 @@ def refuse_free_line(product: Product, quantity: Decimal, unit_price: Decimal) -
     if quantity and to_cents(quantity * unit_price) == 0:
         raise CheckoutError(
             _(
-                "Quantité trop petite : %(quantity)s %(unit)s de %(product)s "
+                "Quantité trop petite : %(quantity)s %(unit)s de %(product)s "
                 "reviendrait à %(amount)s."
             )
             % {
@@ -272,7 +272,7 @@ def _refuse_reductions(current: dict[int, OrderLine], wanted: dict[int, Wanted])
         if product_id not in wanted or wanted[product_id].quantity < line.quantity:
             raise CheckoutError(
                 _(
-                    "Votre commande est enregistrée : vous pouvez ajouter des produits, "
+                    "Votre commande est enregistrée : vous pouvez ajouter des produits, "
                     "mais pas retirer %(product)s ni en diminuer la quantité."
                 )
                 % {"product": line.product.name}
@@ -329,7 +329,7 @@ def _next_number(market: Market) -> int:
 def _not_covered(error: InsufficientBalanceError, amount: Decimal) -> CheckoutError:
     return CheckoutError(
         _(
-            "Votre solde (%(balance)s) ne couvre pas cette commande (%(amount)s) : "
+            "Votre solde (%(balance)s) ne couvre pas cette commande (%(amount)s) : "
             "créditez votre compte d'abord."
         )
         % {"balance": format_euros(error.available), "amount": format_euros(amount)}
@@ -575,7 +575,7 @@ def _refuse_silent_rewrite(before: dict[int, tuple], wanted: dict[int, Wanted]) 
     if before != after:
         raise CheckoutError(
             _(
-                "Ce panier est validé : une modification qui ne change aucun montant "
+                "Ce panier est validé : une modification qui ne change aucun montant "
                 "ne laisserait pas de trace, elle n'est pas enregistrée."
             )
         )

@@ -140,10 +140,10 @@ class BalanceFilters:
     def description(self) -> list[str]:
         """The filters in words, for the printed export."""
         state = str(self.state.plural).lower() if self.state else gettext("tous")
-        parts = [gettext("Clients : %(state)s") % {"state": state}]
+        parts = [gettext("Clients : %(state)s") % {"state": state}]
         if self.search:
-            parts.append(gettext("Recherche : « %(text)s »") % {"text": self.search})
-        parts.append(gettext("Tri : %(sort)s") % {"sort": SORTS[self.sort].label})
+            parts.append(gettext("Recherche : « %(text)s »") % {"text": self.search})
+        parts.append(gettext("Tri : %(sort)s") % {"sort": SORTS[self.sort].label})
         return parts
 
 

@@ -17,7 +17,7 @@ _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 DATE_INPUTS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y"]
 
 
-EXPIRED_FORM = _("Formulaire expiré : rechargez la page et recommencez.")
+EXPIRED_FORM = _("Formulaire expiré : rechargez la page et recommencez.")
 
 
 class OnceForm(forms.Form):
@@ -138,7 +138,7 @@ class ReversalForm(OnceForm):
     reason = forms.CharField(
         label=_("Motif de l'annulation"),
         max_length=500,
-        widget=forms.TextInput(attrs={"placeholder": _("ex. : chèque saisi deux fois")}),
+        widget=forms.TextInput(attrs={"placeholder": _("ex. : chèque saisi deux fois")}),
         # The field strips spaces first: a reason of spaces only is a missing reason.
         error_messages={"required": _("Indiquez pourquoi vous annulez cette opération.")},
     )

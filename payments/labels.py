@@ -36,7 +36,7 @@ CHEQUE_PAYMENT = gettext_noop("%(method)s n° %(number)s")
 CASH_REFUND = gettext_noop("Remboursement en espèces")
 ONLINE_REFUND = gettext_noop("Remboursement carte bancaire en ligne")
 OPENING_BALANCE = gettext_noop("Reprise de solde")
-REVERSAL = gettext_noop("Annulation : %(label)s")
+REVERSAL = gettext_noop("Annulation : %(label)s")
 PRODUCER_PAYOUT = gettext_noop("Versement en ligne à %(producer)s — panier n° %(number)s")
 
 _DATE_SUFFIX = re.compile(r" \(\d{2}/\d{2}/\d{4}\)$")

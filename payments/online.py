@@ -343,11 +343,11 @@ def _check_replaceable(payment: Payment, choice: str, choices: list[str]) -> Non
     if payment.method != PaymentMethod.ONLINE_CARD or payment.order_id is None:
         raise OnlinePaymentError(_("Ce paiement ne peut pas être remplacé."))
     if payment.status == PaymentStatus.RECEIVED:
-        raise OnlinePaymentError(_("Votre paiement en ligne vient d'être reçu : tout est réglé."))
+        raise OnlinePaymentError(_("Votre paiement en ligne vient d'être reçu : tout est réglé."))
     latest = latest_checkout(payment)
     if latest is not None and latest.status == CheckoutStatus.PROCESSING:
         raise OnlinePaymentError(
-            _("Votre paiement en ligne est en cours de traitement : attendez sa confirmation.")
+            _("Votre paiement en ligne est en cours de traitement : attendez sa confirmation.")
         )
     if choice not in choices:
         raise OnlinePaymentError(_("Choisissez un des moyens de paiement proposés par le marché."))
@@ -358,7 +358,7 @@ def _new_choice(order: Order, amount: Decimal, choice: str, chosen_by) -> Paymen
         held = client_account(order.membership).held
         if held < 0 and not order.market.allow_negative_balances:
             raise OnlinePaymentError(
-                _("Votre solde ne couvre pas cette commande : choisissez un autre moyen.")
+                _("Votre solde ne couvre pas cette commande : choisissez un autre moyen.")
             )
         return None
     return Payment.objects.create(

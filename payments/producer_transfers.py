@@ -446,7 +446,7 @@ def _refuse(row: ProducerTransfer, error: gateway.GatewayError) -> None:
     _save(row, status=Status.REFUSED, error=str(error)[:2000])
     accounts_lock(_transfer_accounts(row.payment.market, row.payment, [row.producer]))
     with stored_language():
-        reason = _("Versement refusé par Stripe : %(error)s") % {"error": str(error)[:500]}
+        reason = _("Versement refusé par Stripe : %(error)s") % {"error": str(error)[:500]}
     taken_back = Transaction.objects.filter(
         market_id=row.payment.market_id, idempotency_key__startswith=_take_back_key(row)
     ).order_by("pk")

@@ -272,26 +272,26 @@ class CorrectionRefused(Exception):
 # What « Annuler » cannot undo, and what to do instead.
 _NOT_CORRECTED_BY_REVERSAL = {
     TransactionKind.ORDER: gettext_lazy(
-        "Une commande ne s'annule pas depuis l'historique : pour corriger son montant, "
+        "Une commande ne s'annule pas depuis l'historique : pour corriger son montant, "
         "modifiez la commande (liste des commandes de sa distribution)."
     ),
     TransactionKind.ORDER_ADJUSTMENT: gettext_lazy(
-        "Un ajustement de commande ne s'annule pas depuis l'historique : "
+        "Un ajustement de commande ne s'annule pas depuis l'historique : "
         "modifiez à nouveau la commande."
     ),
     TransactionKind.REFUND: gettext_lazy(
-        "Un remboursement sur la carte ne s'annule pas : Stripe a rendu l'argent au client. "
+        "Un remboursement sur la carte ne s'annule pas : Stripe a rendu l'argent au client. "
         "S'il vous le redonne, enregistrez un paiement."
     ),
     TransactionKind.REVERSAL: gettext_lazy(
-        "Une annulation ne s'annule pas : enregistrez une nouvelle opération."
+        "Une annulation ne s'annule pas : enregistrez une nouvelle opération."
     ),
 }
 _NOT_FROM_THE_HISTORY = gettext_lazy(
     "Cette opération ne s'annule pas depuis l'historique du client."
 )
 _ONLINE_NOT_CORRECTED = gettext_lazy(
-    "Un paiement en ligne ne s'annule pas depuis l'historique : l'argent est chez Stripe. "
+    "Un paiement en ligne ne s'annule pas depuis l'historique : l'argent est chez Stripe. "
     "Remboursez-le depuis la page du panier, à la distribution."
 )
 

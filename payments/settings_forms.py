@@ -29,43 +29,43 @@ TRANSFER = str(PaymentMethod.TRANSFER)
 
 IBAN_ERRORS = {
     schwifty_errors.InvalidCountryCode: _(
-        "« %(country)s » n'est pas un code pays : un IBAN commence par le code du pays "
+        "« %(country)s » n'est pas un code pays : un IBAN commence par le code du pays "
         "de la banque, par exemple FR."
     ),
     schwifty_errors.InvalidStructure: _(
-        "Cet IBAN ne suit pas le format des comptes %(country)s : une lettre ou un chiffre "
+        "Cet IBAN ne suit pas le format des comptes %(country)s : une lettre ou un chiffre "
         "n'est pas à sa place."
     ),
     schwifty_errors.InvalidChecksumDigits: _(
-        "La clé de contrôle de cet IBAN ne correspond pas : une faute de frappe s'est sans "
+        "La clé de contrôle de cet IBAN ne correspond pas : une faute de frappe s'est sans "
         "doute glissée, vérifiez chaque caractère."
     ),
 }
 IBAN_LENGTH_ERROR = _(
     "Cet IBAN n'a pas la longueur d'un IBAN %(country)s (%(length)s caractères, et non "
-    "%(typed)s) : vérifiez qu'aucun caractère ne manque ou ne dépasse."
+    "%(typed)s) : vérifiez qu'aucun caractère ne manque ou ne dépasse."
 )
 TRANSFER_REQUIRES = {
-    "iban": _("Indiquez l'IBAN du marché : il est communiqué aux clients qui paient par virement."),
+    "iban": _("Indiquez l'IBAN du marché : il est communiqué aux clients qui paient par virement."),
     "bic": _(
-        "Indiquez le BIC de la banque : il accompagne l'IBAN sur les instructions de virement."
+        "Indiquez le BIC de la banque : il accompagne l'IBAN sur les instructions de virement."
     ),
     "account_holder": _(
-        "Indiquez le titulaire du compte : c'est le nom que vos clients donnent à leur banque."
+        "Indiquez le titulaire du compte : c'est le nom que vos clients donnent à leur banque."
     ),
 }
 # Stripe is configured by the platform, not the market: both API keys and the
 # webhook's signing secret (without it, Stripe's confirmations are refused).
 ONLINE_CARD_UNAVAILABLE = _(
-    "La carte bancaire en ligne n'est pas disponible : la plateforme n'a pas encore "
+    "La carte bancaire en ligne n'est pas disponible : la plateforme n'a pas encore "
     "terminé sa configuration Stripe (clés et secret du webhook)."
 )
 ONLINE_CARD_REASON = _(
-    "indisponible : la plateforme n'a pas encore terminé sa configuration Stripe "
+    "indisponible : la plateforme n'a pas encore terminé sa configuration Stripe "
     "(clés et secret du webhook)."
 )
 ONLINE_CARD_KEPT = _(
-    "indisponible : la plateforme n'a pas encore terminé sa configuration Stripe "
+    "indisponible : la plateforme n'a pas encore terminé sa configuration Stripe "
     "(clés et secret du webhook). Elle reste cochée, mais n'est pas proposée aux "
     "clients en attendant."
 )
@@ -89,9 +89,9 @@ PAYMENTS_OFF_NOTE = _(
     "paiements » pour choisir les moyens de paiement proposés."
 )
 CAGNOTTE_HELP = _(
-    "Pour collecter les paiements de plusieurs ventes en une fois : par exemple un règlement "
+    "Pour collecter les paiements de plusieurs ventes en une fois : par exemple un règlement "
     "mensuel avec des clients de confiance, ou quand personne du marché n'est présent à la "
-    "distribution. La validation d'un panier ne crée alors aucun paiement : vous enregistrez "
+    "distribution. La validation d'un panier ne crée alors aucun paiement : vous enregistrez "
     "vous-même les régularisations, au moment de votre choix. À la validation de sa commande, "
     "le client est prévenu que le marché fonctionne avec une cagnotte et que vous reviendrez "
     "vers lui pour les conditions de règlement."
@@ -151,7 +151,7 @@ def bic_normalized(text: str) -> str:
     except schwifty_errors.SchwiftyException:
         raise ValidationError(
             _(
-                "Ce BIC n'est pas valable : il compte 8 ou 11 lettres et chiffres, "
+                "Ce BIC n'est pas valable : il compte 8 ou 11 lettres et chiffres, "
                 "par exemple AGRIFRPP ou AGRIFRPP882."
             ),
             code="bic",
@@ -204,7 +204,7 @@ class PaymentSettingsForm(forms.Form):
         help_text=_(
             "Chaque commande et chaque paiement s'inscrivent sur le compte du client. Une fois "
             "les paiements activés, un client ne peut plus retirer de produits d'une commande "
-            "passée : il peut seulement en ajouter."
+            "passée : il peut seulement en ajouter."
         ),
     )
     payment_methods = forms.MultipleChoiceField(
@@ -213,7 +213,7 @@ class PaymentSettingsForm(forms.Form):
         choices=OFFERABLE_CHOICES,
         widget=MethodCheckboxes,
         help_text=_(
-            "« Cagnotte » : le client paie avec son solde, qu'il crédite de temps en temps "
+            "« Cagnotte » : le client paie avec son solde, qu'il crédite de temps en temps "
             "(par un chèque mensuel, par exemple)."
         ),
     )
@@ -248,10 +248,10 @@ class PaymentSettingsForm(forms.Form):
         required=False,
         max_length=10,
         help_text=_(
-            "Pour la carte bancaire en ligne seulement : quand un panier payé en ligne "
+            "Pour la carte bancaire en ligne seulement : quand un panier payé en ligne "
             "contient des produits d'un producteur ayant un compte Stripe connecté, sa part "
             "lui est versée directement, moins ce pourcentage que le marché garde. "
-            "0 : aucune commission."
+            "0 : aucune commission."
         ),
     )
     cagnotte_mode = forms.BooleanField(
@@ -261,9 +261,9 @@ class PaymentSettingsForm(forms.Form):
         label=_("Autoriser les soldes négatifs"),
         required=False,
         help_text=_(
-            "Un client peut payer avec sa cagnotte même si son solde ne couvre pas la commande : "
+            "Un client peut payer avec sa cagnotte même si son solde ne couvre pas la commande : "
             "il devient alors négatif. Sans cette option, pour payer avec sa cagnotte, le client "
-            "doit d'abord créditer son compte. En mode Cagnotte, cette limite ne s'applique pas : "
+            "doit d'abord créditer son compte. En mode Cagnotte, cette limite ne s'applique pas : "
             "les commandes sont inscrites sur le compte et l'administrateur régularise ensuite."
         ),
     )
@@ -390,7 +390,7 @@ class PaymentSettingsForm(forms.Form):
             self.add_error(
                 "payment_methods",
                 _(
-                    "Cochez au moins un moyen de paiement, ou activez l'option Cagnotte : "
+                    "Cochez au moins un moyen de paiement, ou activez l'option Cagnotte : "
                     "sinon vos clients ne pourront pas valider leur commande."
                 ),
             )

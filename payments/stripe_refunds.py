@@ -423,7 +423,7 @@ def _reverse_refund(payment: Payment, refund: StripeRefund) -> None:
         _post_refund(payment, -refund.amount, key=key)
         return
     with stored_language():
-        reason = str(_("Le remboursement a échoué chez Stripe : l'argent est revenu au marché."))
+        reason = str(_("Le remboursement a échoué chez Stripe : l'argent est revenu au marché."))
     transaction_reverse(txn=posted, reason=reason, idempotency_key=key)
 
 

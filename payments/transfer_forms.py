@@ -17,7 +17,7 @@ class IdListField(forms.Field):
 
     widget = forms.MultipleHiddenInput
     default_error_messages = {
-        "invalid": _("Sélection invalide : rechargez la page et recommencez."),
+        "invalid": _("Sélection invalide : rechargez la page et recommencez."),
         "too_many": _("Sélectionnez au plus %(max)s virements à la fois."),
     }
 

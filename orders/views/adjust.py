@@ -58,7 +58,7 @@ def order_edit(request, order_id):
             if txn is None:
                 messages.info(request, _("Rien n'a changé dans la commande."))
             else:
-                messages.success(request, _("Commande modifiée ; l'ajustement est enregistré."))
+                messages.success(request, _("Commande modifiée ; l'ajustement est enregistré."))
             return redirect("order_edit", request.market.slug, order.pk)
     context = {
         "order": order,

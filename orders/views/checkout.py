@@ -90,7 +90,7 @@ def distribution_shop(request, distribution_id):
         try:
             lines = basket_read(request.market, quantities)
             if not lines and order is None:
-                raise CheckoutError(_("Votre panier est vide : indiquez au moins une quantité."))
+                raise CheckoutError(_("Votre panier est vide : indiquez au moins une quantité."))
             basket_check(market=request.market, order=order, lines=lines)
             basket_put(request.session, distribution.pk, lines)
             return redirect("basket_review", request.market.slug, distribution.pk)

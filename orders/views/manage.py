@@ -57,13 +57,13 @@ def _producer_form(request, producer, success: str):
 
 @admin_view
 def producer_create(request):
-    return _producer_form(request, Producer(), _("Producteur « %(name)s » ajouté."))
+    return _producer_form(request, Producer(), _("Producteur « %(name)s » ajouté."))
 
 
 @admin_view
 def producer_edit(request, pk):
     producer = _get_producer_for_admin(request, pk)
-    return _producer_form(request, producer, _("Producteur « %(name)s » enregistré."))
+    return _producer_form(request, producer, _("Producteur « %(name)s » enregistré."))
 
 
 @admin_view
@@ -95,10 +95,10 @@ def product_create(request):
     # « Ajouter un produit » from a producer's list comes with that producer chosen.
     chosen = _chosen_producer(request, Producer.objects.filter(market=request.market))
     initial = {"producer": chosen} if chosen else None
-    return _product_form(request, Product(), _("Produit « %(name)s » ajouté."), initial)
+    return _product_form(request, Product(), _("Produit « %(name)s » ajouté."), initial)
 
 
 @admin_view
 def product_edit(request, pk):
     product = _get_product_for_admin(request, pk)
-    return _product_form(request, product, _("Produit « %(name)s » enregistré."))
+    return _product_form(request, product, _("Produit « %(name)s » enregistré."))

@@ -132,7 +132,7 @@ def balance_pdf(request):
         messages.error(
             request,
             _(
-                "Trop de clients pour un PDF (%(count)s, au plus %(max)s) : "
+                "Trop de clients pour un PDF (%(count)s, au plus %(max)s) : "
                 "filtrez la liste ou utilisez l'export CSV."
             )
             % {"count": count, "max": PDF_MAX_ROWS},

@@ -209,7 +209,7 @@ def transaction_reverse(request, membership_id, transaction_id):
         messages.error(request, _("Cette opération a déjà été annulée ou ne peut pas l'être."))
     else:
         messages.success(
-            request, _("L'opération « %(label)s » a été annulée.") % {"label": txn.display_label}
+            request, _("L'opération « %(label)s » a été annulée.") % {"label": txn.display_label}
         )
     return redirect("client_history", request.market.slug, client.pk)
 

@@ -27,7 +27,7 @@ PAID_HOW = {
     PaymentMethod.TRANSFER: gettext_lazy("par virement"),
     PaymentMethod.CARD_TERMINAL: gettext_lazy("par carte bancaire sur place"),
     PaymentMethod.ONLINE_CARD: gettext_lazy("par carte bancaire en ligne"),
-    PaymentMethod.ON_SITE: gettext_lazy("« sur place »"),
+    PaymentMethod.ON_SITE: gettext_lazy("« sur place »"),
 }
 
 
@@ -65,7 +65,7 @@ def _context(request, form) -> dict:
 
 def _report(request, saved: SettingsSaved) -> None:
     if not saved.changed:
-        messages.info(request, _("Aucune modification : ces paramètres étaient déjà enregistrés."))
+        messages.info(request, _("Aucune modification : ces paramètres étaient déjà enregistrés."))
         return
     messages.success(request, _("Moyens de paiement enregistrés."))
     for method, count in saved.pending_kept:
@@ -74,7 +74,7 @@ def _report(request, saved: SettingsSaved) -> None:
 
 def _pending_sentence(method: str, count: int) -> str:
     return ngettext(
-        "%(count)s paiement %(how)s reste attendu : il est conservé.",
-        "%(count)s paiements %(how)s restent attendus : ils sont conservés.",
+        "%(count)s paiement %(how)s reste attendu : il est conservé.",
+        "%(count)s paiements %(how)s restent attendus : ils sont conservés.",
         count,
     ) % {"count": count, "how": PAID_HOW.get(method, method)}

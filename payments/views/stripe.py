@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 
 def _unavailable() -> str:
-    return _("Le paiement en ligne est momentanément indisponible : réessayez dans un instant.")
+    return _("Le paiement en ligne est momentanément indisponible : réessayez dans un instant.")
 
 
 # -- Stripe's webhook ---------------------------------------------------------------------
@@ -110,7 +110,7 @@ def pay_online(request, payment: Payment):
         messages.error(
             request,
             _(
-                "Le paiement en ligne n'a pas pu être préparé pour cette commande : "
+                "Le paiement en ligne n'a pas pu être préparé pour cette commande : "
                 "choisissez un autre moyen de paiement."
             ),
         )
@@ -267,7 +267,7 @@ def online_refund(request, distribution_id, order_id, payment_id):
 
 def _refund_refused() -> str:
     return _(
-        "Stripe a refusé ce remboursement : rien n'a été remboursé. Vérifiez le montant, "
+        "Stripe a refusé ce remboursement : rien n'a été remboursé. Vérifiez le montant, "
         "ou réessayez plus tard."
     )
 
@@ -281,7 +281,7 @@ def _tell_refund(request, refund, amount) -> None:
             request,
             _(
                 "Remboursement de %(amount)s envoyé à Stripe, mais sa réponse n'est pas "
-                "arrivée : elle est attendue. Ne le demandez pas une seconde fois ; il "
+                "arrivée : elle est attendue. Ne le demandez pas une seconde fois ; il "
                 "apparaîtra dans le solde du client dès que Stripe l'aura confirmé."
             )
             % {"amount": format_euros(amount)},
@@ -290,7 +290,7 @@ def _tell_refund(request, refund, amount) -> None:
         messages.success(
             request,
             _(
-                "Remboursement de %(amount)s demandé à Stripe : il apparaîtra dans le "
+                "Remboursement de %(amount)s demandé à Stripe : il apparaîtra dans le "
                 "solde du client dès que Stripe l'aura confirmé."
             )
             % {"amount": format_euros(amount)},

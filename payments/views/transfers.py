@@ -54,7 +54,7 @@ def _sections(market, distribution) -> list[dict]:
             "id": "late",
             "title": _("En retard"),
             "help": _(
-                "Virements attendus pour des distributions passées et toujours pas reçus : "
+                "Virements attendus pour des distributions passées et toujours pas reçus : "
                 "ils restent dus par ces clients."
             ),
             "empty": _("Aucun virement en retard pour cette distribution.")
@@ -88,8 +88,8 @@ def _report_skipped(request, skipped: int) -> None:
         messages.warning(
             request,
             ngettext(
-                "%(count)s virement sélectionné n'est plus attendu : il a été ignoré.",
-                "%(count)s virements sélectionnés ne sont plus attendus : ils ont été ignorés.",
+                "%(count)s virement sélectionné n'est plus attendu : il a été ignoré.",
+                "%(count)s virements sélectionnés ne sont plus attendus : ils ont été ignorés.",
                 skipped,
             )
             % {"count": skipped},
@@ -140,7 +140,7 @@ def transfers_remind(request):
             request,
             _(
                 "Renseignez l'IBAN du marché dans les moyens de paiement avant d'envoyer "
-                "des rappels : le message le donne aux clients."
+                "des rappels : le message le donne aux clients."
             ),
         )
         return _back(request, form)
@@ -152,15 +152,15 @@ def transfers_remind(request):
 def _report_reminders(request, outcome) -> None:
     if outcome.repeated:
         messages.info(
-            request, _("Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double.")
+            request, _("Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double.")
         )
     if outcome.under_way:
         messages.info(
             request,
             ngettext(
-                "%(count)s rappel de ce formulaire est encore en cours d'envoi : "
+                "%(count)s rappel de ce formulaire est encore en cours d'envoi : "
                 "il n'est pas envoyé une seconde fois.",
-                "%(count)s rappels de ce formulaire sont encore en cours d'envoi : "
+                "%(count)s rappels de ce formulaire sont encore en cours d'envoi : "
                 "ils ne sont pas envoyés une seconde fois.",
                 outcome.under_way,
             )
@@ -188,8 +188,8 @@ def _report_reminders(request, outcome) -> None:
         messages.error(
             request,
             ngettext(
-                "%(count)s rappel n'a pas pu être envoyé : réessayez plus tard.",
-                "%(count)s rappels n'ont pas pu être envoyés : réessayez plus tard.",
+                "%(count)s rappel n'a pas pu être envoyé : réessayez plus tard.",
+                "%(count)s rappels n'ont pas pu être envoyés : réessayez plus tard.",
                 outcome.failed,
             )
             % {"count": outcome.failed},

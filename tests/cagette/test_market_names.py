@@ -1,9 +1,9 @@
-"""A market's name reads correctly whatever it is: « AMAP des Lilas », « Marché de Montreuil ».
+"""A market's name reads correctly whatever it is: « AMAP des Lilas », « Marché de Montreuil ».
 
-French would need an article the name does not carry (« à l'ordre de AMAP
-des Lilas », « L'équipe de Marché de Montreuil »), so no sentence puts a
+French would need an article the name does not carry (« à l'ordre de AMAP
+des Lilas », « L'équipe de Marché de Montreuil »), so no sentence puts a
 preposition or an article before the market's name or the cheque payee: the
-name stands alone (« Ordre du chèque : AMAP des Lilas », a signature line).
+name stands alone (« Ordre du chèque : AMAP des Lilas », a signature line).
 """
 
 import datetime

@@ -1,4 +1,4 @@
-"""« Valider les paniers payés comme déclaré »: the plan, then the bulk validation."""
+"""« Valider les paniers payés comme déclaré »: the plan, then the bulk validation."""
 
 import io
 import itertools
@@ -179,7 +179,7 @@ def test_the_distribution_is_validated_once_every_basket_is(distribution, basket
 def test_a_basket_changed_after_the_plan_is_taken_as_it_now_is(
     monkeypatch, distribution, baskets, admin
 ):
-    """Another tab marks the cash basket « non payé » between the plan and the validation."""
+    """Another tab marks the cash basket « non payé » between the plan and the validation."""
     planned = services.bulk_plan
 
     def plan_then_other_tab(distribution):

@@ -191,7 +191,7 @@ def test_a_confirmation_that_runs_out_of_time_leaves_the_rest_for_the_next_one(
     assert response.redirect_chain[-1][0] == _bulk_url(distribution)
     message = " ".join(str(m) for m in response.context["messages"])
     assert "1 panier validé" in message
-    assert "5 paniers restent à valider : vérifiez-les et confirmez à nouveau." in message
+    assert "5 paniers restent à valider : vérifiez-les et confirmez à nouveau." in message
     waiting = Order.objects.filter(pk__in=[o.pk for o in orders], validated_at=None)
     assert waiting.count() == 5
     assert Transaction.objects.filter(kind=TransactionKind.PAYMENT).count() == 1

@@ -354,7 +354,7 @@ def test_every_figure_agrees_with_the_ledger_to_the_cent(market, day, elsewhere)
 
 
 def test_the_net_received_is_the_distribution_pages_received(day):
-    """Encaissements and the baskets page tell the same « Reçu », change given back included."""
+    """Encaissements and the baskets page tell the same « Reçu », change given back included."""
     from distributions.services import day_baskets, day_totals
 
     summary = summary_read(day.distribution)

@@ -72,7 +72,7 @@ def test_an_admin_plans_a_distribution(login, market, admin, day):
     )
     assert distribution.orders_open_at == _local(day - 7 * DAY, 8)
     assert distribution.orders_close_at == _local(day - 2 * DAY, 20)
-    assert _messages(response) == [f"Distribution « {distribution} » créée."]
+    assert _messages(response) == [f"Distribution « {distribution} » créée."]
 
 
 def test_french_dates_and_times_are_accepted(login, market, admin, day):
@@ -127,7 +127,7 @@ def test_moving_a_distribution_keeps_the_references_of_its_orders(
     assert order.reference == given == f"{distribution.date:%Y-%m-%d}-{order.number:04d}"
     assert order.payments.get().reference == given
     warning = " ".join(str(m) for m in response.wsgi_request._messages)
-    assert "1 client a déjà commandé pour cette distribution : prévenez-le" in warning
+    assert "1 client a déjà commandé pour cette distribution : prévenez-le" in warning
 
 
 def test_the_edit_form_shows_the_current_window_in_local_time(login, market, admin, day):
@@ -216,7 +216,7 @@ def test_a_validated_distribution_cannot_be_edited(login, market, admin, distrib
     response = browser.get(url)
     assert response.status_code == 302
     assert _messages(response) == [
-        "Cette distribution est validée : elle ne peut plus être modifiée."
+        "Cette distribution est validée : elle ne peut plus être modifiée."
     ]
     response = browser.post(url, _data(day, place="Ailleurs"))
     assert response.status_code == 302
@@ -236,7 +236,7 @@ def test_an_admin_closes_orders_now(login, market, admin, distribution):
     distribution.refresh_from_db()
     assert distribution.status == DistributionStatus.CLOSED
     assert not distribution.is_open_for_orders()
-    assert _messages(response) == [f"Commandes closes pour la distribution « {distribution} »."]
+    assert _messages(response) == [f"Commandes closes pour la distribution « {distribution} »."]
 
 
 def test_closing_orders_already_closed_changes_nothing(login, market, admin, distribution):
@@ -254,7 +254,7 @@ def test_an_admin_reopens_orders(login, market, admin, distribution):
     distribution.refresh_from_db()
     assert distribution.status == DistributionStatus.OPEN
     assert distribution.is_open_for_orders()
-    assert _messages(response) == [f"Commandes rouvertes pour la distribution « {distribution} »."]
+    assert _messages(response) == [f"Commandes rouvertes pour la distribution « {distribution} »."]
 
 
 def test_reopening_past_the_closing_time_warns_that_clients_still_cannot_order(
@@ -282,7 +282,7 @@ def test_a_past_distribution_cannot_be_reopened(login, market, admin):
         status=DistributionStatus.CLOSED,
     )
     response = login(admin).post(_url("distribution_reopen", market, pk=distribution.pk))
-    assert _messages(response) == ["Cette distribution est passée : ses commandes restent closes."]
+    assert _messages(response) == ["Cette distribution est passée : ses commandes restent closes."]
     distribution.refresh_from_db()
     assert distribution.status == DistributionStatus.CLOSED
 

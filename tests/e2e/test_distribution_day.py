@@ -66,7 +66,7 @@ def test_admin_validates_a_cash_basket_and_a_cheque_basket_then_counts_the_till(
     expect(box.get_by_label("Moyen de paiement utilisé")).to_have_value("cash")
     expect(box.get_by_label("Montant reçu")).to_have_value("10,40")
     box.get_by_role("button", name="Encaisser").click()
-    expect(page.get_by_role("alert").first).to_contain_text("Espèces : 10,40")
+    expect(page.get_by_role("alert").first).to_contain_text("Espèces : 10,40")
     expect(page.locator("#received-payments")).to_contain_text("reçu par")
     page.get_by_role("button", name="Valider le panier").click()
     expect(page.get_by_role("alert").first).to_contain_text("Léa Dubois validé")

@@ -63,7 +63,7 @@ def test_a_client_pays_by_card_online_and_sees_the_order_paid(
 
     # Back on the market: Stripe says it is paid.
     expect(page.get_by_role("heading", name="Paiement en ligne")).to_be_visible()
-    expect(page.locator("#online-status")).to_contain_text("Paiement reçu, merci !")
+    expect(page.locator("#online-status")).to_contain_text("Paiement reçu, merci !")
 
     # Stripe's webhook arrives too (it always does, maybe more than once): one posting.
     session_id = payment.stripe_checkouts.get().session_id
@@ -105,7 +105,7 @@ def test_a_delayed_card_payment_shows_paid_once_the_signed_webhook_is_delivered(
     assert fake_stripe.deliver(f"{live_server.url}/stripe/webhook/", event) == 200
 
     # The return page refreshes itself (every 5 seconds).
-    expect(page.locator("#online-status")).to_contain_text("Paiement reçu, merci !", timeout=15_000)
+    expect(page.locator("#online-status")).to_contain_text("Paiement reçu, merci !", timeout=15_000)
     assert _postings() == 1
     page.get_by_role("link", name="Voir ma commande").click()
     expect(page.locator("#order-payments li").first).to_contain_text("Reçu")
@@ -187,4 +187,4 @@ def test_an_admin_refunds_a_card_payment_and_sees_stripe_confirm_it(
     page.reload()
 
     expect(box.locator("li")).to_contain_text("Effectué")
-    expect(box).to_contain_text(f"remboursé (confirmé par Stripe) : 2,00{NBSP}€")
+    expect(box).to_contain_text(f"remboursé (confirmé par Stripe) : 2,00{NBSP}€")

@@ -1,4 +1,4 @@
-"""The admin's journey through « Paramètres › Moyens de paiement »."""
+"""The admin's journey through « Paramètres › Moyens de paiement »."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""The treasurer's journey through « Solde des clients » and a client's history."""
+"""The treasurer's journey through « Solde des clients » and a client's history."""
 
 import re
 from decimal import Decimal

@@ -116,7 +116,7 @@ def test_the_adjustment_shows_in_the_clients_history(login, admin, member, order
     page = browser.get(reverse("client_history", args=[order.market.slug, member.pk])).content
     text = page.decode()
     assert f"Ajustement de commande panier n° {order.number}" in text
-    assert "raison : Crottin manquant" in text
+    assert "raison : Crottin manquant" in text
 
 
 def test_an_adjustment_needs_a_reason_and_writes_nothing_without_one(
@@ -153,7 +153,7 @@ def test_a_line_worth_less_than_a_cent_is_refused_in_an_adjustment(login, admin,
         _url(order), _data(order, catalogue, **{f"qty-{catalogue['carrots'].pk}": "0,001"})
     )
     assert response.status_code == 400
-    assert "Quantité trop petite : 0,001 kg de Carottes" in html.unescape(response.content.decode())
+    assert "Quantité trop petite : 0,001 kg de Carottes" in html.unescape(response.content.decode())
     assert not Transaction.objects.filter(kind=TransactionKind.ORDER_ADJUSTMENT).exists()
 
 

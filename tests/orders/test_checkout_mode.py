@@ -125,7 +125,7 @@ def test_the_basket_page_names_the_market_s_cagnotte_for_an_order_taken_in_that_
     content = text(login(admin).get(path))
 
     assert "cagnotte du marché" in content
-    assert "Mode cagnotte : aucun paiement n'est attendu" in content
+    assert "Mode cagnotte : aucun paiement n'est attendu" in content
 
 
 def test_the_migration_fills_the_mode_of_existing_orders_from_what_they_show(db):

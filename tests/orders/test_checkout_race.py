@@ -81,7 +81,7 @@ def test_two_orders_paid_from_the_same_balance_cannot_both_pass_the_floor(shop):
     assert len(results) == 1
     assert [type(e) for e in errors] == [CheckoutError]
     assert errors[0].message == (
-        f"Votre solde (8,00{NBSP}€) ne couvre pas cette commande (12,00{NBSP}€) : "
+        f"Votre solde (8,00{NBSP}€) ne couvre pas cette commande (12,00{NBSP}€) : "
         "créditez votre compte d'abord."
     )
     assert client_account(member).held == Decimal("8.00")
@@ -196,7 +196,7 @@ def test_a_basket_validated_while_its_client_adds_to_it_takes_no_addition(shop):
     results, errors = run_together(lambda i: [validate, add][i](), threads=2)
 
     assert [type(e) for e in errors] == [CheckoutError]
-    assert errors[0].message == "Ce panier est déjà validé : il ne peut plus être modifié."
+    assert errors[0].message == "Ce panier est déjà validé : il ne peut plus être modifié."
     order.refresh_from_db()
     assert order.validated_at is not None
     assert order.total == Decimal("12.00")

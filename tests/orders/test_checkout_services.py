@@ -413,7 +413,7 @@ def test_paying_from_the_balance_is_refused_when_it_does_not_cover_the_order(
         checkout(member, distribution, {carrots: "2", honey: "1"}, "cagnotte")
 
     assert refused.value.message == (
-        f"Votre solde (5,00{NBSP}€) ne couvre pas cette commande (12,40{NBSP}€) : "
+        f"Votre solde (5,00{NBSP}€) ne couvre pas cette commande (12,40{NBSP}€) : "
         "créditez votre compte d'abord."
     )
     assert_nothing_recorded()
@@ -454,7 +454,7 @@ def test_an_addition_paid_from_the_balance_is_checked_against_the_floor(
         checkout(member, distribution, {carrots: "2", honey: "1"}, "cagnotte")
 
     assert refused.value.message == (
-        f"Votre solde (4,40{NBSP}€) ne couvre pas cette commande (6,80{NBSP}€) : "
+        f"Votre solde (4,40{NBSP}€) ne couvre pas cette commande (6,80{NBSP}€) : "
         "créditez votre compte d'abord."
     )
     order = Order.objects.get()
@@ -573,7 +573,7 @@ def test_once_recorded_a_quantity_cannot_be_lowered(member, distribution, carrot
         checkout(member, distribution, {carrots: "1"}, "cheque")
 
     assert refused.value.message == (
-        "Votre commande est enregistrée : vous pouvez ajouter des produits, "
+        "Votre commande est enregistrée : vous pouvez ajouter des produits, "
         "mais pas retirer Carottes ni en diminuer la quantité."
     )
     order = Order.objects.get()
@@ -713,11 +713,11 @@ def test_a_decimal_comma_is_read_for_products_sold_by_weight(market, carrots):
     ("typed", "message"),
     [
         ("-1", "La quantité de Carottes ne peut pas être négative."),
-        ("1000", "Carottes : 999 au plus par commande."),
-        ("1e9", "« 1e9 » n'est pas une quantité valable pour Carottes."),
-        ("9" * 40, "Carottes : 999 au plus par commande."),
-        ("1,2345", "Carottes : trois décimales au plus."),
-        ("deux", "« deux » n'est pas une quantité valable pour Carottes."),
+        ("1000", "Carottes : 999 au plus par commande."),
+        ("1e9", "« 1e9 » n'est pas une quantité valable pour Carottes."),
+        ("9" * 40, "Carottes : 999 au plus par commande."),
+        ("1,2345", "Carottes : trois décimales au plus."),
+        ("deux", "« deux » n'est pas une quantité valable pour Carottes."),
     ],
 )
 def test_a_quantity_that_makes_no_sense_is_refused(typed, message, market, carrots):
@@ -732,7 +732,7 @@ def test_a_quantity_that_is_not_a_number_is_refused_as_such(typed, market, carro
     with pytest.raises(CheckoutError) as refused:
         basket_read(market, {str(carrots.pk): typed})
 
-    assert refused.value.message == f"« {typed} » n'est pas une quantité valable pour Carottes."
+    assert refused.value.message == f"« {typed} » n'est pas une quantité valable pour Carottes."
 
 
 @pytest.mark.parametrize("typed", ["0,0000", "0.00000", "-0", ",0"])
@@ -759,7 +759,7 @@ def test_a_quantity_too_small_to_cost_a_cent_is_refused(market, leeks):
         basket_read(market, {str(leeks.pk): "0,001"})
 
     assert refused.value.message == (
-        f"Quantité trop petite : 0,001 kg de Poireaux reviendrait à 0,00{NBSP}€."
+        f"Quantité trop petite : 0,001 kg de Poireaux reviendrait à 0,00{NBSP}€."
     )
 
 
@@ -805,7 +805,7 @@ def test_a_product_sold_by_the_piece_needs_a_whole_number(market, honey):
     with pytest.raises(CheckoutError) as refused:
         basket_read(market, {str(honey.pk): "1,5"})
 
-    assert refused.value.message == "Miel se commande à l'unité : indiquez un nombre entier."
+    assert refused.value.message == "Miel se commande à l'unité : indiquez un nombre entier."
 
 
 def test_a_product_of_another_market_is_refused(market, other_market):

@@ -242,7 +242,7 @@ def test_paying_from_the_balance_says_it_was_deducted(shopper, member, distribut
     content = text(shopper.get(url("order_detail", order.market, order_id=order.pk)))
 
     assert f"5,60{NBSP}€ ont été déduits de votre solde." in content
-    assert f"Votre solde : 14,40{NBSP}€" in content
+    assert f"Votre solde : 14,40{NBSP}€" in content
     assert Payment.objects.count() == 0
 
 
@@ -278,7 +278,7 @@ def test_the_cagnotte_floor_refusal_is_shown_on_the_payment_page(
 
     assert response.status_code == 400
     assert (
-        f"Votre solde (5,00{NBSP}€) ne couvre pas cette commande (12,40{NBSP}€) : "
+        f"Votre solde (5,00{NBSP}€) ne couvre pas cette commande (12,40{NBSP}€) : "
         "créditez votre compte d'abord." in text(response)
     )
     assert_nothing_recorded()
@@ -366,7 +366,7 @@ def test_an_order_paid_partly_from_the_balance_still_shows_what_is_to_receive(
     assert "Payé avec la cagnotte" not in listing
     assert f"6,80{NBSP}€ ont été déduits de votre solde." in detail
     assert f"Référence à indiquer {order.reference}" in detail
-    assert f"Votre solde : 7,60{NBSP}€" in detail  # the transfer is not received yet
+    assert f"Votre solde : 7,60{NBSP}€" in detail  # the transfer is not received yet
 
 
 def payments_cell(page) -> str:
@@ -505,7 +505,7 @@ def test_the_shop_explains_why_an_order_can_only_grow_once_recorded(shopper, dis
     content = text(shopper.get(shop_url(distribution)))
 
     assert "on ne peut plus retirer de produit ni diminuer une quantité" in content
-    assert "déjà commandé : 2" in content
+    assert "déjà commandé : 2" in content
 
 
 def test_the_shop_does_not_lock_orders_when_the_market_does_not_manage_payments(
@@ -622,10 +622,10 @@ def test_a_resent_unchanged_basket_says_nothing_changed(shopper, distribution, c
     ("typed", "message"),
     [
         ("-2", "La quantité de Carottes ne peut pas être négative."),
-        ("100000", "Carottes : 999 au plus par commande."),
-        ("beaucoup", "« beaucoup » n'est pas une quantité valable pour Carottes."),
-        ("NaN", "« NaN » n'est pas une quantité valable pour Carottes."),
-        ("0,001", f"Quantité trop petite : 0,001 kg de Carottes reviendrait à 0,00{NBSP}€."),
+        ("100000", "Carottes : 999 au plus par commande."),
+        ("beaucoup", "« beaucoup » n'est pas une quantité valable pour Carottes."),
+        ("NaN", "« NaN » n'est pas une quantité valable pour Carottes."),
+        ("0,001", f"Quantité trop petite : 0,001 kg de Carottes reviendrait à 0,00{NBSP}€."),
     ],
 )
 def test_a_nonsense_quantity_is_refused_with_a_french_message(
@@ -643,7 +643,7 @@ def test_half_a_piece_is_refused(shopper, distribution, honey):
     response = shopper.post(shop_url(distribution), quantities({honey: "0,5"}))
 
     assert response.status_code == 400
-    assert "Miel se commande à l'unité : indiquez un nombre entier." in text(response)
+    assert "Miel se commande à l'unité : indiquez un nombre entier." in text(response)
 
 
 def test_an_empty_basket_is_refused_on_the_shop_page(shopper, distribution, carrots):
@@ -698,7 +698,7 @@ def test_a_forged_form_token_is_refused(shopper, distribution, carrots):
     response = pay(shopper, distribution, "cheque", token="'; DROP TABLE orders_order; --")
 
     assert response.status_code == 400
-    assert "Formulaire expiré : rechargez la page et recommencez." in text(response)
+    assert "Formulaire expiré : rechargez la page et recommencez." in text(response)
     assert_nothing_recorded()
 
 

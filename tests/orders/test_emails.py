@@ -115,8 +115,8 @@ def test_the_recap_goes_to_the_client_in_french_with_text_and_html(
     assert text.startswith("Bonjour Camille,")
     assert f"Marché de Montreuil{NBSP}: votre commande est enregistrée" in text
     assert "vendredi 4 décembre 2026 (La Halle)" in text
-    assert f"- Carottes (Ferme du Bois) : 2 × 2,80{NBSP}€ = 5,60{NBSP}€" in text
-    assert f"Total : 12,40{NBSP}€" in text
+    assert f"- Carottes (Ferme du Bois) : 2 × 2,80{NBSP}€ = 5,60{NBSP}€" in text
+    assert f"Total : 12,40{NBSP}€" in text
     assert "Bonjour Camille," in html
     assert '<html lang="fr">' in html
     assert "Miel" in html
@@ -135,7 +135,7 @@ def test_a_transfer_recap_gives_the_iban_by_groups_of_four_and_the_reference(
         assert "Association Marché de Montreuil" in body
         assert order.reference in body
         assert f"12,40{NBSP}€" in body
-    assert f"Référence à indiquer : {order.reference}" in text
+    assert f"Référence à indiquer : {order.reference}" in text
 
 
 def test_a_cheque_recap_gives_the_payee_and_the_reference_for_the_back(
@@ -171,8 +171,8 @@ def test_a_cagnotte_recap_gives_the_balance_left(member, carrots, order_now, mai
     order_now({carrots: "2"}, "cagnotte")
 
     text, html = bodies(mailoutbox[0])
-    assert f"Payé avec votre cagnotte : 5,60{NBSP}€ ont été déduits de votre solde." in text
-    assert f"Votre solde après cette commande : 14,40{NBSP}€." in text
+    assert f"Payé avec votre cagnotte : 5,60{NBSP}€ ont été déduits de votre solde." in text
+    assert f"Votre solde après cette commande : 14,40{NBSP}€." in text
     assert "14,40" in html
 
 
@@ -186,7 +186,7 @@ def test_in_cagnotte_mode_the_recap_explains_the_cagnotte(market, carrots, order
     for body in (text, html):
         assert "Ce marché fonctionne avec une cagnotte" in body
         assert "administrateur du marché se rapprochera de vous" in body
-    assert f"Votre solde après cette commande : -5,60{NBSP}€." in text
+    assert f"Votre solde après cette commande : -5,60{NBSP}€." in text
 
 
 def test_an_addition_sends_a_recap_for_the_difference(carrots, honey, order_now, mailoutbox):
@@ -196,8 +196,8 @@ def test_an_addition_sends_a_recap_for_the_difference(carrots, honey, order_now,
 
     assert len(mailoutbox) == 2
     text, _html = bodies(mailoutbox[1])
-    assert f"Nouveau total de la commande : 12,40{NBSP}€" in text
-    assert f"Montant : 6,80{NBSP}€" in text
+    assert f"Nouveau total de la commande : 12,40{NBSP}€" in text
+    assert f"Montant : 6,80{NBSP}€" in text
     assert order.reference in text
 
 
@@ -209,7 +209,7 @@ def test_a_complement_recap_gives_the_complement_s_own_reference(
     order_now({carrots: "2", honey: "1"}, "transfer")
 
     text, html = bodies(mailoutbox[1])
-    assert f"Référence à indiquer : {order.reference}-2" in text
+    assert f"Référence à indiquer : {order.reference}-2" in text
     assert f"{order.reference}-2" in html
 
 
@@ -224,7 +224,7 @@ def test_without_payment_management_a_reduction_sends_the_updated_recap(
 
     assert len(mailoutbox) == 2
     text, _html = bodies(mailoutbox[1])
-    assert f"Total : 2,80{NBSP}€" in text
+    assert f"Total : 2,80{NBSP}€" in text
     assert "Miel" not in text
 
 
@@ -295,23 +295,23 @@ def test_a_complement_recap_says_products_were_added_and_are_paid_on_top(
     message = mailoutbox[1]
     assert message.subject == (
         f"Marché de Montreuil — produits ajoutés à votre commande (panier n° {order.number})"
-        f" : 6,80{NBSP}€ en plus"
+        f" : 6,80{NBSP}€ en plus"
     )
     text, html = bodies(message)
     assert f"Marché de Montreuil{NBSP}: des produits ont été ajoutés à votre commande" in text
     assert f"Cet ajout coûte 6,80{NBSP}€." in text
-    assert f"À PAYER EN PLUS : 6,80{NBSP}€" in text
-    assert f"- Virement : 5,60{NBSP}€ (référence {order.reference})" in text
+    assert f"À PAYER EN PLUS : 6,80{NBSP}€" in text
+    assert f"- Virement : 5,60{NBSP}€ (référence {order.reference})" in text
     assert "et non le nouveau total" in text
-    assert f"Nouveau total de la commande : 12,40{NBSP}€" in text
+    assert f"Nouveau total de la commande : 12,40{NBSP}€" in text
     assert "est enregistrée" not in text
     for snippet in (
         "des produits ont été ajoutés",
-        f"À payer en plus : 6,80{NBSP}€",
+        f"À payer en plus : 6,80{NBSP}€",
         "et non le nouveau total",
     ):
         assert snippet in html
-    assert f"Virement : 5,60{NBSP}€ (référence {order.reference})" in html
+    assert f"Virement : 5,60{NBSP}€ (référence {order.reference})" in html
 
 
 def test_a_complement_recap_after_a_received_payment_names_no_payment_still_expected(

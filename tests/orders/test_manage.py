@@ -65,7 +65,7 @@ def test_an_admin_adds_a_producer(login, market, admin):
         "Ferme des Quatre Saisons",
         True,
     )
-    assert _messages(response) == ["Producteur « Ferme des Quatre Saisons » ajouté."]
+    assert _messages(response) == ["Producteur « Ferme des Quatre Saisons » ajouté."]
 
 
 def test_an_admin_deactivates_a_producer_instead_of_deleting_it(login, market, admin, producer):
@@ -166,7 +166,7 @@ def test_an_admin_adds_a_product_with_a_french_price(login, market, admin, produ
         Unit.KG,
     )
     assert product.unit_price == Decimal("2.80")
-    assert _messages(response) == ["Produit « Carottes » ajouté."]
+    assert _messages(response) == ["Produit « Carottes » ajouté."]
 
 
 def test_an_admin_changes_a_products_price_and_takes_it_off_sale(

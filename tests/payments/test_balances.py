@@ -1,4 +1,4 @@
-"""« Solde des clients »: balances, filters, totals, exports and who may see them."""
+"""« Solde des clients »: balances, filters, totals, exports and who may see them."""
 
 import io
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""« Solde des clients » lists the people who buy: staff only once they buy."""
+"""« Solde des clients » lists the people who buy: staff only once they buy."""
 
 import io
 from decimal import Decimal

@@ -120,7 +120,7 @@ def test_a_reversal_renders_the_label_of_what_it_cancels(order, treasurer):
         txn=original, reason="erreur de saisie", posted_by=treasurer.user
     )
 
-    assert reversal.label == f"Annulation : {original.label}"
+    assert reversal.label == f"Annulation : {original.label}"
     assert _in("fr", reversal) == reversal.label
     english = _in("en", reversal)
     assert english != reversal.label

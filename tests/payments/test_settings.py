@@ -1,4 +1,4 @@
-"""« Paramètres › Moyens de paiement »: the methods a market offers, its bank details, the log."""
+"""« Paramètres › Moyens de paiement »: the methods a market offers, its bank details, the log."""
 
 import html
 import re
@@ -234,9 +234,9 @@ def test_an_iban_of_another_country_is_accepted(login, admin, market):
         ("FR76 3000 6000 0112 3456 7890 1890", "n'a pas la longueur d'un IBAN FR"),
         ("FR76 ABCD 6000 0112 3456 7890 189", "ne suit pas le format des comptes FR"),
         ("FR76-3000-6000-0112-3456-7890-189", "ne contient que des lettres et des chiffres"),
-        ("XX7630006000011234567890189", "« XX » n'est pas un code pays"),
-        ("abc", "« AB » n'est pas un code pays : un IBAN commence par le code du pays"),
-        ("12 3456", "« 12 » n'est pas un code pays : un IBAN commence par le code du pays"),
+        ("XX7630006000011234567890189", "« XX » n'est pas un code pays"),
+        ("abc", "« AB » n'est pas un code pays : un IBAN commence par le code du pays"),
+        ("12 3456", "« 12 » n'est pas un code pays : un IBAN commence par le code du pays"),
         ("fr76", "n'a pas la longueur d'un IBAN FR (27 caractères, et non 4)"),
     ],
     ids=[
@@ -474,7 +474,7 @@ def test_unticking_a_method_keeps_its_pending_payments_and_says_how_many(login, 
     members = [MembershipFactory(market=market, role=Role.CLIENT) for _ in range(3)]
     expected = [pending(m, "cheque") for m in members]
     response = save(login(admin), market, payment_methods=["cash"], follow=True)
-    assert "3 paiements par chèque restent attendus : ils sont conservés." in messages_of(response)
+    assert "3 paiements par chèque restent attendus : ils sont conservés." in messages_of(response)
     statuses = Payment.objects.filter(pk__in=[p.pk for p in expected]).values_list("status")
     assert set(statuses) == {(PaymentStatus.PENDING,)}
 
@@ -482,7 +482,7 @@ def test_unticking_a_method_keeps_its_pending_payments_and_says_how_many(login, 
 def test_a_single_pending_payment_is_told_in_the_singular(login, admin, market, member):
     pending(member, "cash")
     response = save(login(admin), market, payment_methods=["cheque"], follow=True)
-    assert "1 paiement en espèces reste attendu : il est conservé." in messages_of(response)
+    assert "1 paiement en espèces reste attendu : il est conservé." in messages_of(response)
 
 
 def test_cancelled_payments_and_other_markets_are_not_counted(login, admin, market, other_admin):
@@ -498,7 +498,7 @@ def test_unticking_every_on_site_method_warns_about_on_site_payments(login, admi
     response = save(
         login(admin), market, follow=True, **with_transfers(payment_methods=["transfer"])
     )
-    assert "1 paiement « sur place » reste attendu : il est conservé." in messages_of(response)
+    assert "1 paiement « sur place » reste attendu : il est conservé." in messages_of(response)
 
 
 def test_switching_payments_off_keeps_pending_payments_and_says_how_many(
@@ -512,8 +512,8 @@ def test_switching_payments_off_keeps_pending_payments_and_says_how_many(
     response = save(login(admin), market, payments_enabled=False, follow=True)
 
     assert messages_of(response)[1:] == [
-        "2 paiements par chèque restent attendus : ils sont conservés.",
-        "1 paiement par carte bancaire en ligne reste attendu : il est conservé.",
+        "2 paiements par chèque restent attendus : ils sont conservés.",
+        "1 paiement par carte bancaire en ligne reste attendu : il est conservé.",
     ]
     statuses = Payment.objects.filter(pk__in=[p.pk for p in expected]).values_list("status")
     assert set(statuses) == {(PaymentStatus.PENDING,)}
@@ -527,7 +527,7 @@ def test_switching_payments_off_keeps_the_methods_and_warns_once_per_method(
         login(admin), market, payments_enabled=False, payment_methods=["cheque"], follow=True
     )
     warnings = [m for m in messages_of(response) if "attendu" in m]
-    assert warnings == ["1 paiement en espèces reste attendu : il est conservé."]
+    assert warnings == ["1 paiement en espèces reste attendu : il est conservé."]
     market.refresh_from_db()
     assert market.payment_methods == ["cheque", "cash"]  # inactive while payments are off
 

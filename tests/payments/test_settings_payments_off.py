@@ -1,7 +1,7 @@
 """With payments off, the methods are shown inactive and the page says what turning them on does.
 
-Spec 001: « Une fois les paiements activés, un menu apparait pour vous
-permettre de sélectionner les moyens de paiements ».
+Spec 001: « Une fois les paiements activés, un menu apparait pour vous
+permettre de sélectionner les moyens de paiements ».
 """
 
 import html

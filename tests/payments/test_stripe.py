@@ -39,7 +39,7 @@ def _form_token(response) -> str:
 
 
 def _check_out_online(client, distribution, product, quantity="2"):
-    """The client fills the basket and chooses « Carte bancaire en ligne »."""
+    """The client fills the basket and chooses « Carte bancaire en ligne »."""
     shop = _url("distribution_shop", distribution.market, distribution_id=distribution.pk)
     client.post(shop, {f"qty-{product.pk}": quantity})
     pay_url = _url("checkout_payment", distribution.market, distribution_id=distribution.pk)

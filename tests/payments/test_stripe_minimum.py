@@ -1,4 +1,4 @@
-"""Stripe refuses Checkout totals under 0,50 €: « carte bancaire en ligne » is not
+"""Stripe refuses Checkout totals under 0,50 €: « carte bancaire en ligne » is not
 offered for less, the page says why, and nothing is recorded if it is asked anyway."""
 
 import html

@@ -294,8 +294,8 @@ def test_encaissements_shows_refused_transfers_and_leaves_refunds_out_of_what_st
     assert f"8,13{NBSP}€" in split
     kept = page[page.index('id="online-kept"') :]
     # Received 24,85, refunded 10,00, kept by the hives 8,13.
-    assert f"Reste au marché : 6,72{NBSP}€" in kept
-    assert f"Remboursé aux clients : 10,00{NBSP}€" in kept
+    assert f"Reste au marché : 6,72{NBSP}€" in kept
+    assert f"Remboursé aux clients : 10,00{NBSP}€" in kept
     refused = page[page.index('id="online-refused"') :]
     assert "Ferme du Bois" in refused and "No such destination" in refused
     assert market_account(online_market, AccountKind.ONLINE).balance == Decimal("6.72")

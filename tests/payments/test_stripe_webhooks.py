@@ -466,7 +466,7 @@ def test_the_admin_refunds_part_of_an_online_payment_from_the_basket_page(
 
     assert _refunds(received) == [Decimal("4.60")]
     page = admin_client.get(_basket_url("day_basket", payment)).content.decode()
-    assert f"remboursé (confirmé par Stripe) : 4,60{NBSP}€" in page
+    assert f"remboursé (confirmé par Stripe) : 4,60{NBSP}€" in page
     assert "Monnaie rendue" not in page  # no cash was given back
 
 
@@ -723,7 +723,7 @@ def test_the_admin_is_told_in_french_that_stripes_answer_is_awaited(
     response = _ask_refund(admin_client, payment, "13,60", form["token"], form["prefix"])
 
     page = html.unescape(admin_client.get(response.url).content.decode())
-    assert "mais sa réponse n'est pas arrivée : elle est attendue" in page
+    assert "mais sa réponse n'est pas arrivée : elle est attendue" in page
     assert "Timed out" not in page
     assert re.search(r'<li data-status="requested">[^<]*: Réponse de Stripe attendue</li>', page)
     assert "Rembourser</button>" not in page  # nothing left to ask meanwhile
@@ -741,7 +741,7 @@ def test_a_refusal_by_stripe_is_told_in_french_and_its_english_text_only_logged(
         response = _ask_refund(admin_client, payment, "4,60", form["token"], form["prefix"])
 
     page = html.unescape(admin_client.get(response.url).content.decode())
-    assert "Stripe a refusé ce remboursement : rien n'a été remboursé." in page
+    assert "Stripe a refusé ce remboursement : rien n'a été remboursé." in page
     assert "Something went wrong" not in page
     assert "Something went wrong" in caplog.text
 

@@ -1,8 +1,8 @@
-"""« Virements attendus »: the same reminder form sent again after its send failed.
+"""« Virements attendus »: the same reminder form sent again after its send failed.
 
 A reminder is recorded as sent only once the mail server took it; one that
 failed is marked so, and the same form sent again tries once more and says
-what happened, never « déjà été envoyé » for a reminder that did not go out.
+what happened, never « déjà été envoyé » for a reminder that did not go out.
 """
 
 import datetime
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 FAILING = "tests.payments.test_transfers.FailingBackend"
 WORKING = "django.core.mail.backends.locmem.EmailBackend"
-ALREADY_SENT = "Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double."
+ALREADY_SENT = "Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double."
 
 
 def send_form(browser, market, transfer):
@@ -73,7 +73,7 @@ def test_the_same_form_failing_again_says_the_reminder_was_not_sent(
     response = send_form(browser, market, transfer)
 
     assert ALREADY_SENT not in messages_of(response)
-    assert "1 rappel n'a pas pu être envoyé : réessayez plus tard." in messages_of(response)
+    assert "1 rappel n'a pas pu être envoyé : réessayez plus tard." in messages_of(response)
     assert PaymentReminder.objects.get().sent_at is None
 
 

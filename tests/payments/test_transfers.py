@@ -404,7 +404,7 @@ def test_marking_received_twice_posts_once(login, treasurer, market, camille, tr
     assert client_account(camille).held == held
     assert market_account(market, AccountKind.BANK).balance == Decimal("12.50")
     assert Transaction.objects.filter(payment=transfer).count() == 1
-    assert "1 virement sélectionné n'est plus attendu : il a été ignoré." in messages_of(response)
+    assert "1 virement sélectionné n'est plus attendu : il a été ignoré." in messages_of(response)
     assert "Ledger drift" not in check_ledger()
 
 
@@ -531,7 +531,7 @@ def test_the_same_form_sent_twice_reminds_once(
     assert len(mailoutbox) == 1
     assert PaymentReminder.objects.count() == 1
     assert (
-        "Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double."
+        "Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double."
         in messages_of(response)
     )
 
@@ -621,7 +621,7 @@ def test_once_committed_a_failed_send_is_reported_on_the_page(
     response = login(treasurer).post(remind_url(market), selection(transfer), follow=True)
 
     assert response.status_code == 200
-    assert "1 rappel n'a pas pu être envoyé : réessayez plus tard." in messages_of(response)
+    assert "1 rappel n'a pas pu être envoyé : réessayez plus tard." in messages_of(response)
     assert PaymentReminder.objects.get().sent_at is None
 
 
