@@ -217,6 +217,8 @@ AXES_CLIENT_IP_CALLABLE = "cagette.http.client_ip"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if (DEBUG or TESTING) else 1)
 # Not written to the access log: one row per login is not needed.
 AXES_DISABLE_ACCESS_LOG = True
+# Its start-up banner would print on every management command.
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,
