@@ -40,3 +40,12 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _manage("check", DEBUG="0", SECRET_KEY="")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_make_run_s_database_set_up_works_with_no_database_configured(tmp_path):
+    # `make run` with nothing set migrates a fresh SQLite file and loads the demo.
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    for command in (("migrate", "--no-input"), ("seed_demo",)):
+        result = _manage(*command, DEBUG="1", DATABASE_URL=database)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "admin@demo.cagette.fr" in result.stdout
