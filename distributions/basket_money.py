@@ -17,12 +17,13 @@ from django.utils.translation import gettext_lazy
 
 from cagette.money import format_euros
 from orders.models import Order
+from orders.money import ON_BALANCE, ZERO, counted_unpaid
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_settle_from_balance
 
-from .services import ON_BALANCE, ZERO, _lock_open_basket, _pending, basket_payment_receive
+from .services import _lock_open_basket, _pending, basket_payment_receive
 
 
 def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal | None]:
@@ -192,17 +193,10 @@ def basket_settle_from_credit(*, order: Order, settled_by) -> list[Payment]:
         held = client_account(order.membership).held
         if held < 0:
             raise CreditShort(held)
-        replaced = [p for p in order.payments.all() if _counted_unpaid(p)]
+        replaced = [p for p in order.payments.all() if counted_unpaid(p)]
         for payment in replaced:
             payment_settle_from_balance(payment=payment, settled_by=settled_by)
         order.payment_method = CAGNOTTE
         order.updated_at = timezone.now()
         order.save(update_fields=["payment_method", "updated_at"])
     return replaced
-
-
-def _counted_unpaid(payment: Payment) -> bool:
-    """Expected, or marked not paid with nothing in its place (see `orders.payment_summary`)."""
-    if payment.status == PaymentStatus.PENDING:
-        return True
-    return payment.status == PaymentStatus.CANCELLED and not hasattr(payment, "rechoice")

@@ -20,10 +20,8 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
@@ -32,7 +30,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cagette.money import to_cents
 from orders.models import Order
-from payments.methods import CAGNOTTE, PaymentMethod
+from orders.money import ON_BALANCE, ZERO, with_money
+from payments.methods import PaymentMethod
 from payments.models import (
     METHOD_ACCOUNT,
     MONEY,
@@ -49,12 +48,8 @@ from payments.producer_transfers import UNSENT
 
 from .models import CashCount, Distribution
 
-ZERO = Decimal("0.00")
 # Every method that brings money in, each with its money account in the ledger.
 METHODS = list(METHOD_ACCOUNT)
-# Checkout choices that ask for no money at the pickup: paid from the balance,
-# or no method asked at all (cagnotte mode, payments not managed).
-SETTLED_ON_BALANCE = ["", CAGNOTTE]
 
 
 def _money(expression):
@@ -243,34 +238,16 @@ class BasketGap:
         return PARTIAL if self.received > 0 else UNPAID
 
 
-def _sum_per_order(queryset, order_field: str):
-    """A subquery: the ``amount`` of ``queryset`` summed for the outer order."""
-    summed = (
-        queryset.filter(**{order_field: OuterRef("pk")})
-        .order_by()
-        .values(order_field)
-        .annotate(sum=Sum("amount"))
-        .values("sum")
-    )
-    return _money(Subquery(summed))
-
-
 def basket_gaps(distribution: Distribution) -> list[BasketGap]:
     """Baskets whose received money differs from their total, by basket number.
 
     A basket paid from the balance (or in a market where no method is asked)
     is settled on the client's account, not at the pickup: it is never listed.
+    The money is read by `orders.money.with_money`, as on the distribution page.
     """
-    received = Payment.objects.filter(status=PaymentStatus.RECEIVED)
-    pending = Payment.objects.filter(status=PaymentStatus.PENDING)
-    refunds = refund_entries(distribution)  # entries are negative: they add up
     orders = (
-        Order.objects.filter(distribution=distribution)
-        .exclude(payment_method__in=SETTLED_ON_BALANCE)
-        .annotate(
-            paid=_sum_per_order(received, "order") + _sum_per_order(refunds, "transaction__order"),
-            expected=_sum_per_order(pending, "order"),
-        )
+        with_money(Order.objects.filter(distribution=distribution))
+        .filter(on_balance=False)
         .select_related("membership__user")
         .order_by("number")
     )
@@ -286,13 +263,13 @@ def _basket_gap(order: Order) -> BasketGap:
         client=order.membership.user.display_name,
         membership_id=order.membership_id,
         total=order.total,
-        received=order.paid,
-        pending=order.expected,
+        received=order.received,
+        pending=order.pending,
     )
 
 
 def settled_on_balance_count(distribution: Distribution) -> int:
-    return distribution.orders.filter(payment_method__in=SETTLED_ON_BALANCE).count()
+    return distribution.orders.filter(payment_method__in=ON_BALANCE).count()
 
 
 # -- Online payments split between producers ---------------------------------------------

@@ -24,6 +24,7 @@ from cagette.ids import id_from, is_id
 from cagette.money import format_euros
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
+from orders.money import ZERO, pending_payments
 from payments.ledger import InsufficientBalanceError
 from payments.methods import PaymentMethod
 from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
@@ -41,7 +42,6 @@ from .day_forms import (
 from .models import Distribution
 from .services import (
     DAY_FILTERS,
-    ZERO,
     BasketLocked,
     BasketNotReady,
     basket_blockers,
@@ -197,7 +197,7 @@ def _render_basket(request, order: Order, *, bound=None, add_form=None, refund_f
     """The basket page; with a form that did not validate, shown back with its errors (400)."""
     invalid = bool(bound) or add_form is not None or refund_form is not None
     payments = list(order.payments.all())
-    pending = [p for p in payments if p.status == PaymentStatus.PENDING]
+    pending = pending_payments(payments)
     held = order.membership.account.held
     settle = credit_covers(order, pending, held)
     if add_form is None:
@@ -277,7 +277,7 @@ def day_payment_receive(request, distribution_id, order_id, payment_id):
     form = _receive_form(request.market, payment, request.POST)
     if not form.is_valid():
         return _render_basket(request, order, bound={payment.pk: form})
-    pending = [p for p in order.payments.all() if p.status == PaymentStatus.PENDING]
+    pending = pending_payments(order.payments.all())
     expected = receive_prefills(order, pending)[payment.pk] or ZERO
     try:
         payment, effect = basket_payment_receive_told(

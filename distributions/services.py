@@ -13,22 +13,12 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
-    DecimalField,
     Exists,
-    ExpressionWrapper,
-    F,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,9 +26,10 @@ from accounts.models import Membership
 from cagette.ids import id_from
 from cagette.money import format_euros
 from orders.models import Order
+from orders.money import ZERO, money_totals, pending_payments, with_money
 from payments.ledger import retried_on_conflict
-from payments.methods import CAGNOTTE, ON_SITE_METHODS, PaymentMethod
-from payments.models import AccountKind, Entry, Payment, PaymentStatus, TransactionKind
+from payments.methods import ON_SITE_METHODS, PaymentMethod
+from payments.models import Payment
 from payments.services import payment_cancel, payment_receive, payment_record, refund_record
 
 from .models import CashCount, Distribution, DistributionStatus
@@ -54,7 +45,7 @@ class BasketNotReady(Exception):
 
 
 def _pending(order: Order) -> list[Payment]:
-    return [p for p in order.payments.all() if p.status == PaymentStatus.PENDING]
+    return pending_payments(order.payments.all())
 
 
 def basket_blockers(order: Order) -> list[str]:
@@ -238,7 +229,7 @@ class BulkPlan:
 
     @property
     def to_receive(self) -> Decimal:
-        return sum((p.amount for _o, ps in self.ready for p in ps), Decimal("0.00"))
+        return sum((p.amount for _o, ps in self.ready for p in ps), ZERO)
 
     @property
     def has_cheques_to_number(self) -> bool:
@@ -392,59 +383,19 @@ def _lock(order: Order) -> Order:
 
 # -- Reading the day: every basket with what is paid and still due -----------------
 
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Decimal("0.00")
-# Checkout choices that ask for no money at the pickup: paid from the balance
-# (« cagnotte »), or no method asked at all (cagnotte mode, payments not managed).
-ON_BALANCE = ["", CAGNOTTE]
-
-
-def _per_order_sum(queryset, order_field: str, amount_field: str):
-    summed = (
-        queryset.filter(**{order_field: OuterRef("pk")})
-        .order_by()
-        .values(order_field)
-        .annotate(sum=Sum(amount_field))
-        .values("sum")
-    )
-    return Coalesce(Subquery(summed, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
-
 
 def day_baskets(distribution: Distribution) -> QuerySet[Order]:
-    """The baskets of a distribution with, on each, in one query:
-
-    ``received``: money received for it, less cash given back (a reversed
-    refund never happened); ``paid``: what counts as paid, the whole basket
-    when it is settled on the balance; ``due``: what is still to pay;
-    ``is_new``: the client's first order in this market (no lower number).
+    """The baskets of a distribution with, on each, in one query, the money as
+    `orders.money.with_money` reads it (``received``, ``pending``, ``paid``,
+    ``due``...) and ``is_new``: the client's first order in this market (no lower number).
     """
-    received = _per_order_sum(
-        Payment.objects.filter(status=PaymentStatus.RECEIVED), "order", "amount"
-    )
-    refunded = _per_order_sum(
-        Entry.objects.filter(
-            account__kind=AccountKind.CLIENT,
-            transaction__kind=TransactionKind.REFUND,
-            transaction__reversal__isnull=True,
-        ),
-        "transaction__order",
-        "amount",
-    )
     earlier = Order.objects.filter(
         market=OuterRef("market"), membership=OuterRef("membership"), number__lt=OuterRef("number")
     )
-    return (
+    return with_money(
         Order.objects.filter(distribution=distribution)
         .select_related("membership__user", "membership__account", "validated_by")
-        .annotate(
-            received=ExpressionWrapper(received - refunded, output_field=_MONEY),
-            on_balance=ExpressionWrapper(Q(payment_method__in=ON_BALANCE), BooleanField()),
-            is_new=~Exists(earlier),
-        )
-        .annotate(
-            paid=Case(When(on_balance=True, then=F("total")), default=F("received")),
-        )
-        .annotate(due=Greatest(F("total") - F("paid"), Value(ZERO), output_field=_MONEY))
+        .annotate(is_new=~Exists(earlier))
     )
 
 
@@ -467,16 +418,14 @@ def day_baskets_search(baskets: QuerySet[Order], text: str) -> QuerySet[Order]:
 
 
 def day_totals(baskets: QuerySet[Order]) -> dict:
-    """The page's totals and the count behind each filter, in one query."""
-    # Named apart from the rows' own ``received`` and ``due``, which the filters read.
-    return baskets.aggregate(
-        count=Count("pk"),
-        amount=Coalesce(Sum("total"), Value(ZERO), output_field=_MONEY),
-        received_total=Coalesce(Sum("received"), Value(ZERO), output_field=_MONEY),
-        due_total=Coalesce(Sum("due"), Value(ZERO), output_field=_MONEY),
-        validated=Count("pk", filter=Q(validated_at__isnull=False)),
-        **{slug: Count("pk", filter=condition) for slug, condition in DAY_FILTERS.items()},
-    )
+    """The page's totals and the count behind each filter."""
+    return {
+        **money_totals(baskets),
+        **baskets.aggregate(
+            validated=Count("pk", filter=Q(validated_at__isnull=False)),
+            **{slug: Count("pk", filter=condition) for slug, condition in DAY_FILTERS.items()},
+        ),
+    }
 
 
 # -- The till --------------------------------------------------------------------

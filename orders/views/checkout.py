@@ -1,7 +1,7 @@
 """The client's side: fill a basket, review it, choose how to pay, see orders."""
 
 from django.contrib import messages
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -9,16 +9,16 @@ from accounts.access import member_view
 from distributions.models import Distribution
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment
 from payments.online import online_rows
 from payments.views.stripe import pay_order_online
 
 from ..basket import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
 from ..models import Order, Product
+from ..money import ZERO, with_money
 from ..payment_summary import attach_payments, still_expected
 from ..services import (
-    ZERO,
     CheckoutError,
     asks_for_payment,
     basket_check,
@@ -212,22 +212,13 @@ def checkout_payment(request, distribution_id):
     return render(request, "orders/payment.html", context, status=status)
 
 
-def _payment_summary(order_qs):
-    received = Q(payments__status=PaymentStatus.RECEIVED)
-    pending = Q(payments__status=PaymentStatus.PENDING)
-    return order_qs.annotate(
-        received=Sum("payments__amount", filter=received),
-        pending=Sum("payments__amount", filter=pending),
-    )
-
-
 def _order_payments():
     return Payment.objects.select_related("rechoice").order_by("created_at", "pk")
 
 
 @member_view
 def my_orders(request):
-    orders = _payment_summary(
+    orders = with_money(
         Order.objects.filter(membership=request.membership).select_related("distribution")
     ).prefetch_related(Prefetch("payments", queryset=_order_payments()))
     orders = attach_payments(orders.order_by("-distribution__date", "-pk"))
