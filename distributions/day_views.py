@@ -9,7 +9,6 @@ redirects (POST/redirect/GET) and has one effect however often it is sent.
 import time
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404
@@ -20,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.access import admin_view, staff_view
 from cagette.http import post_only
-from cagette.ids import id_from, is_id
+from cagette.ids import is_id
 from cagette.money import format_euros
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
@@ -32,6 +31,7 @@ from payments.services import PaymentStateError
 from payments.views.stripe import basket_online_refunds
 
 from .basket_money import basket_payment_receive_told, credit_covers, receive_prefills
+from .bulk_forms import BulkConfirmForm, cheque_inputs
 from .day_forms import (
     AddPaymentForm,
     ReceiveForm,
@@ -54,8 +54,8 @@ from .services import (
     day_baskets,
     day_baskets_search,
     day_totals,
-    distribution_validate_if_done,
 )
+from .status import as_read
 
 FILTER_LABELS = {
     "": gettext_lazy("Tous"),
@@ -129,10 +129,8 @@ def day_distribution(request, distribution_id):
     baskets = day_baskets(distribution)
     shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
     totals = day_totals(baskets)
-    if _validated_meanwhile(distribution, totals):
-        distribution.refresh_from_db()
     context = {
-        "distribution": distribution,
+        "distribution": as_read(distribution, count=totals["count"], validated=totals["validated"]),
         "rows": day_baskets_search(shown, search).order_by("number"),
         "totals": totals,
         "filter_links": _filter_links(active, search, totals),
@@ -141,15 +139,6 @@ def day_distribution(request, distribution_id):
         "search_max_length": SEARCH_MAX_LENGTH,
     }
     return render(request, "distributions/day/distribution.html", context)
-
-
-def _validated_meanwhile(distribution, totals) -> bool:
-    """Every basket validated before orders closed by the clock: validate it now."""
-    done = totals["count"] and totals["validated"] == totals["count"]
-    if not done or distribution.state != "closed":
-        return False
-    distribution_validate_if_done(distribution.pk)
-    return True
 
 
 # -- The basket page ------------------------------------------------------------------
@@ -449,63 +438,28 @@ def _validated_sentence(done) -> str:
     ) % {"count": len(done.ready), "amount": format_euros(done.to_receive)}
 
 
-# Django refuses a POST of more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields (a
-# guard against floods of fields that we keep as it is, for every page). So
-# the confirmation page sends its baskets and its payments as one field each,
-# a list of ids, whatever the size of the distribution; only the cheque
-# numbers to type take fields of their own (two each), and the page asks for
-# as many as fit, the rest waiting for the next page (`bulk_plan`).
-FIELDS_BESIDE_CHEQUES = 10  # the token, the two lists, and room to spare
-MAX_LISTED = 10_000  # ids read from one list, far past any distribution
 # One confirmation validates baskets for at most this long (a web worker is
 # stopped after 30 seconds by default); the rest wait for the next one.
 BULK_SECONDS = 20
-
-
-def _cheque_inputs() -> int | None:
-    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-    return None if limit is None else max((limit - FIELDS_BESIDE_CHEQUES) // 2, 0)
-
-
-def _listed_ids(request, name: str) -> list[int]:
-    """The rows the confirmation page listed (anything else in the POST is ignored).
-
-    The page sends them as one field of ids separated by spaces; one field per
-    id (as earlier pages sent them) reads the same.
-    """
-    words = [word for value in request.POST.getlist(name) for word in value.split()]
-    return [pk for pk in map(id_from, words[:MAX_LISTED]) if pk is not None]
-
-
-def _typed_cheques(request) -> dict[int, tuple[str, str]]:
-    """Each cheque's number and bank as typed on the confirmation page, cut to the columns."""
-    cheques = {}
-    for name, value in request.POST.items():
-        prefix, _sep, text = name.partition("-")
-        pk = id_from(text)
-        if prefix == "cheque" and pk is not None:
-            bank = request.POST.get(f"bank-{pk}", "")
-            cheques[pk] = (clean_search(value, 40), clean_search(bank, 80))
-    return cheques
 
 
 @admin_view
 def day_bulk(request, distribution_id):
     distribution = _get_distribution(request, distribution_id)
     if request.method == "POST":
+        form = BulkConfirmForm(request.POST)
+        form.is_valid()  # always: what it does not read is ignored
         done = bulk_validate(
             distribution=distribution,
             validated_by=request.user,
-            order_ids=_listed_ids(request, "order"),
-            payment_ids=_listed_ids(request, "payment"),
-            cheques=_typed_cheques(request),
             until=time.monotonic() + BULK_SECONDS,
+            **form.cleaned_data,
         )
         level = messages.success if done.ready else messages.warning
         level(request, _bulk_summary(done))
         if done.later:
             return redirect("day_bulk", request.market.slug, distribution.pk)
         return _to_distribution(request, distribution.pk)
-    plan = bulk_plan(distribution, cheque_inputs=_cheque_inputs())
+    plan = bulk_plan(distribution, cheque_inputs=cheque_inputs())
     context = {"distribution": distribution, "plan": plan}
     return render(request, "distributions/day/bulk.html", context)

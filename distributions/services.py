@@ -32,7 +32,8 @@ from payments.methods import ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment
 from payments.services import payment_cancel, payment_receive, payment_record, refund_record
 
-from .models import CashCount, Distribution, DistributionStatus
+from .models import CashCount, Distribution
+from .status import distribution_validate_if_done, distributions_to_validate  # noqa: F401
 
 # Paid at the pickup: must be settled before the basket is validated.
 SETTLED_AT_PICKUP = {*map(str, ON_SITE_METHODS), PaymentMethod.ON_SITE}
@@ -89,25 +90,8 @@ def basket_validate(*, order: Order, validated_by, distribution_check: bool = Tr
         order.validated_by = validated_by
         order.save(update_fields=["validated_at", "validated_by"])
         if distribution_check:
-            distribution_validate_if_done(order.distribution_id)
+            distribution_validate_if_done(order.distribution_id, validated_by=validated_by)
     return order
-
-
-@transaction.atomic
-def distribution_validate_if_done(distribution_id: int) -> None:
-    """Every basket validated: the distribution is validated, once orders are closed.
-
-    While clients may still order, a basket can be validated (it is then locked
-    against additions, and its client's pages say so) but the distribution
-    stays open for everyone else.
-    """
-    distribution = Distribution.objects.select_for_update().get(pk=distribution_id)
-    if distribution.status == DistributionStatus.VALIDATED or not distribution.orders_closed:
-        return
-    orders = distribution.orders
-    if orders.exists() and not orders.filter(validated_at__isnull=True).exists():
-        distribution.status = DistributionStatus.VALIDATED
-        distribution.save(update_fields=["status"])
 
 
 # -- The basket's payments at the pickup --------------------------------------------
@@ -340,7 +324,7 @@ def bulk_validate(
             else:
                 done.ready.append((order, payments))
     if done.ready:
-        distribution_validate_if_done(distribution.pk)
+        distribution_validate_if_done(distribution.pk, validated_by=validated_by)
     return done
 
 
@@ -450,21 +434,3 @@ def cash_count_record(
         count.updated_at = timezone.now()
         count.save()
     return count
-
-
-# -- The market's home page -------------------------------------------------------------
-
-
-def distributions_to_validate(market, limit: int = 3) -> QuerySet[Distribution]:
-    """Distributions whose orders are in and whose baskets still wait, oldest first."""
-    return (
-        Distribution.objects.filter(market=market)
-        .exclude(status=DistributionStatus.VALIDATED)
-        .filter(Q(status=DistributionStatus.CLOSED) | Q(orders_close_at__lte=timezone.now()))
-        .annotate(
-            basket_count=Count("orders"),
-            to_validate=Count("orders", filter=Q(orders__validated_at__isnull=True)),
-        )
-        .filter(to_validate__gt=0)
-        .order_by("date", "pk")[:limit]
-    )
