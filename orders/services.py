@@ -451,21 +451,13 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
     difference = sum(change.values(), ZERO)
     if choice == PaymentMethod.ONLINE_CARD and not checkout_accepts(difference):
         raise CheckoutError(online_card_minimum_message())  # the order and lines rolled back
-    with stored_language():
-        if first:
-            label = _("Commande panier n° %(number)s")
-        elif market.payments_enabled:
-            label = _("Complément de commande panier n° %(number)s")
-        else:
-            label = _("Modification de commande panier n° %(number)s")
-        label = label % {"number": order.number} + f" ({order.distribution.date:%d/%m/%Y})"
     floors = choice == CAGNOTTE and not market.allow_negative_balances
     try:
         _post_change(
             order,
             change,
             kind=TransactionKind.ORDER,
-            label=label,
+            label=_order_label(order, first),
             posted_by=order.membership.user,
             key=key,
             floors=floors,
@@ -474,28 +466,49 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
         raise _not_covered(error, difference) from None
     payment = None
     if choice and choice != CAGNOTTE and difference > 0:
-        payment = Payment.objects.create(
-            market=market,
-            membership=order.membership,
-            method=choice,
-            amount=difference,
-            status=PaymentStatus.PENDING,
-            reference=order.next_payment_reference(),
-            order=order,
-            distribution=order.distribution,
-            created_by=order.membership.user,
-        )
-    order.total += difference
-    order.payment_method = choice
-    order.checkout_mode = checkout_mode(market)
-    order.updated_at = timezone.now()
-    order.save(update_fields=["total", "payment_method", "checkout_mode", "updated_at"])
+        payment = _expect_payment(order, choice, difference)
+    _save_total(order, difference, choice)
     if notify:  # something changed (see above): the client gets the new recap
         added = not first and market.payments_enabled and difference > 0
         _send_recap_after_commit(
             order, choice=choice, amount=difference, payment=payment, added=added
         )
     return order
+
+
+def _order_label(order: Order, first: bool) -> str:
+    """The ledger's label of an order's posting, in the market's stored language."""
+    with stored_language():
+        if first:
+            label = _("Commande panier n° %(number)s")
+        elif order.market.payments_enabled:
+            label = _("Complément de commande panier n° %(number)s")
+        else:
+            label = _("Modification de commande panier n° %(number)s")
+        return label % {"number": order.number} + f" ({order.distribution.date:%d/%m/%Y})"
+
+
+def _expect_payment(order: Order, choice: str, amount: Decimal) -> Payment:
+    """The payment the client said they would make for ``amount``, with its own reference."""
+    return Payment.objects.create(
+        market=order.market,
+        membership=order.membership,
+        method=choice,
+        amount=amount,
+        status=PaymentStatus.PENDING,
+        reference=order.next_payment_reference(),
+        order=order,
+        distribution=order.distribution,
+        created_by=order.membership.user,
+    )
+
+
+def _save_total(order: Order, difference: Decimal, choice: str) -> None:
+    order.total += difference
+    order.payment_method = choice
+    order.checkout_mode = checkout_mode(order.market)
+    order.updated_at = timezone.now()
+    order.save(update_fields=["total", "payment_method", "checkout_mode", "updated_at"])
 
 
 def _send_recap_after_commit(order, *, choice, amount, payment, added) -> None:
@@ -530,13 +543,7 @@ def order_adjust(
         raise CheckoutError(_("Indiquez la raison de la modification."))
     key = f"adjust:{order.pk}:{token}"
     with transaction.atomic():
-        # The order's row only (not the market's and distribution's joined
-        # rows), and NO KEY, as in `_lock_order`.
-        order = (
-            Order.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("market", "distribution")
-            .get(pk=order.pk)
-        )
+        order = _lock_for_adjustment(order)
         replay = Transaction.objects.filter(market=order.market, idempotency_key=key).first()
         if replay is not None:
             return replay
@@ -566,6 +573,16 @@ def order_adjust(
         order.save(update_fields=["total", "updated_at"])
         _follow_expected_payments(expected, difference, adjusted_by)
     return txn
+
+
+def _lock_for_adjustment(order: Order) -> Order:
+    """The order's row only (not the market's and distribution's joined rows), and
+    NO KEY, as in `_lock_order`."""
+    return (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("market", "distribution")
+        .get(pk=order.pk)
+    )
 
 
 def _refuse_silent_rewrite(before: dict[int, tuple], wanted: dict[int, Wanted]) -> None:
