@@ -2,7 +2,7 @@
 
 from django.http import QueryDict
 
-from distributions.bulk_forms import BulkConfirmForm
+from distributions.day.bulk_forms import BulkConfirmForm
 
 
 def _read(body: str) -> dict:

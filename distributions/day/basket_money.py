@@ -23,7 +23,7 @@ from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_settle_from_balance
 
-from .services import _lock_open_basket, _pending, basket_payment_receive
+from .pickup import basket_payment_receive, basket_pending, lock_open_basket
 
 
 def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal | None]:
@@ -143,7 +143,7 @@ def basket_payment_receive_told(
     slips between what was held before and after.
     """
     with transaction.atomic():
-        _lock_open_basket(order)
+        lock_open_basket(order)
         status = Payment.objects.values_list("status", flat=True).get(pk=payment.pk)
         received = basket_payment_receive(
             order=order, payment=payment, received_by=received_by, **fields
@@ -185,10 +185,10 @@ def basket_settle_from_credit(*, order: Order, settled_by) -> list[Payment]:
     an online payment is.
     """
     with transaction.atomic():
-        order = _lock_open_basket(order)
+        order = lock_open_basket(order)
         if order.payment_method in ON_BALANCE:
             raise NothingToSettle(order.pk)
-        if any(p.method == PaymentMethod.ONLINE_CARD for p in _pending(order)):
+        if any(p.method == PaymentMethod.ONLINE_CARD for p in basket_pending(order)):
             raise OnlinePaymentExpected(order.pk)
         held = client_account(order.membership).held
         if held < 0:
