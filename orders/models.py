@@ -2,7 +2,7 @@
 
 An order is a record that changes as the client adds products; the ledger
 never does. Each change of an order's total is posted as a new transaction
-for the difference (see `orders.services`).
+for the difference (see `orders.checkout`).
 """
 
 from decimal import Decimal

@@ -1,6 +1,6 @@
 """« Régler avec son avoir »: a basket the client's credit already pays.
 
-Apart from `day_views` only for its size; it shares that module's lookups.
+Apart from `views` only for its size; it shares that module's lookups.
 """
 
 from django.contrib import messages

@@ -9,7 +9,8 @@ manages payments, a pending `Payment` is created for what is still to pay.
 - `choices`: the payment methods offered at checkout;
 - `lines`: reading and pricing a basket (writes nothing);
 - `changes`: setting an order's lines and posting the difference;
-- `recording`: `order_checkout`; `adjusting`: `order_adjust`.
+- `recording`: `order_checkout`; `adjusting`: `order_adjust`;
+- `session`: the basket kept in the session until checkout.
 
 May import `accounts`, `payments` (ledger, models, methods, services,
 settings) and `orders`' own models, money and emails; never `distributions`

@@ -13,12 +13,12 @@ from payments.models import Payment
 from payments.online import online_rows
 from payments.views.stripe import pay_order_online
 
-from ..basket import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout.changes import basket_check
 from ..checkout.choices import asks_for_payment, checkout_choices, online_card_minimum_note
 from ..checkout.errors import CheckoutError
 from ..checkout.lines import basket_priced, basket_read, basket_total
 from ..checkout.recording import order_checkout
+from ..checkout.session import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
 from ..models import Order, Product
 from ..money import ZERO, with_money
