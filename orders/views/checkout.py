@@ -147,29 +147,33 @@ def _nothing_to_check_out(distribution, context) -> bool:
     return not context["lines"] and context["order"] is None
 
 
-@member_view
-def basket_review(request, distribution_id):
-    distribution = _get_distribution_for_member(request, distribution_id)
+def _checkout_context(request, distribution):
+    """The review's context, or the redirect to the shop when there is nothing to check out
+    (orders closed, an empty basket, a basket checkout would refuse)."""
+    shop = redirect("distribution_shop", request.market.slug, distribution.pk)
     try:
         context = _review_context(request, distribution)
     except CheckoutError as exc:
         messages.error(request, exc.message)
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
-    if _nothing_to_check_out(distribution, context):
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
+        return None, shop
+    return context, shop if _nothing_to_check_out(distribution, context) else None
+
+
+@member_view
+def basket_review(request, distribution_id):
+    distribution = _get_distribution_for_member(request, distribution_id)
+    context, back_to_shop = _checkout_context(request, distribution)
+    if back_to_shop:
+        return back_to_shop
     return render(request, "orders/review.html", context)
 
 
 @member_view
 def checkout_payment(request, distribution_id):
     distribution = _get_distribution_for_member(request, distribution_id)
-    try:
-        context = _review_context(request, distribution)
-    except CheckoutError as exc:
-        messages.error(request, exc.message)
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
-    if _nothing_to_check_out(distribution, context):
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
+    context, back_to_shop = _checkout_context(request, distribution)
+    if back_to_shop:
+        return back_to_shop
     if context["unchanged"]:
         # Back from the order page, or the form sent again: the order stands as it is.
         messages.info(request, _("Rien n'a changé depuis votre commande."))
