@@ -11,7 +11,9 @@ A refund rule therefore changes in one place.
 - **pending**: the payments still expected (a transfer on its way, say);
 - **on_balance**: the order asks for no money at the pickup (paid from the
   balance, « cagnotte », or no method asked at all); **paid** is then the
-  whole order, else what it received; **due** is what is still to pay.
+  whole order, else what it received; **due** is what is still to pay;
+- **uncovered**: what no payment, received or expected, covers yet;
+  **overpaid**: what was received beyond the total.
 
 May import `payments` (models, methods) and `orders.models`, never
 `distributions`: the distribution's figures are sums over its orders.
@@ -98,6 +100,19 @@ def money_totals(orders: QuerySet[Order]) -> dict:
         received_total=Coalesce(Sum("received"), Value(ZERO), output_field=MONEY_FIELD),
         due_total=Coalesce(Sum("due"), Value(ZERO), output_field=MONEY_FIELD),
     )
+
+
+def uncovered(order: Order) -> Decimal:
+    """On a `with_money` row: what no payment, received or expected, covers yet;
+    nothing for an order on the balance."""
+    if order.on_balance:
+        return ZERO
+    return max(order.due - order.pending, ZERO)
+
+
+def overpaid(order: Order) -> Decimal:
+    """On a `with_money` row: what it received beyond its total."""
+    return max(order.received - order.total, ZERO)
 
 
 # -- One order's payments, read in memory -------------------------------------------

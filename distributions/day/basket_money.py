@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from cagette.money import format_euros
 from orders.models import Order
-from orders.money import ON_BALANCE, ZERO, counted_unpaid
+from orders.money import ON_BALANCE, ZERO, counted_unpaid, overpaid
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
@@ -41,6 +41,12 @@ def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal 
         prefills[payment.pk] = share if share > 0 else None
         left -= payment.amount
     return prefills
+
+
+def refund_suggestion(order: Order, held: Decimal) -> Decimal | None:
+    """What « Rendre la monnaie » pre-fills: the excess received, up to what the client holds."""
+    excess = overpaid(order)
+    return min(excess, held) if excess > 0 and held > 0 else None
 
 
 def credit_covers(order: Order, pending: list[Payment], held: Decimal) -> bool:

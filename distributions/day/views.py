@@ -6,8 +6,6 @@ treasurer already records payments in a client's history); validating a
 basket, alone or in bulk, locks it and stays with the admins.
 """
 
-from decimal import Decimal
-
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,14 +16,14 @@ from accounts.access import staff_view
 from cagette.ids import is_id
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
-from orders.money import ZERO, pending_payments
+from orders.money import pending_payments, uncovered
 from payments.methods import PaymentMethod
 from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
 from payments.views.stripe import basket_online_refunds
 
 from ..models import Distribution
 from ..status import as_read
-from .basket_money import credit_covers, receive_prefills
+from .basket_money import credit_covers, receive_prefills, refund_suggestion
 from .baskets import DAY_FILTERS, day_baskets, day_baskets_search, day_totals
 from .forms import AddPaymentForm, ReceiveForm, RefundForm, manual_methods, on_site_methods
 from .pickup import (
@@ -123,19 +121,6 @@ def receive_form(market, payment: Payment, data=None, **kwargs) -> ReceiveForm:
     return ReceiveForm(data, payment=payment, methods=_receive_methods(market, payment), **kwargs)
 
 
-def _still_to_settle(order: Order, pending: list[Payment]) -> Decimal:
-    """What no payment, received or expected, covers yet (prefills « Ajouter un paiement »)."""
-    if order.on_balance:
-        return ZERO
-    return max(order.due - sum((p.amount for p in pending), ZERO), ZERO)
-
-
-def _refund_suggestion(order: Order) -> Decimal | None:
-    overpaid = order.received - order.total
-    held = order.membership.account.held
-    return min(overpaid, held) if overpaid > 0 and held > 0 else None
-
-
 def _expected_lines(request, order, pending, bound) -> list[tuple[Payment, ReceiveForm | None]]:
     """Each expected payment with its « Encaisser » form (none for an online payment),
     pre-filled with what is still due."""
@@ -160,7 +145,7 @@ def render_basket(request, order: Order, *, bound=None, add_form=None, refund_fo
     settle = credit_covers(order, pending, held)
     if add_form is None:
         methods = manual_methods(request.market)
-        add_form = AddPaymentForm(methods=methods, amount=_still_to_settle(order, pending))
+        add_form = AddPaymentForm(methods=methods, amount=uncovered(order))
     context = {
         "order": order,
         "distribution": order.distribution,
@@ -181,7 +166,7 @@ def render_basket(request, order: Order, *, bound=None, add_form=None, refund_fo
         "held": held,
         "blockers": [] if order.is_validated else basket_blockers(order),
         "add_form": add_form,
-        "refund_form": refund_form or RefundForm(amount=_refund_suggestion(order)),
+        "refund_form": refund_form or RefundForm(amount=refund_suggestion(order, held)),
         # The credit pays the basket first: giving it back comes after.
         "show_refund": refund_form is not None or (held > 0 and not settle),
         "settle_from_credit": settle,
