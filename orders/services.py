@@ -1,4 +1,4 @@
-"""The orders app's services, as the other apps and the pages call them.
+"""The orders app's services, as the other apps call them.
 
 They live in `orders.checkout` by subject; this module names the ones other
 apps use, so that a move inside `orders` changes no import outside it.

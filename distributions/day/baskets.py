@@ -16,7 +16,6 @@ from orders.models import Order
 from orders.money import money_totals, with_money
 
 from ..models import Distribution
-from ..status import distribution_validate_if_done, distributions_to_validate  # noqa: F401
 
 
 def day_baskets(distribution: Distribution) -> QuerySet[Order]:

@@ -17,7 +17,7 @@ from payments.models import Payment
 from payments.services import payment_receive
 
 from ..models import Distribution
-from ..status import distribution_validate_if_done, distributions_to_validate  # noqa: F401
+from ..status import distribution_validate_if_done
 from .pickup import basket_pending, basket_validate, lock_basket
 
 

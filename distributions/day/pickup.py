@@ -23,7 +23,7 @@ from payments.methods import ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment
 from payments.services import payment_cancel, payment_receive, payment_record, refund_record
 
-from ..status import distribution_validate_if_done, distributions_to_validate  # noqa: F401
+from ..status import distribution_validate_if_done
 
 # Paid at the pickup: must be settled before the basket is validated.
 SETTLED_AT_PICKUP = {*map(str, ON_SITE_METHODS), PaymentMethod.ON_SITE}
