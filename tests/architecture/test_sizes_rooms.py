@@ -52,3 +52,25 @@ def test_no_folder_holds_more_than_15_modules_side_by_side():
         per_folder[path.parent] = per_folder.get(path.parent, 0) + 1
     crowded = {_name(f): n for f, n in per_folder.items() if n > MAX_MODULES_PER_FOLDER}
     assert crowded == {}
+
+
+DOMAIN_APPS = ("accounts", "payments", "orders", "distributions")
+
+
+def _imports_inside_functions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                found.append(node.module or "")
+            elif isinstance(node, ast.Import):
+                found += [alias.name for alias in node.names]
+    return [name for name in found if name.split(".")[0] in DOMAIN_APPS]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=_name)
+def test_the_module_imports_no_domain_app_inside_a_function(path):
+    assert _imports_inside_functions(path) == []
