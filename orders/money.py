@@ -91,10 +91,12 @@ def with_money(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def money_totals(orders: QuerySet[Order]) -> dict:
-    """Over `with_money` rows: ``count``, ``amount`` ordered, ``received_total`` and
-    ``due_total``. Named apart from the rows' own ``received`` and ``due``."""
+def money_totals(orders: QuerySet[Order], **more) -> dict:
+    """Over `with_money` rows, in one query: ``count``, ``amount`` ordered,
+    ``received_total`` and ``due_total`` (named apart from the rows' own
+    ``received`` and ``due``), and the ``more`` aggregates the caller adds."""
     return orders.aggregate(
+        **more,
         count=Count("pk"),
         amount=Coalesce(Sum("total"), Value(ZERO), output_field=MONEY_FIELD),
         received_total=Coalesce(Sum("received"), Value(ZERO), output_field=MONEY_FIELD),

@@ -52,11 +52,9 @@ def day_baskets_search(baskets: QuerySet[Order], text: str) -> QuerySet[Order]:
 
 
 def day_totals(baskets: QuerySet[Order]) -> dict:
-    """The page's totals and the count behind each filter."""
-    return {
-        **money_totals(baskets),
-        **baskets.aggregate(
-            validated=Count("pk", filter=Q(validated_at__isnull=False)),
-            **{slug: Count("pk", filter=condition) for slug, condition in DAY_FILTERS.items()},
-        ),
-    }
+    """The page's totals and the count behind each filter, in one query."""
+    return money_totals(
+        baskets,
+        validated=Count("pk", filter=Q(validated_at__isnull=False)),
+        **{slug: Count("pk", filter=condition) for slug, condition in DAY_FILTERS.items()},
+    )
