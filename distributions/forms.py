@@ -127,11 +127,8 @@ class DistributionForm(forms.ModelForm):
 
 
 class _StatusChangeForm(forms.Form):
-    """Move a distribution from one status to another; nothing to fill in but CSRF.
-
-    The change is a conditional update, so two admins clicking at once change
-    the status once.
-    """
+    """Whether a distribution may move from one status to another; nothing to fill in
+    but CSRF. The change itself is `distributions.status.distribution_status_change`."""
 
     from_status: str
     to_status: str
@@ -139,15 +136,6 @@ class _StatusChangeForm(forms.Form):
     def __init__(self, *args, distribution: Distribution, **kwargs):
         super().__init__(*args, **kwargs)
         self.distribution = distribution
-
-    def save(self) -> bool:
-        """Apply the change; ``False`` if the status changed meanwhile."""
-        changed = Distribution.objects.filter(
-            pk=self.distribution.pk, status=self.from_status
-        ).update(status=self.to_status)
-        if changed:
-            self.distribution.status = self.to_status
-        return bool(changed)
 
     def warnings(self) -> list[str]:
         """What the admin should know once the change is made."""
@@ -162,14 +150,6 @@ class DistributionCloseForm(_StatusChangeForm):
         if self.distribution.status != self.from_status:
             raise ValidationError(_("Les commandes de cette distribution ne sont pas ouvertes."))
         return super().clean()
-
-    def save(self) -> bool:
-        from .services import distribution_validate_if_done
-
-        changed = super().save()
-        if changed:  # every basket may have been validated already
-            distribution_validate_if_done(self.distribution.pk)
-        return changed
 
 
 class DistributionReopenForm(_StatusChangeForm):

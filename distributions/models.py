@@ -38,6 +38,17 @@ class Distribution(models.Model):
         choices=DistributionStatus.choices,
         default=DistributionStatus.OPEN,
     )
+    # Who last changed the status, and when (closing or reopening the orders;
+    # validation by the last basket validated).
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    status_changed_by = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     objects = DistributionQuerySet.as_manager()
 

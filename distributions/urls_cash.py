@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from . import cash_views
+from .cash import views
 
 urlpatterns = [
-    path("", cash_views.cash_summary, name="cash_summary"),
-    path("caisse/", cash_views.cash_count, name="cash_count"),
-    path("encaissements.csv", cash_views.cash_csv, name="cash_csv"),
-    path("encaissements.pdf", cash_views.cash_pdf, name="cash_pdf"),
-    path("bordereau-cheques.pdf", cash_views.cash_cheque_slip_pdf, name="cash_cheque_slip_pdf"),
+    path("", views.cash_summary, name="cash_summary"),
+    path("caisse/", views.cash_count, name="cash_count"),
+    path("encaissements.csv", views.cash_csv, name="cash_csv"),
+    path("encaissements.pdf", views.cash_pdf, name="cash_pdf"),
+    path("bordereau-cheques.pdf", views.cash_cheque_slip_pdf, name="cash_cheque_slip_pdf"),
 ]

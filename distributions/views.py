@@ -19,6 +19,7 @@ from .forms import (
     is_editable,
 )
 from .models import Distribution
+from .status import distribution_status_change
 
 PAST_PAGE_SIZE = 20
 
@@ -95,7 +96,12 @@ def _change_status(request, pk, form_class, success: str):
     form = form_class(request.POST, distribution=distribution)
     if not form.is_valid():
         messages.error(request, " ".join(form.non_field_errors()))
-    elif not form.save():
+    elif not distribution_status_change(
+        distribution=distribution,
+        from_status=form.from_status,
+        to_status=form.to_status,
+        changed_by=request.user,
+    ):
         messages.error(
             request, _("Le statut de cette distribution vient de changer : vérifiez-le.")
         )

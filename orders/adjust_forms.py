@@ -7,8 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from cagette.money import MoneyField, TypedNumberField
 from payments.forms import OnceForm
 
+from .checkout.changes import Wanted
+from .checkout.errors import CheckoutError
+from .checkout.lines import parse_quantity
 from .models import Order, Product
-from .services import CheckoutError, Wanted, parse_quantity
 
 
 class OrderAdjustForm(OnceForm):

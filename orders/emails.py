@@ -13,10 +13,10 @@ from django.template.loader import render_to_string
 
 from cagette.i18n import language_of
 from payments.ledger import client_account
-from payments.models import PaymentStatus
 
 from .instructions import PaymentInstructions
 from .models import Order
+from .money import pending_payments
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,8 @@ def _reference(order: Order, payment_id) -> str:
 
 def _still_expected(order: Order, payment_id) -> list:
     """The order's other payments still expected: an addition is paid on top of them."""
-    return list(
-        order.payments.filter(status=PaymentStatus.PENDING)
-        .exclude(pk=payment_id)
-        .order_by("created_at", "pk")
-    )
+    payments = order.payments.exclude(pk=payment_id).order_by("created_at", "pk")
+    return pending_payments(payments)
 
 
 def _build(

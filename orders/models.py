@@ -2,7 +2,7 @@
 
 An order is a record that changes as the client adds products; the ledger
 never does. Each change of an order's total is posted as a new transaction
-for the difference (see `orders.services`).
+for the difference (see `orders.checkout`).
 """
 
 from decimal import Decimal
@@ -14,7 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import npgettext
 
 from accounts.models import Market, Membership
+from cagette.money import to_cents
 from distributions.models import Distribution
+from payments.methods import checkout_label, staff_label
+from payments.models import Payment, PaymentStatus
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -197,15 +200,11 @@ class Order(models.Model):
 
     @property
     def payment_choice_label(self) -> str:
-        from payments.methods import checkout_label
-
         return checkout_label(self.payment_method)
 
     @property
     def payment_choice_staff_label(self) -> str:
         """The client's choice as the market's staff read it (« payé avec son solde »)."""
-        from payments.methods import staff_label
-
         return staff_label(self.payment_method)
 
     def next_payment_reference(self) -> str:
@@ -217,8 +216,6 @@ class Order(models.Model):
         cancelled payment's reference is free again: the payment that
         replaces it takes it. Call it under the order's row lock.
         """
-        from payments.models import Payment, PaymentStatus
-
         taken = set(
             Payment.objects.filter(market_id=self.market_id, reference__startswith=self.reference)
             .exclude(status=PaymentStatus.CANCELLED)
@@ -253,6 +250,4 @@ class OrderLine(models.Model):
 
     @property
     def amount(self) -> Decimal:
-        from cagette.money import to_cents
-
         return to_cents(self.quantity * self.unit_price)

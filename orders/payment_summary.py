@@ -6,37 +6,13 @@ addition by cheque, another from the balance (« cagnotte »). The order's
 what none of them covers, tell the whole story.
 """
 
-from decimal import Decimal
-
 from django.utils.translation import gettext as _
 
 from payments.methods import CAGNOTTE, checkout_label
-from payments.models import Payment, PaymentStatus
 
 from .instructions import PaymentInstructions
 from .models import CheckoutMode, Order
-from .services import ZERO
-
-
-def standing(payments) -> list[Payment]:
-    """The payments still counted on: pending or received, not cancelled."""
-    return [p for p in payments if p.status != PaymentStatus.CANCELLED]
-
-
-def _replaced(payment: Payment) -> bool:
-    # A cancelled online payment the client replaced by another choice.
-    return hasattr(payment, "rechoice")
-
-
-def on_balance(order: Order, payments) -> Decimal:
-    """What of the order no payment stands for: it is paid from the balance.
-
-    A cancelled payment still counts when nothing replaced it (« pas payé »
-    at the pickup leaves a debt, not a cagnotte payment); one replaced by
-    « cagnotte » does not.
-    """
-    counted = [p for p in payments if p.status != PaymentStatus.CANCELLED or not _replaced(p)]
-    return max(order.total - sum((p.amount for p in counted), ZERO), ZERO)
+from .money import on_balance_part, pending_payments, standing
 
 
 def balance_label(order: Order) -> str:
@@ -64,10 +40,9 @@ def still_expected(order: Order, payments) -> list[PaymentInstructions]:
     market = order.market
     blocks = [
         PaymentInstructions(market, p.method, p.amount, p.reference)
-        for p in payments
-        if p.status == PaymentStatus.PENDING
+        for p in pending_payments(payments)
     ]
-    rest = on_balance(order, payments)
+    rest = on_balance_part(order, payments)
     if rest > 0:
         choice = CAGNOTTE if order.checkout_mode == CheckoutMode.CHOICE else ""
         blocks.insert(
@@ -88,6 +63,6 @@ def attach_payments(orders) -> list[Order]:
     for order in orders:
         payments = list(order.payments.all())
         order.shown_payments = standing(payments)
-        order.balance_part = on_balance(order, payments)
+        order.balance_part = on_balance_part(order, payments)
         order.balance_label = balance_label(order)
     return orders

@@ -9,8 +9,9 @@ from distributions.models import Distribution, DistributionStatus
 from payments.ledger import client_account
 
 from ..adjust_forms import OrderAdjustForm
+from ..checkout.adjusting import order_adjust
+from ..checkout.errors import CheckoutError
 from ..models import Order
-from ..services import CheckoutError, order_adjust
 
 
 def _get_distribution_for_admin(request, pk) -> Distribution:

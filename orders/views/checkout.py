@@ -1,7 +1,7 @@
 """The client's side: fill a basket, review it, choose how to pay, see orders."""
 
 from django.contrib import messages
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -9,26 +9,20 @@ from accounts.access import member_view
 from distributions.models import Distribution
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment
 from payments.online import online_rows
 from payments.views.stripe import pay_order_online
 
-from ..basket import basket_clear, basket_get, basket_put, quantities_of
+from ..checkout.changes import basket_check
+from ..checkout.choices import asks_for_payment, checkout_choices, online_card_minimum_note
+from ..checkout.errors import CheckoutError
+from ..checkout.lines import basket_priced, basket_read, basket_total
+from ..checkout.recording import order_checkout
+from ..checkout.session import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
 from ..models import Order, Product
+from ..money import ZERO, with_money
 from ..payment_summary import attach_payments, still_expected
-from ..services import (
-    ZERO,
-    CheckoutError,
-    asks_for_payment,
-    basket_check,
-    basket_priced,
-    basket_read,
-    basket_total,
-    checkout_choices,
-    online_card_minimum_note,
-    order_checkout,
-)
 
 QUANTITY_PREFIX = "qty-"
 
@@ -153,29 +147,33 @@ def _nothing_to_check_out(distribution, context) -> bool:
     return not context["lines"] and context["order"] is None
 
 
-@member_view
-def basket_review(request, distribution_id):
-    distribution = _get_distribution_for_member(request, distribution_id)
+def _checkout_context(request, distribution):
+    """The review's context, or the redirect to the shop when there is nothing to check out
+    (orders closed, an empty basket, a basket checkout would refuse)."""
+    shop = redirect("distribution_shop", request.market.slug, distribution.pk)
     try:
         context = _review_context(request, distribution)
     except CheckoutError as exc:
         messages.error(request, exc.message)
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
-    if _nothing_to_check_out(distribution, context):
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
+        return None, shop
+    return context, shop if _nothing_to_check_out(distribution, context) else None
+
+
+@member_view
+def basket_review(request, distribution_id):
+    distribution = _get_distribution_for_member(request, distribution_id)
+    context, back_to_shop = _checkout_context(request, distribution)
+    if back_to_shop:
+        return back_to_shop
     return render(request, "orders/review.html", context)
 
 
 @member_view
 def checkout_payment(request, distribution_id):
     distribution = _get_distribution_for_member(request, distribution_id)
-    try:
-        context = _review_context(request, distribution)
-    except CheckoutError as exc:
-        messages.error(request, exc.message)
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
-    if _nothing_to_check_out(distribution, context):
-        return redirect("distribution_shop", request.market.slug, distribution.pk)
+    context, back_to_shop = _checkout_context(request, distribution)
+    if back_to_shop:
+        return back_to_shop
     if context["unchanged"]:
         # Back from the order page, or the form sent again: the order stands as it is.
         messages.info(request, _("Rien n'a changé depuis votre commande."))
@@ -212,22 +210,13 @@ def checkout_payment(request, distribution_id):
     return render(request, "orders/payment.html", context, status=status)
 
 
-def _payment_summary(order_qs):
-    received = Q(payments__status=PaymentStatus.RECEIVED)
-    pending = Q(payments__status=PaymentStatus.PENDING)
-    return order_qs.annotate(
-        received=Sum("payments__amount", filter=received),
-        pending=Sum("payments__amount", filter=pending),
-    )
-
-
 def _order_payments():
     return Payment.objects.select_related("rechoice").order_by("created_at", "pk")
 
 
 @member_view
 def my_orders(request):
-    orders = _payment_summary(
+    orders = with_money(
         Order.objects.filter(membership=request.membership).select_related("distribution")
     ).prefetch_related(Prefetch("payments", queryset=_order_payments()))
     orders = attach_payments(orders.order_by("-distribution__date", "-pk"))

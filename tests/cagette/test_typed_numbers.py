@@ -13,8 +13,8 @@ from cagette.money import (
     parse_decimal,
     typed_back,
 )
-from distributions.cash_forms import CashCountForm
-from distributions.day_forms import AddPaymentForm, ReceiveForm, RefundForm
+from distributions.cash.forms import CashCountForm
+from distributions.day.forms import AddPaymentForm, ReceiveForm, RefundForm
 from orders.forms import ProductForm
 from orders.models import Product
 from orders.services import CheckoutError, parse_quantity

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from distributions.basket_money import BalanceEffect
+from distributions.day.basket_money import BalanceEffect
 from payments.ledger import client_account
 from payments.models import PaymentRechoice, PaymentStatus, Transaction, TransactionKind
 from payments.services import opening_balance_record

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Role
-from distributions import services
+from distributions.day import bulk, pickup
+from distributions.day.bulk import bulk_plan, bulk_validate
 from distributions.models import DistributionStatus
-from distributions.services import bulk_plan, bulk_validate
 from orders.services import basket_read, order_checkout
 from payments.ledger import client_account, market_account
 from payments.models import AccountKind, PaymentStatus, Transaction, TransactionKind
@@ -180,7 +180,7 @@ def test_a_basket_changed_after_the_plan_is_taken_as_it_now_is(
     monkeypatch, distribution, baskets, admin
 ):
     """Another tab marks the cash basket « non payé » between the plan and the validation."""
-    planned = services.bulk_plan
+    planned = bulk.bulk_plan
 
     def plan_then_other_tab(distribution):
         plan = planned(distribution)
@@ -188,7 +188,7 @@ def test_a_basket_changed_after_the_plan_is_taken_as_it_now_is(
         return plan
 
     listed = _listed(distribution)
-    monkeypatch.setattr(services, "bulk_plan", plan_then_other_tab)
+    monkeypatch.setattr(bulk, "bulk_plan", plan_then_other_tab)
     done = bulk_validate(
         distribution=distribution,
         validated_by=admin.user,
@@ -276,13 +276,13 @@ def test_bulk_validation_racing_single_confirmations_posts_each_payment_once(
 
     def work(i):
         if i == 0:
-            return services.bulk_validate(
+            return bulk.bulk_validate(
                 distribution=distribution,
                 validated_by=admin.user,
                 order_ids=listed,
                 cheques=cheques,
             )
-        return services.basket_payment_receive(
+        return pickup.basket_payment_receive(
             order=baskets["cash"],
             payment=cash,
             received_by=admin.user,
@@ -292,7 +292,7 @@ def test_bulk_validation_racing_single_confirmations_posts_each_payment_once(
 
     _results, errors = run_together(work, threads=4)
 
-    assert all(isinstance(error, services.BasketLocked) for error in errors), errors
+    assert all(isinstance(error, pickup.BasketLocked) for error in errors), errors
     assert Transaction.objects.filter(kind=TransactionKind.PAYMENT).count() == 2
     assert market_account(market, AccountKind.CASH).balance == Decimal("10.00")
     for choice in ("cash", "cheque", "cagnotte"):

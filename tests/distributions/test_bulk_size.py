@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.urls import reverse
 
 from accounts.models import Membership, Role, User
-from distributions import day_views
+from distributions.day import bulk_views as day_views
 from orders.models import Order, order_reference
 from payments.ledger import client_account
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind

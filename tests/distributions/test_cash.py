@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from distributions.cash import OVERPAID, PARTIAL, UNPAID, summary_read
-from distributions.cash_forms import CashCountForm
+from distributions.cash.forms import CashCountForm
+from distributions.cash.gaps import OVERPAID, PARTIAL, UNPAID
+from distributions.cash.summary import summary_read
+from distributions.cash.till import cash_count_record
 from distributions.models import CashCount, DistributionStatus
-from distributions.services import cash_count_record
 from orders.services import basket_read, order_checkout
 from payments.ledger import market_account
 from payments.models import (
@@ -355,7 +356,7 @@ def test_every_figure_agrees_with_the_ledger_to_the_cent(market, day, elsewhere)
 
 def test_the_net_received_is_the_distribution_pages_received(day):
     """Encaissements and the baskets page tell the same « Reçu », change given back included."""
-    from distributions.services import day_baskets, day_totals
+    from distributions.day.baskets import day_baskets, day_totals
 
     summary = summary_read(day.distribution)
 

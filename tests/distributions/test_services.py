@@ -6,15 +6,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from distributions.cash.till import cash_count_record
+from distributions.day.bulk import bulk_plan, bulk_validate
+from distributions.day.pickup import BasketNotReady, basket_blockers, basket_validate
 from distributions.models import DistributionStatus
-from distributions.services import (
-    BasketNotReady,
-    basket_blockers,
-    basket_validate,
-    bulk_plan,
-    bulk_validate,
-    cash_count_record,
-)
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.ledger import InsufficientBalanceError, client_account, market_account

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import Role
-from distributions.services import cash_count_record
+from distributions.cash.till import cash_count_record
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.services import opening_balance_record, payment_record

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from distributions.services import basket_validate
+from distributions.day.pickup import basket_validate
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.services import payment_receive

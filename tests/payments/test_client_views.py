@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from distributions.services import basket_payment_receive
+from distributions.day.pickup import basket_payment_receive
 from orders.services import basket_read, order_checkout
 from payments.ledger import Leg, client_account, market_account, transaction_post
 from payments.models import AccountKind, Payment, PaymentStatus, Transaction, TransactionKind

@@ -14,12 +14,8 @@ from django.db import OperationalError, ProgrammingError, connection, connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Market
-from distributions.services import (
-    basket_payment_receive,
-    basket_refund,
-    basket_validate,
-    bulk_validate,
-)
+from distributions.day.bulk import bulk_validate
+from distributions.day.pickup import basket_payment_receive, basket_refund, basket_validate
 from orders.models import Unit
 from orders.services import Wanted, basket_read, order_adjust, order_checkout
 from payments.ledger import (

@@ -16,8 +16,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Membership
+from distributions.day.pickup import basket_payment_receive
 from distributions.models import Distribution
-from distributions.services import basket_payment_receive
 from orders.models import Order, Unit
 from orders.services import CheckoutError, basket_read, order_checkout
 from payments.models import Payment, PaymentMethod, PaymentStatus, Transaction

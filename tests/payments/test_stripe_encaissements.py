@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from distributions.cash import summary_read
+from distributions.cash.summary import summary_read
 from payments.ledger import market_account
 from payments.models import AccountKind
 from payments.stripe_refunds import refund_request

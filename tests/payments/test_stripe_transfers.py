@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
-from distributions.cash import online_split
+from distributions.cash.online import online_split
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.ledger import Leg, market_account, sales_account, transaction_post

@@ -17,7 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from distributions.services import bulk_plan, day_baskets
+from distributions.day.baskets import day_baskets
+from distributions.day.bulk import bulk_plan
 from payments.ledger import client_account, market_account
 from payments.models import (
     AccountKind,

@@ -18,10 +18,12 @@ from accounts.access import staff_view
 from cagette.http import post_only
 from cagette.money import format_number
 
-from .cash import Till, cash_lines, cheque_slip, summary_read
-from .cash_forms import CashCountForm
-from .models import Distribution
-from .services import cash_count_record
+from ..models import Distribution
+from .forms import CashCountForm
+from .lines import cash_lines
+from .summary import summary_read
+from .till import Till, cash_count_record
+from .totals import cheque_slip
 
 # Spreadsheets run a cell starting with these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -17,12 +17,13 @@ from django.utils.translation import gettext_lazy
 
 from cagette.money import format_euros
 from orders.models import Order
+from orders.money import ON_BALANCE, ZERO, counted_unpaid, overpaid
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_settle_from_balance
 
-from .services import ON_BALANCE, ZERO, _lock_open_basket, _pending, basket_payment_receive
+from .pickup import basket_payment_receive, basket_pending, lock_open_basket
 
 
 def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal | None]:
@@ -40,6 +41,12 @@ def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal 
         prefills[payment.pk] = share if share > 0 else None
         left -= payment.amount
     return prefills
+
+
+def refund_suggestion(order: Order, held: Decimal) -> Decimal | None:
+    """What « Rendre la monnaie » pre-fills: the excess received, up to what the client holds."""
+    excess = overpaid(order)
+    return min(excess, held) if excess > 0 and held > 0 else None
 
 
 def credit_covers(order: Order, pending: list[Payment], held: Decimal) -> bool:
@@ -142,7 +149,7 @@ def basket_payment_receive_told(
     slips between what was held before and after.
     """
     with transaction.atomic():
-        _lock_open_basket(order)
+        lock_open_basket(order)
         status = Payment.objects.values_list("status", flat=True).get(pk=payment.pk)
         received = basket_payment_receive(
             order=order, payment=payment, received_by=received_by, **fields
@@ -184,25 +191,18 @@ def basket_settle_from_credit(*, order: Order, settled_by) -> list[Payment]:
     an online payment is.
     """
     with transaction.atomic():
-        order = _lock_open_basket(order)
+        order = lock_open_basket(order)
         if order.payment_method in ON_BALANCE:
             raise NothingToSettle(order.pk)
-        if any(p.method == PaymentMethod.ONLINE_CARD for p in _pending(order)):
+        if any(p.method == PaymentMethod.ONLINE_CARD for p in basket_pending(order)):
             raise OnlinePaymentExpected(order.pk)
         held = client_account(order.membership).held
         if held < 0:
             raise CreditShort(held)
-        replaced = [p for p in order.payments.all() if _counted_unpaid(p)]
+        replaced = [p for p in order.payments.all() if counted_unpaid(p)]
         for payment in replaced:
             payment_settle_from_balance(payment=payment, settled_by=settled_by)
         order.payment_method = CAGNOTTE
         order.updated_at = timezone.now()
         order.save(update_fields=["payment_method", "updated_at"])
     return replaced
-
-
-def _counted_unpaid(payment: Payment) -> bool:
-    """Expected, or marked not paid with nothing in its place (see `orders.payment_summary`)."""
-    if payment.status == PaymentStatus.PENDING:
-        return True
-    return payment.status == PaymentStatus.CANCELLED and not hasattr(payment, "rechoice")

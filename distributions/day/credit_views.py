@@ -1,6 +1,6 @@
 """« Régler avec son avoir »: a basket the client's credit already pays.
 
-Apart from `day_views` only for its size; it shares that module's lookups.
+Apart from `views` only for its size; it shares that module's lookups.
 """
 
 from django.contrib import messages
@@ -16,14 +16,14 @@ from .basket_money import (
     OnlinePaymentExpected,
     basket_settle_from_credit,
 )
-from .day_views import LOCKED_MESSAGE, _get_basket, _to_basket
-from .services import BasketLocked
+from .pickup import BasketLocked
+from .views import LOCKED_MESSAGE, get_basket, to_basket
 
 
 @post_only("day_basket", "distribution_id", "order_id")
 @staff_view
 def day_settle_from_credit(request, distribution_id, order_id):
-    order = _get_basket(request, distribution_id, order_id)
+    order = get_basket(request, distribution_id, order_id)
     try:
         basket_settle_from_credit(order=order, settled_by=request.user)
     except BasketLocked:
@@ -53,4 +53,4 @@ def day_settle_from_credit(request, distribution_id, order_id):
             _("Panier n° %(number)s réglé avec l'avoir du client : rien n'est à encaisser.")
             % {"number": order.number},
         )
-    return _to_basket(request, order)
+    return to_basket(request, order)
