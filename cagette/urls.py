@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts.languages import language_choose
-from payments.views.stripe import stripe_webhook
+from payments.stripe.views import stripe_webhook
 
 urlpatterns = [
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
@@ -14,7 +14,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("m/<slug:market_slug>/", include("payments.urls")),
-    path("m/<slug:market_slug>/", include("payments.urls_online")),
+    path("m/<slug:market_slug>/", include("payments.stripe.urls")),
     path("m/<slug:market_slug>/", include("orders.urls")),
     path("m/<slug:market_slug>/gestion/", include("orders.urls_manage")),
     path(

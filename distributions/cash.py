@@ -45,7 +45,7 @@ from payments.models import (
     TransactionKind,
     TransferReversalStatus,
 )
-from payments.producer_transfers import UNSENT
+from payments.stripe.payouts import UNSENT
 
 from .models import CashCount, Distribution
 

@@ -28,7 +28,7 @@ from payments.ledger import InsufficientBalanceError
 from payments.methods import PaymentMethod
 from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
 from payments.services import PaymentStateError
-from payments.views.stripe import basket_online_refunds
+from payments.stripe.views import basket_online_refunds
 
 from .basket_money import basket_payment_receive_told, credit_covers, receive_prefills
 from .day_forms import (

@@ -44,7 +44,7 @@ from payments.ledger import (
 from payments.methods import CAGNOTTE, OFFERABLE, ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
 from payments.services import payment_cancel
-from payments.stripe_gateway import CHECKOUT_MINIMUM, checkout_accepts
+from payments.stripe.gateway import CHECKOUT_MINIMUM, checkout_accepts
 
 from .models import CheckoutMode, Order, OrderLine, Product
 

@@ -10,8 +10,8 @@ from distributions.models import Distribution
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
-from payments.online import online_rows
-from payments.views.stripe import pay_order_online
+from payments.stripe.checkout import online_rows
+from payments.stripe.views import pay_order_online
 
 from ..basket import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm

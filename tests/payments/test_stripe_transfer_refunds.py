@@ -10,12 +10,12 @@ from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 
 from payments import ledger
-from payments import stripe_gateway as gateway
 from payments.ledger import market_account, sales_account
 from payments.models import AccountKind, ProducerTransfer, StripeCheckout, Transaction
-from payments.online import checkout_sync
-from payments.producer_transfers import transfers_send
-from payments.stripe_refunds import refund_request
+from payments.stripe import gateway
+from payments.stripe.checkout import checkout_sync
+from payments.stripe.payouts import transfers_send
+from payments.stripe.refunds import refund_request
 
 from .conftest import online_payment, open_session
 

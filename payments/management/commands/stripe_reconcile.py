@@ -32,10 +32,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from payments.models import CheckoutStatus, StripeCheckout
-from payments.online import checkout_sync
-from payments.producer_transfers import reversals_retry, transfers_failing, transfers_retry
-from payments.stripe_gateway import GatewayError
-from payments.stripe_refunds import (
+from payments.stripe.checkout import checkout_sync
+from payments.stripe.gateway import GatewayError
+from payments.stripe.payouts import reversals_retry, transfers_failing, transfers_retry
+from payments.stripe.refunds import (
     ImpossibleRefund,
     RefundTooEarly,
     refund_check,

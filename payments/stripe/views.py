@@ -25,7 +25,7 @@ from orders.services import (
 
 from ..methods import PaymentMethod
 from ..models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus, RefundStatus
-from ..online import (
+from .checkout import (
     OnlinePaymentError,
     can_choose_again,
     checkout_open,
@@ -34,10 +34,10 @@ from ..online import (
     latest_checkout,
     payment_choose_again,
 )
-from ..stripe_forms import OnlineRefundForm
-from ..stripe_gateway import GatewayError, GatewayRefused, checkout_accepts
-from ..stripe_refunds import RefundTooEarly, paid_checkout, refund_request, refundable
-from ..stripe_webhooks import MalformedEvent, event_handle, event_reject, event_verified
+from .forms import OnlineRefundForm
+from .gateway import GatewayError, GatewayRefused, checkout_accepts
+from .refunds import RefundTooEarly, paid_checkout, refund_request, refundable
+from .webhooks import MalformedEvent, event_handle, event_reject, event_verified
 
 logger = logging.getLogger(__name__)
 

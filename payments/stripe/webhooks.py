@@ -37,9 +37,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import RejectedStripeEvent, StripeEvent
-from .online import checkout_apply
-from .stripe_refunds import ImpossibleRefund, refund_apply, refund_update
+from ..models import RejectedStripeEvent, StripeEvent
+from .checkout import checkout_apply
+from .refunds import ImpossibleRefund, refund_apply, refund_update
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from django.db.models import Q, Sum
 from cagette.money import CENT, to_cents
 from orders.models import Order
 
-from .methods import PaymentMethod
-from .models import Payment, PaymentStatus, StripeCheckout
+from ..methods import PaymentMethod
+from ..models import Payment, PaymentStatus, StripeCheckout
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")

@@ -96,8 +96,7 @@ from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
 
-from . import stripe_gateway as gateway
-from .ledger import (
+from ..ledger import (
     Leg,
     accounts_lock,
     client_account,
@@ -106,7 +105,7 @@ from .ledger import (
     transaction_post,
     transaction_reverse,
 )
-from .models import (
+from ..models import (
     AccountKind,
     Payment,
     ProducerTransfer,
@@ -116,7 +115,8 @@ from .models import (
     TransactionKind,
     TransferReversalStatus,
 )
-from .producer_shares import (
+from . import gateway
+from .shares import (
     commission_of,
     part_of,
     producer_totals,

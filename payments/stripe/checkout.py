@@ -32,18 +32,18 @@ from django.utils.translation import gettext as _
 from cagette.i18n import stored_language
 from orders.models import Order
 
-from . import stripe_gateway as gateway
-from .ledger import client_account, retried_on_conflict
-from .methods import CAGNOTTE, PaymentMethod
-from .models import (
+from ..ledger import client_account, retried_on_conflict
+from ..methods import CAGNOTTE, PaymentMethod
+from ..models import (
     CheckoutStatus,
     Payment,
     PaymentRechoice,
     PaymentStatus,
     StripeCheckout,
 )
-from .producer_transfers import payment_accounts_lock, transfers_plan
-from .services import payment_cancel, payment_receive, payment_record
+from ..services import payment_cancel, payment_receive, payment_record
+from . import gateway
+from .payouts import payment_accounts_lock, transfers_plan
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")

@@ -40,8 +40,7 @@ from django.utils.translation import gettext as _
 from cagette.i18n import stored_language
 from cagette.money import format_euros
 
-from . import stripe_gateway as gateway
-from .ledger import (
+from ..ledger import (
     Leg,
     client_account,
     market_account,
@@ -49,7 +48,7 @@ from .ledger import (
     transaction_post,
     transaction_reverse,
 )
-from .models import (
+from ..models import (
     AccountKind,
     CheckoutStatus,
     Entry,
@@ -60,8 +59,9 @@ from .models import (
     Transaction,
     TransactionKind,
 )
-from .online import OnlinePaymentError, checkout_apply, checkout_sync
-from .producer_transfers import payment_accounts_lock, transfers_reverse
+from . import gateway
+from .checkout import OnlinePaymentError, checkout_apply, checkout_sync
+from .payouts import payment_accounts_lock, transfers_reverse
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
