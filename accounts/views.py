@@ -6,8 +6,8 @@ from django.shortcuts import redirect, render
 from cagette.search import clean_search
 from distributions.models import Distribution
 from distributions.services import distributions_to_validate
+from payments.bank_transfers import expected_transfers
 from payments.ledger import client_account
-from payments.transfers import expected_transfers
 from payments.views.clients import balance_sentence
 
 from .access import SESSION_MARKET_KEY, member_view, staff_view

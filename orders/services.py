@@ -85,7 +85,7 @@ class BasketLine:
 def online_card_configured() -> bool:
     # One rule for checkout and the settings page: both Stripe keys and the
     # webhook secret are set.
-    from payments.settings_services import stripe_keys_configured
+    from payments.market_settings import stripe_keys_configured
 
     return stripe_keys_configured()
 

@@ -21,8 +21,8 @@ from schwifty import registry as schwifty_registry
 from accounts.models import Market
 from cagette.money import TypedNumberField, parse_amount
 
+from .market_settings import methods_ordered
 from .methods import OFFERABLE_CHOICES, PaymentMethod
-from .settings_services import methods_ordered
 
 ONLINE_CARD = str(PaymentMethod.ONLINE_CARD)
 TRANSFER = str(PaymentMethod.TRANSFER)

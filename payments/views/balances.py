@@ -21,7 +21,7 @@ from accounts.access import staff_view
 from cagette.money import format_number
 from cagette.search import SEARCH_MAX_LENGTH
 
-from ..balances import (
+from ..ledger.balances import (
     STATES,
     BalanceFilters,
     balance_rows,

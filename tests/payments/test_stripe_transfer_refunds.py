@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 
-from payments import ledger
 from payments.ledger import market_account, sales_account
+from payments.ledger import posting as ledger
 from payments.models import AccountKind, ProducerTransfer, StripeCheckout, Transaction
 from payments.stripe import gateway
 from payments.stripe.checkout import checkout_sync

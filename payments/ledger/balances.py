@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import STAFF_ROLES, Market, Membership
 from cagette.search import clean_search
 
-from .models import MONEY, Account, AccountKind
+from ..models import MONEY, Account, AccountKind
 
 ZERO = Decimal("0.00")
 EXPORT_CHUNK = 2000
