@@ -1,6 +1,6 @@
 """The one posting service: every money movement is a balanced transaction posted here.
 
-See the "Design overview" in `payments.models` for the sign convention and
+See the "Design overview" in `payments.models.ledger` for the sign convention and
 the invariants. In short: amounts are debit-positive; a client account's
 ``held`` (what people see) is minus its balance.
 """
