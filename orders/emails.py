@@ -12,10 +12,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from cagette.i18n import language_of
+from payments.instructions import PaymentInstructions
 from payments.ledger import client_account
 from payments.models import PaymentStatus
 
-from .instructions import PaymentInstructions
 from .models import Order
 
 logger = logging.getLogger(__name__)

@@ -15,6 +15,8 @@ from django.utils.translation import npgettext
 
 from accounts.models import Market, Membership
 from distributions.models import Distribution
+from payments.methods import checkout_label, staff_label
+from payments.models import Payment, PaymentStatus
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -197,15 +199,11 @@ class Order(models.Model):
 
     @property
     def payment_choice_label(self) -> str:
-        from payments.methods import checkout_label
-
         return checkout_label(self.payment_method)
 
     @property
     def payment_choice_staff_label(self) -> str:
         """The client's choice as the market's staff read it (« payé avec son solde »)."""
-        from payments.methods import staff_label
-
         return staff_label(self.payment_method)
 
     def next_payment_reference(self) -> str:
@@ -217,8 +215,6 @@ class Order(models.Model):
         cancelled payment's reference is free again: the payment that
         replaces it takes it. Call it under the order's row lock.
         """
-        from payments.models import Payment, PaymentStatus
-
         taken = set(
             Payment.objects.filter(market_id=self.market_id, reference__startswith=self.reference)
             .exclude(status=PaymentStatus.CANCELLED)

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from payments.instructions import PaymentInstructions
 from payments.methods import CAGNOTTE, checkout_label
 from payments.models import Payment, PaymentStatus
 
-from .instructions import PaymentInstructions
 from .models import CheckoutMode, Order
 from .services import ZERO
 

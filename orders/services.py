@@ -41,6 +41,7 @@ from payments.ledger import (
     sales_account,
     transaction_post,
 )
+from payments.market_settings import stripe_keys_configured
 from payments.methods import CAGNOTTE, OFFERABLE, ON_SITE_METHODS, PaymentMethod
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
 from payments.services import payment_cancel
@@ -85,8 +86,6 @@ class BasketLine:
 def online_card_configured() -> bool:
     # One rule for checkout and the settings page: both Stripe keys and the
     # webhook secret are set.
-    from payments.market_settings import stripe_keys_configured
-
     return stripe_keys_configured()
 
 

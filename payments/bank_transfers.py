@@ -43,9 +43,8 @@ from django.utils import timezone
 
 from accounts.models import Market
 from cagette.i18n import language_of
-from distributions.models import Distribution
-from orders.instructions import PaymentInstructions
 
+from .instructions import PaymentInstructions
 from .methods import PaymentMethod
 from .models import Payment, PaymentReminder, PaymentStatus
 from .services import PaymentStateError, payment_receive
@@ -53,6 +52,9 @@ from .services import PaymentStateError, payment_receive
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
+# The distributions payments are for, reached through the payments' own link
+# (the distributions app depends on this one, not the reverse).
+Distribution = Payment._meta.get_field("distribution").related_model
 
 
 # -- Reads -----------------------------------------------------------------------

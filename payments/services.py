@@ -1,4 +1,5 @@
-"""Client-account operations recorded by admins and treasurers.
+"""Client-account operations: a member's account opened, payments recorded by
+admins and treasurers.
 
 Each is one call into the posting service (`payments.ledger`), so the rules
 of the ledger hold here too. ``amount`` arguments are in the client's view:
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Membership
+from accounts.models import Market, Membership, Role, User
 from cagette.i18n import stored_language
 
 from .labels import payment_wording
@@ -36,6 +37,14 @@ from .models import (
     Transaction,
     TransactionKind,
 )
+
+
+def membership_create(*, user: User, market: Market, role: str = Role.CLIENT) -> Membership:
+    """Add a person to a market, with their client account in its ledger."""
+    with transaction.atomic():
+        membership = Membership.objects.create(user=user, market=market, role=role)
+        client_account(membership)
+    return membership
 
 
 def opening_balance_record(
@@ -218,7 +227,7 @@ def payment_settle_from_balance(*, payment: Payment, settled_by) -> PaymentRecho
     Paying from the balance moves no money: the order's debit already lowered
     the balance. So nothing is posted; the payment, expected or marked not
     paid, is cancelled and recorded as replaced by the cagnotte, as when a client chooses again
-    (`payments.online.payment_choose_again`), so every page reads the order
+    (`orders.rechoose.payment_choose_again`), so every page reads the order
     as paid with the balance. Once per payment: asked again, it returns the
     first record. The caller checks that the balance covers it.
     """

@@ -11,7 +11,6 @@ from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
 from payments.stripe.checkout import online_rows
-from payments.stripe.views import pay_order_online
 
 from ..basket import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
@@ -29,6 +28,7 @@ from ..services import (
     online_card_minimum_note,
     order_checkout,
 )
+from .online import pay_order_online
 
 QUANTITY_PREFIX = "qty-"
 

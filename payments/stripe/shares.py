@@ -10,7 +10,6 @@ from decimal import ROUND_DOWN, Decimal
 from django.db.models import Q, Sum
 
 from cagette.money import CENT, to_cents
-from orders.models import Order
 
 from ..methods import PaymentMethod
 from ..models import Payment, PaymentStatus, StripeCheckout
@@ -19,8 +18,9 @@ ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
 
 
-def producer_totals(order: Order) -> dict:
-    """Each producer of the order with their lines total: ``{producer: amount}``."""
+def producer_totals(order) -> dict:
+    """Each producer of ``order`` (an `orders.Order`) with their lines total:
+    ``{producer: amount}``."""
     totals: dict = defaultdict(lambda: ZERO)
     for line in order.lines.select_related("product__producer"):
         totals[line.product.producer] += line.amount
