@@ -154,6 +154,11 @@ class PaymentStateError(Exception):
     """The payment is no longer in a state that allows this (e.g. cancelled)."""
 
 
+class OnlinePaymentByStripeOnly(PaymentStateError):
+    """A pending online payment is confirmed by Stripe alone, as an online card
+    payment: never received as cash, cheque, transfer or terminal."""
+
+
 @retried_on_conflict
 def payment_receive(
     *,
@@ -168,7 +173,8 @@ def payment_receive(
     """Confirm an expected payment as received, with what was actually paid.
 
     Posting is keyed on the payment itself, so confirming it twice (two tabs,
-    a double click, a bulk action racing a single one) posts once.
+    a double click, a bulk action racing a single one) posts once. A pending
+    online payment stays an online one (`OnlinePaymentByStripeOnly`).
     """
     with transaction.atomic():
         # The payment's row only: FOR UPDATE without OF would lock the joined
@@ -185,6 +191,8 @@ def payment_receive(
         method = PaymentMethod(method or payment.method)
         if method == PaymentMethod.ON_SITE:
             raise PaymentStateError("the method actually used must be chosen")
+        if payment.method == PaymentMethod.ONLINE_CARD and method != PaymentMethod.ONLINE_CARD:
+            raise OnlinePaymentByStripeOnly(f"payment {payment.pk} is confirmed by Stripe")
         payment.method = method
         payment.amount = amount if amount is not None else payment.amount
         payment.cheque_number = cheque_number if method == PaymentMethod.CHEQUE else ""
