@@ -15,14 +15,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from cagette.money import format_euros
+from cagette.money import ZERO, format_euros
 from orders.models import Order
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_settle_from_balance
 
-from .services import ON_BALANCE, ZERO, _lock_open_basket, _pending, basket_payment_receive
+from .services import ON_BALANCE, _lock_open_basket, _pending, basket_payment_receive
 
 
 def receive_prefills(order: Order, pending: list[Payment]) -> dict[int, Decimal | None]:

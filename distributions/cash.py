@@ -30,7 +30,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from cagette.money import to_cents
+from cagette.money import ZERO, round_cents
 from orders.models import Order
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import (
@@ -49,7 +49,6 @@ from payments.stripe.payouts import UNSENT
 
 from .models import CashCount, Distribution
 
-ZERO = Decimal("0.00")
 # Every method that brings money in, each with its money account in the ledger.
 METHODS = list(METHOD_ACCOUNT)
 # Checkout choices that ask for no money at the pickup: paid from the balance,
@@ -371,9 +370,9 @@ def _split_row(row: dict) -> ProducerSplit:
         producer_id=row["producer_id"],
         producer=row["producer__name"],
         count=row["count"],
-        share=to_cents(Decimal(row["share"])),
-        commission=to_cents(Decimal(row["commission"])),
-        transferred=to_cents(Decimal(row["transferred"])),
+        share=round_cents(Decimal(row["share"])),
+        commission=round_cents(Decimal(row["commission"])),
+        transferred=round_cents(Decimal(row["transferred"])),
         failed=row["failed"],
         refused=row["refused"],
         reversal_failed=row["reversal_failed"],

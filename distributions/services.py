@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from cagette.ids import id_from
-from cagette.money import format_euros
+from cagette.money import ZERO, format_euros
 from orders.models import Order
 from payments.ledger import retried_on_conflict
 from payments.methods import CAGNOTTE, ON_SITE_METHODS, PaymentMethod
@@ -393,7 +393,6 @@ def _lock(order: Order) -> Order:
 # -- Reading the day: every basket with what is paid and still due -----------------
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Decimal("0.00")
 # Checkout choices that ask for no money at the pickup: paid from the balance
 # (« cagnotte »), or no method asked at all (cagnotte mode, payments not managed).
 ON_BALANCE = ["", CAGNOTTE]

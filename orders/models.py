@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import npgettext
 
 from accounts.models import Market, Membership
+from cagette.money import round_cents
 from distributions.models import Distribution
 from payments.methods import checkout_label, staff_label
 from payments.models import Payment, PaymentStatus
@@ -249,6 +250,4 @@ class OrderLine(models.Model):
 
     @property
     def amount(self) -> Decimal:
-        from cagette.money import to_cents
-
-        return to_cents(self.quantity * self.unit_price)
+        return round_cents(self.quantity * self.unit_price)

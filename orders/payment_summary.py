@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from cagette.money import ZERO
 from payments.instructions import PaymentInstructions
 from payments.methods import CAGNOTTE, checkout_label
 from payments.models import Payment, PaymentStatus
 
 from .models import CheckoutMode, Order
-from .services import ZERO
 
 
 def standing(payments) -> list[Payment]:

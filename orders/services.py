@@ -25,11 +25,12 @@ from accounts.models import Market, Membership
 from cagette.i18n import stored_language
 from cagette.ids import is_id
 from cagette.money import (
+    ZERO,
     NumberTooLong,
     format_euros,
     format_quantity,
     parse_decimal,
-    to_cents,
+    round_cents,
     typed_back,
 )
 from distributions.models import Distribution
@@ -51,7 +52,6 @@ from .models import CheckoutMode, Order, OrderLine, Product
 
 logger = logging.getLogger(__name__)
 MAX_QUANTITY = Decimal("999")
-ZERO = Decimal("0.00")
 # The market may validate a basket before orders close (`distributions.services`).
 VALIDATED_MESSAGE = gettext_lazy("Ce panier est déjà validé : il ne peut plus être modifié.")
 QUANTITY_STEP = Decimal("0.001")  # what an order line stores
@@ -77,7 +77,7 @@ class BasketLine:
 
     @property
     def amount(self) -> Decimal:
-        return to_cents(self.quantity * self.price)
+        return round_cents(self.quantity * self.price)
 
 
 # -- What the client may choose -------------------------------------------------
@@ -185,7 +185,7 @@ def parse_quantity(text, product: Product) -> Decimal:
 
 def refuse_free_line(product: Product, quantity: Decimal, unit_price: Decimal) -> None:
     """Refuse a line whose amount rounds to 0,00 €: it would be given away, and post nothing."""
-    if quantity and to_cents(quantity * unit_price) == 0:
+    if quantity and round_cents(quantity * unit_price) == 0:
         raise CheckoutError(
             _(
                 "Quantité trop petite : %(quantity)s %(unit)s de %(product)s "

@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from accounts.models import Market
 from cagette.i18n import language_of
+from cagette.money import ZERO
 
 from .instructions import PaymentInstructions
 from .methods import PaymentMethod
@@ -51,7 +52,6 @@ from .services import PaymentStateError, payment_receive
 
 logger = logging.getLogger(__name__)
 
-ZERO = Decimal("0.00")
 # The distributions payments are for, reached through the payments' own link
 # (the distributions app depends on this one, not the reverse).
 Distribution = Payment._meta.get_field("distribution").related_model

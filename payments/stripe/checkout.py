@@ -23,7 +23,6 @@ session, delivered at the same time, run one after the other.
 
 import logging
 from collections.abc import Mapping
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
@@ -43,10 +42,9 @@ from ..models import (
 )
 from ..services import payment_cancel, payment_receive, payment_record
 from . import gateway
-from .payouts import payment_accounts_lock, transfers_plan
+from .payouts import payment_accounts_lock, payouts_plan
 
 logger = logging.getLogger(__name__)
-ZERO = Decimal("0.00")
 # A session's status only moves to a higher rank.
 RANK = {
     CheckoutStatus.OPEN: 0,
@@ -236,7 +234,7 @@ def _receive(checkout: StripeCheckout, session: Mapping) -> Payment:
         # Producers with a connected account get their share (sent after commit),
         # funded by the session's charge (looked up before sending when the
         # event did not carry it).
-        transfers_plan(received, charge=checkout.charge_id)
+        payouts_plan(received, charge=checkout.charge_id)
         return received
     # Settled otherwise meanwhile (another session paid it, or it was marked not
     # paid): the money did arrive, so it is a payment of its own and stays on

@@ -38,7 +38,7 @@ producer, and the posting keyed. Stripe is called after commit, with the
 idempotency key ``transfer-<payment>-<producer>``, naming the payment's charge
 as ``source_transaction`` (card money is not available at once; a transfer
 funded by the charge need not wait for it). A call that fails for a while
-(network, 5xx, 429) marks the row failed; `transfers_retry` (run by
+(network, 5xx, 429) marks the row failed; `payouts_retry` (run by
 ``manage.py stripe_reconcile``) tries again with the same parameters (the
 charge is kept on the row from the first attempt). Any attempt but the very
 first looks first at Stripe for a transfer an earlier one made (its answer
@@ -95,6 +95,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
+from cagette.money import ZERO
 
 from ..ledger import (
     Leg,
@@ -125,7 +126,6 @@ from .shares import (
 )
 
 logger = logging.getLogger(__name__)
-ZERO = Decimal("0.00")
 Status = ProducerTransferStatus
 Reversal = TransferReversalStatus
 UNSENT = [Status.PENDING, Status.FAILED]
@@ -162,7 +162,7 @@ def _transfer_accounts(market, payment: Payment, producers=()) -> list:
 # -- Planning: in the database transaction that receives the payment ---------------------
 
 
-def transfers_plan(payment: Payment, *, charge: str = "") -> list[ProducerTransfer]:
+def payouts_plan(payment: Payment, *, charge: str = "") -> list[ProducerTransfer]:
     """Record the transfers of a just received online payment; Stripe is called after commit.
 
     ``charge``: the payment's charge, when known (else looked up before
@@ -189,7 +189,7 @@ def transfers_plan(payment: Payment, *, charge: str = "") -> list[ProducerTransf
         created.append(_record(payment, producer, share, commission, charge))
     ids = [row.pk for row in created]
     if ids:
-        transaction.on_commit(lambda: transfers_send(ids, first=True))
+        transaction.on_commit(lambda: payouts_send(ids, first=True))
     return created
 
 
@@ -230,7 +230,7 @@ def _record(payment: Payment, producer, share: Decimal, commission: Decimal, cha
 # -- Refunds: in the database transaction that posts them --------------------------------
 
 
-def transfers_reverse(payment: Payment, refunded: Decimal) -> None:
+def payouts_reverse(payment: Payment, refunded: Decimal) -> None:
     """Stripe confirmed ``refunded`` in all on ``payment``: take back each transfer's part.
 
     Call inside the transaction that posts the refund, under the session's
@@ -250,9 +250,9 @@ def transfers_reverse(payment: Payment, refunded: Decimal) -> None:
     # attempt made it (or reverses what one did).
     to_settle = [row.pk for row in taken if row.status in UNSENT and row.reversed == row.amount]
     if to_reverse:
-        transaction.on_commit(lambda: reversals_send(to_reverse))
+        transaction.on_commit(lambda: payout_reversals_send(to_reverse))
     if to_settle:
-        transaction.on_commit(lambda: transfers_send(to_settle))
+        transaction.on_commit(lambda: payouts_send(to_settle))
 
 
 def _take_back(row: ProducerTransfer, payment: Payment, refunded: Decimal) -> bool:
@@ -314,7 +314,7 @@ def _locked(pk: int) -> ProducerTransfer:
     )
 
 
-def transfers_send(ids, *, first: bool = False) -> None:
+def payouts_send(ids, *, first: bool = False) -> None:
     """Ask Stripe for each transfer not sent yet, less what refunds took back.
 
     ``first``: straight after they were planned, when no earlier attempt can
@@ -358,7 +358,7 @@ def _send(pk: int, *, first: bool = False) -> None:
         )
         if _stripe_target(row) > row.reversed_at_stripe:  # sent in full after all
             _save(row, reversal_status=Reversal.PENDING)
-            transaction.on_commit(lambda: reversals_send([pk]))
+            transaction.on_commit(lambda: payout_reversals_send([pk]))
 
 
 def _save(row: ProducerTransfer, **changes) -> None:
@@ -455,15 +455,15 @@ def _refuse(row: ProducerTransfer, error: gateway.GatewayError) -> None:
         transaction_reverse(txn=txn, reason=reason, idempotency_key=key)
 
 
-def transfers_retry() -> int:
+def payouts_retry() -> int:
     """Send again the transfers not sent (failed, or pending after a crash); how many now sent."""
     unsent = ProducerTransfer.objects.filter(status__in=UNSENT).order_by("pk")
     ids = list(unsent.values_list("pk", flat=True))
-    transfers_send(ids)
+    payouts_send(ids)
     return ProducerTransfer.objects.filter(pk__in=ids, status=Status.SENT).count()
 
 
-def transfers_failing() -> QuerySet[ProducerTransfer]:
+def payouts_failing() -> QuerySet[ProducerTransfer]:
     """Transfers and reversals Stripe failed (or could not be reached for) when last
     asked: tried again later, and reported by `stripe_reconcile` until they go through."""
     failing = Q(status=Status.FAILED) | Q(status=Status.SENT, reversal_status=Reversal.FAILED)
@@ -478,7 +478,7 @@ def _stripe_target(row: ProducerTransfer) -> Decimal:
     return row.reversed - (row.amount - (row.sent_amount or ZERO))
 
 
-def reversals_send(ids) -> None:
+def payout_reversals_send(ids) -> None:
     """Ask Stripe to take back from each sent transfer what refunds took back since."""
     for pk in ids:
         _send_reversal(pk)
@@ -531,12 +531,12 @@ def _reversal_create(row: ProducerTransfer, target: Decimal) -> dict | None:
     )
 
 
-def reversals_retry() -> int:
+def payout_reversals_retry() -> int:
     """Ask again for the reversals Stripe has not made (failed, or pending after a crash)."""
     ids = list(
         ProducerTransfer.objects.filter(status=Status.SENT, reversal_status__in=TO_REVERSE)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    reversals_send(ids)
+    payout_reversals_send(ids)
     return ProducerTransfer.objects.filter(pk__in=ids, reversal_status=Reversal.SENT).count()

@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
-from cagette.money import format_euros
+from cagette.money import ZERO, format_euros
 
 from ..ledger import (
     Leg,
@@ -61,10 +61,9 @@ from ..models import (
 )
 from . import gateway
 from .checkout import OnlinePaymentError, checkout_apply, checkout_sync
-from .payouts import payment_accounts_lock, transfers_reverse
+from .payouts import payment_accounts_lock, payouts_reverse
 
 logger = logging.getLogger(__name__)
-ZERO = Decimal("0.00")
 # Stripe's refund statuses, as ours; ours only move to a higher rank.
 STRIPE_STATUS = {
     "pending": RefundStatus.PENDING,
@@ -295,7 +294,7 @@ def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCh
             checkout.save(update_fields=["refunded", "updated_at"])
         if change > 0:
             # The producers paid from this payment give back their part.
-            transfers_reverse(checkout.received_payment, checkout.refunded)
+            payouts_reverse(checkout.received_payment, checkout.refunded)
     return checkout
 
 

@@ -9,12 +9,11 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Q, Sum
 
-from cagette.money import CENT, to_cents
+from cagette.money import CENT, ZERO, round_cents
 
 from ..methods import PaymentMethod
 from ..models import Payment, PaymentStatus, StripeCheckout
 
-ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
 
 
@@ -54,7 +53,7 @@ def part_of(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
 
 
 def commission_of(share: Decimal, percent: Decimal) -> Decimal:
-    return to_cents(share * percent / HUNDRED)
+    return round_cents(share * percent / HUNDRED)
 
 
 def unpaid_before(payment: Payment, totals: dict) -> dict:

@@ -34,7 +34,7 @@ from django.utils import timezone
 from payments.models import CheckoutStatus, StripeCheckout
 from payments.stripe.checkout import checkout_sync
 from payments.stripe.gateway import GatewayError
-from payments.stripe.payouts import reversals_retry, transfers_failing, transfers_retry
+from payments.stripe.payouts import payout_reversals_retry, payouts_failing, payouts_retry
 from payments.stripe.refunds import (
     ImpossibleRefund,
     RefundTooEarly,
@@ -98,13 +98,13 @@ class Command(BaseCommand):
 
     def _transfers(self) -> None:
         """Transfers and reversals not made yet: asked again; those still failing, reported."""
-        retried = transfers_retry()
+        retried = payouts_retry()
         if retried:
             self.stdout.write(f"{retried} transfer(s) to producers sent.")
-        reversed_ = reversals_retry()
+        reversed_ = payout_reversals_retry()
         if reversed_:
             self.stdout.write(f"{reversed_} transfer reversal(s) made.")
-        for row in transfers_failing():
+        for row in payouts_failing():
             if row.status == "failed":
                 self._failed(f"transfer {row.pk} to {row.destination}: {row.error}")
             else:
