@@ -45,7 +45,7 @@ from payments.models import (
     TransactionKind,
     TransferReversalStatus,
 )
-from payments.stripe.payouts import UNSENT
+from payments.stripe.payout_sending import UNSENT
 
 from .models import CashCount, Distribution
 

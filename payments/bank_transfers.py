@@ -103,10 +103,17 @@ def pending_transfers(
         payments = payments.filter(distribution__date__gte=today)
     if distribution is not None:
         payments = payments.filter(distribution=distribution)
+    return _with_reminders(payments.select_related("membership__user", "distribution"), today)
+
+
+def _with_reminders(payments: QuerySet[Payment], today: date_type) -> QuerySet[Payment]:
+    """The annotations `pending_transfers` promises, in the page's order."""
     sent = Q(reminders__sent_at__isnull=False)
+    asked_unsent = Q(last_requested_at__isnull=False) & (
+        Q(last_reminded_at__isnull=True) | Q(last_requested_at__gt=F("last_reminded_at"))
+    )
     return (
-        payments.select_related("membership__user", "distribution")
-        .annotate(
+        payments.annotate(
             waiting=ExpressionWrapper(
                 Value(today, output_field=DateField()) - TruncDate("created_at"),
                 output_field=DurationField(),
@@ -117,14 +124,7 @@ def pending_transfers(
         )
         .annotate(
             last_reminder_failed=Case(
-                When(
-                    Q(last_requested_at__isnull=False)
-                    & (
-                        Q(last_reminded_at__isnull=True)
-                        | Q(last_requested_at__gt=F("last_reminded_at"))
-                    ),
-                    then=Value(True),
-                ),
+                When(asked_unsent, then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             )

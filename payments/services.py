@@ -113,8 +113,7 @@ def payment_record(
     """Record money received from a client (e.g. AMAP contract cheques, or a
     second payment at the pickup when ``order`` is given).
 
-    Creates a received `Payment` and posts it: the money account for the
-    method is debited, the client account credited.
+    A received `Payment`, posted: the method's money account debited, the client credited.
     """
     method = PaymentMethod(method)
     paid_on = paid_on or timezone.localdate()
@@ -186,13 +185,8 @@ def payment_receive(
         )
         if payment.status == PaymentStatus.RECEIVED:
             return payment
-        if payment.status != PaymentStatus.PENDING:
-            raise PaymentStateError(f"payment {payment.pk} is {payment.status}")
         method = PaymentMethod(method or payment.method)
-        if method == PaymentMethod.ON_SITE:
-            raise PaymentStateError("the method actually used must be chosen")
-        if payment.method == PaymentMethod.ONLINE_CARD and method != PaymentMethod.ONLINE_CARD:
-            raise OnlinePaymentByStripeOnly(f"payment {payment.pk} is confirmed by Stripe")
+        _check_receivable(payment, method)
         payment.method = method
         payment.amount = amount if amount is not None else payment.amount
         payment.cheque_number = cheque_number if method == PaymentMethod.CHEQUE else ""
@@ -213,6 +207,15 @@ def payment_receive(
         payment.received_by = received_by
         payment.save()
     return payment
+
+
+def _check_receivable(payment: Payment, method: PaymentMethod) -> None:
+    if payment.status != PaymentStatus.PENDING:
+        raise PaymentStateError(f"payment {payment.pk} is {payment.status}")
+    if method == PaymentMethod.ON_SITE:
+        raise PaymentStateError("the method actually used must be chosen")
+    if payment.method == PaymentMethod.ONLINE_CARD and method != PaymentMethod.ONLINE_CARD:
+        raise OnlinePaymentByStripeOnly(f"payment {payment.pk} is confirmed by Stripe")
 
 
 def payment_cancel(*, payment: Payment, cancelled_by) -> Payment:

@@ -42,7 +42,8 @@ from ..models import (
 )
 from ..services import payment_cancel, payment_receive, payment_record
 from . import gateway
-from .payouts import payment_accounts_lock, payouts_plan
+from .payout_sending import payment_accounts_lock
+from .payouts import payouts_plan
 
 logger = logging.getLogger(__name__)
 # A session's status only moves to a higher rank.

@@ -39,7 +39,8 @@ from django.utils import timezone
 
 from ..models import RejectedStripeEvent, StripeEvent
 from .checkout import checkout_apply
-from .refunds import ImpossibleRefund, refund_apply, refund_update
+from .refund_events import refund_apply, refund_update
+from .refunds import ImpossibleRefund
 
 logger = logging.getLogger(__name__)
 

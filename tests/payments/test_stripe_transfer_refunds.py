@@ -14,7 +14,7 @@ from payments.ledger import posting as ledger
 from payments.models import AccountKind, ProducerTransfer, StripeCheckout, Transaction
 from payments.stripe import gateway
 from payments.stripe.checkout import checkout_sync
-from payments.stripe.payouts import payouts_send
+from payments.stripe.payout_sending import payouts_send
 from payments.stripe.refunds import refund_request
 
 from .conftest import online_payment, open_session

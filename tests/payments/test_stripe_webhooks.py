@@ -29,7 +29,8 @@ from payments.models import (
 )
 from payments.stripe.checkout import OnlinePaymentError
 from payments.stripe.gateway import GatewayError
-from payments.stripe.refunds import _post_refund, refund_request, refundable
+from payments.stripe.refund_events import _post_refund
+from payments.stripe.refunds import refund_request, refundable
 from tests.factories import MembershipFactory
 from tests.threads import run_together
 
@@ -592,7 +593,7 @@ def test_a_refund_on_a_charge_that_is_not_ours_is_acknowledged_and_logged(
     charge = {"id": "ch_test_elsewhere", "object": "charge", "payment_intent": "pi_test_other"}
     charge |= {"amount": 900, "amount_refunded": 900, "refunds": {"data": [], "has_more": False}}
 
-    with caplog.at_level(logging.WARNING, logger="payments.stripe.refunds"):
+    with caplog.at_level(logging.WARNING, logger="payments.stripe.refund_events"):
         response = deliver(_charge_event(fake_stripe, charge))
 
     assert response.status_code == 200

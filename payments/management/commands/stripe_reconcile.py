@@ -34,14 +34,13 @@ from django.utils import timezone
 from payments.models import CheckoutStatus, StripeCheckout
 from payments.stripe.checkout import checkout_sync
 from payments.stripe.gateway import GatewayError
-from payments.stripe.payouts import payout_reversals_retry, payouts_failing, payouts_retry
+from payments.stripe.payout_sending import payout_reversals_retry, payouts_failing, payouts_retry
+from payments.stripe.refund_events import refund_check, refunds_to_check
 from payments.stripe.refunds import (
     ImpossibleRefund,
     RefundTooEarly,
-    refund_check,
     refund_resend,
     refunds_awaited,
-    refunds_to_check,
 )
 
 logger = logging.getLogger(__name__)
