@@ -18,7 +18,6 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import (
@@ -38,11 +37,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncDate
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Market
-from cagette.i18n import language_of
+from cagette.emails import email_build
 from cagette.money import ZERO
 
 from .instructions import PaymentInstructions
@@ -285,9 +283,7 @@ def _deliver(reminder_ids: list[int], outcome: Reminders) -> None:
 def reminder_email_send(reminder: PaymentReminder) -> bool:
     """Send one reminder; a failure is logged, and the reminder stays unsent."""
     try:
-        with language_of(reminder.payment.membership.user):
-            message = _build(reminder.payment)
-        message.send()
+        _build(reminder.payment).send()
     except Exception:
         logger.exception(
             "Transfer reminder %s (payment %s) was not sent", reminder.pk, reminder.payment_id
@@ -309,11 +305,4 @@ def _build(payment: Payment) -> EmailMultiAlternatives:
             market, PaymentMethod.TRANSFER, payment.amount, payment.reference
         ),
     }
-    subject = " ".join(render_to_string("emails/transfer_reminder-subject.txt", context).split())
-    body = render_to_string("emails/transfer_reminder-body.txt", context)
-    html = render_to_string("emails/transfer_reminder-body.html", context)
-    message = EmailMultiAlternatives(
-        subject, body, settings.DEFAULT_FROM_EMAIL, [payment.membership.user.email]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return email_build("transfer_reminder", context, to=payment.membership.user)
