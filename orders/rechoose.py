@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from payments.ledger import client_account, retried_on_conflict
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus
-from payments.services import payment_cancel
+from payments.services import payment_cancel, payment_expect
 from payments.stripe.checkout import OnlinePaymentError, checkouts_close, latest_checkout
 
 from .emails import send_order_recap
@@ -90,14 +90,4 @@ def _new_choice(order: Order, amount: Decimal, choice: str, chosen_by) -> Paymen
                 _("Votre solde ne couvre pas cette commande : choisissez un autre moyen.")
             )
         return None
-    return Payment.objects.create(
-        market=order.market,
-        membership=order.membership,
-        method=choice,
-        amount=amount,
-        status=PaymentStatus.PENDING,
-        reference=order.next_payment_reference(),
-        order=order,
-        distribution=order.distribution,
-        created_by=chosen_by,
-    )
+    return payment_expect(order=order, method=choice, amount=amount, created_by=chosen_by)

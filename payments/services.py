@@ -97,6 +97,22 @@ def _post_payment(*, membership, method, amount, label, posted_by, date, key, or
 
 
 @retried_on_conflict
+def payment_expect(*, order, method: str, amount: Decimal, created_by) -> Payment:
+    """A pending payment of ``amount`` expected for ``order`` (an `orders.Order`, under
+    its row lock), with the order's next payment reference."""
+    return Payment.objects.create(
+        market=order.market,
+        membership=order.membership,
+        method=method,
+        amount=amount,
+        status=PaymentStatus.PENDING,
+        reference=order.next_payment_reference(),
+        order=order,
+        distribution=order.distribution,
+        created_by=created_by,
+    )
+
+
 def payment_record(
     *,
     membership: Membership,
