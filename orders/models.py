@@ -35,7 +35,7 @@ class Producer(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     active = models.BooleanField(_("actif"), default=True)
     # A connected Stripe account: the producer's share of online payments is
-    # transferred to it (see `payments.producer_transfers`).
+    # transferred to it (see `payments.stripe.payouts`).
     stripe_account_id = models.CharField(
         _("compte Stripe connecté"),
         max_length=255,

@@ -98,7 +98,7 @@ class PaymentReminder(models.Model):
     ``failed_at`` tells a send that failed (the same form sent again tries
     once more) from one still under way. ``token`` is the one-time token of
     the form that asked for it, so the same form submitted twice reminds once
-    (see `payments.transfers`).
+    (see `payments.bank_transfers`).
     """
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="reminders")

@@ -4,7 +4,7 @@ How a payment goes
 ------------------
 1. Checkout records the order with a pending online `Payment`; `checkout_open`
    opens a Checkout Session for it and the client is sent to Stripe's page.
-2. Stripe says how it went by webhook (`payments.stripe_webhooks`); the return
+2. Stripe says how it went by webhook (`payments.stripe.webhooks`); the return
    page and ``manage.py stripe_reconcile`` ask Stripe themselves
    (`checkout_sync`). All of them hand the session to `checkout_apply`, the one
    place that changes our records, so the outcome is the same whichever comes
@@ -12,7 +12,7 @@ How a payment goes
 3. Paid: the payment is received (`payment_receive`, whose posting is keyed on
    the payment: posted once). Failed or expired: the payment is cancelled and
    the client may choose again (`orders.rechoose`), online or otherwise.
-4. Refunds: see `payments.stripe_refunds`.
+4. Refunds: see `payments.stripe.refunds` and `payments.stripe.refund_events`.
 
 Locks
 -----

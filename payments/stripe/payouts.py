@@ -55,7 +55,7 @@ and pays them as before; it is not tried again.
 
 Refunds
 -------
-A refund confirmed by Stripe (`payments.stripe_refunds.refund_apply`) takes
+A refund confirmed by Stripe (`payments.stripe.refund_events.refund_apply`) takes
 back from each transfer of the payment its part of what was refunded so far:
 ``amount × refunded ÷ paid`` and ``commission × refunded ÷ paid``, rounded
 down to the cent (all of it once fully refunded). Only the difference with

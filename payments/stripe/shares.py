@@ -1,6 +1,6 @@
 """What of an online payment belongs to each producer of the order (no Stripe here).
 
-The rules are told in `payments.producer_transfers`, which sends the shares;
+The rules are told in `payments.stripe.payouts`, which sends the shares;
 they live here so they can be read, and tested, on their own.
 """
 
