@@ -17,6 +17,5 @@ urlpatterns = [
         name="login",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("m/<slug:market_slug>/", views.market_home, name="market_home"),
     path("m/<slug:market_slug>/clients/", views.client_list, name="client_list"),
 ]

@@ -1,16 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Sum
+from django.db.models import F
 from django.shortcuts import redirect, render
 
 from cagette.search import clean_search
-from distributions.models import Distribution
-from distributions.services import distributions_to_validate
-from payments.ledger import client_account
-from payments.transfers import expected_transfers
-from payments.views.clients import balance_sentence
 
-from .access import SESSION_MARKET_KEY, member_view, staff_view
+from .access import SESSION_MARKET_KEY, staff_view
 
 
 @login_required
@@ -27,25 +22,6 @@ def home(request):
     last = request.session.get(SESSION_MARKET_KEY)
     chosen = next((m for m in memberships if m.market.slug == last), memberships[0])
     return redirect("market_home", market_slug=chosen.market.slug)
-
-
-@member_view
-def market_home(request):
-    """What each person comes for: the client orders and sees their balance; the
-    staff find the distributions waiting for them and the transfers expected."""
-    market = request.market
-    context = {
-        "open_distributions": Distribution.objects.filter(market=market)
-        .accepting_orders()
-        .order_by("date")[:3],
-        "sentence": balance_sentence(client_account(request.membership).held),
-    }
-    if request.membership.is_staff_role:
-        context["to_validate"] = distributions_to_validate(market)
-        context["transfers"] = expected_transfers(market).aggregate(
-            count=Count("pk"), amount=Sum("amount")
-        )
-    return render(request, "accounts/market_home.html", context)
 
 
 @staff_view

@@ -47,9 +47,9 @@ from django.test.utils import CaptureQueriesContext, override_settings  # noqa: 
 from django.urls import reverse  # noqa: E402
 
 from accounts.models import Market, Membership, Role, User  # noqa: E402
-from accounts.services import membership_create  # noqa: E402
 from payments.ledger import market_account, sales_account  # noqa: E402
 from payments.models import Account, AccountKind  # noqa: E402
+from payments.services import membership_create  # noqa: E402
 
 LARGE = {"slug": "bench-large", "name": "Bench · grand marché", "clients": 10_000, "rounds": 50}
 SMALL = {"slug": "bench-small", "name": "Bench · petit marché", "clients": 100, "rounds": 6}

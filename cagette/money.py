@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 NBSP = "\u00a0"
 # re.ASCII and [0-9]: `\d` and `Decimal` also read « １２ » and « ٣ ».
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
@@ -63,7 +64,7 @@ def parse_decimal(text, *, grouped: bool = False) -> Decimal:
     return Decimal(cleaned)
 
 
-def to_cents(amount: Decimal) -> Decimal:
+def round_cents(amount: Decimal) -> Decimal:
     """Round to the cent (half up): only for computed values, never for input."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -72,7 +73,7 @@ def format_number(amount: Decimal | int | None, *, grouping: bool = True) -> str
     """``Decimal("-1234.5")`` → ``-1 234,50`` (no-break space between thousands)."""
     if amount is None:
         return ""
-    value = to_cents(Decimal(amount))
+    value = round_cents(Decimal(amount))
     sign = "-" if value < 0 else ""
     units, cents = f"{abs(value):.2f}".split(".")
     if grouping:

@@ -12,9 +12,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from cagette.i18n import language_of
+from payments.instructions import PaymentInstructions
 from payments.ledger import client_account
 
-from .instructions import PaymentInstructions
 from .models import Order
 from .money import pending_payments
 

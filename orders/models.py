@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import npgettext
 
 from accounts.models import Market, Membership
-from cagette.money import to_cents
+from cagette.money import round_cents
 from distributions.models import Distribution
 from payments.methods import checkout_label, staff_label
 from payments.models import Payment, PaymentStatus
@@ -35,7 +35,7 @@ class Producer(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     active = models.BooleanField(_("actif"), default=True)
     # A connected Stripe account: the producer's share of online payments is
-    # transferred to it (see `payments.producer_transfers`).
+    # transferred to it (see `payments.stripe.payouts`).
     stripe_account_id = models.CharField(
         _("compte Stripe connecté"),
         max_length=255,
@@ -250,4 +250,4 @@ class OrderLine(models.Model):
 
     @property
     def amount(self) -> Decimal:
-        return to_cents(self.quantity * self.unit_price)
+        return round_cents(self.quantity * self.unit_price)

@@ -38,12 +38,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from cagette.money import ZERO
 from payments.methods import CAGNOTTE
 from payments.models import MONEY, AccountKind, Entry, Payment, PaymentStatus, TransactionKind
 
 from .models import Order
 
-ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(**MONEY)
 # Checkout choices that ask for no money at the pickup: paid from the balance
 # (« cagnotte »), or no method asked at all (cagnotte mode, payments not managed).

@@ -8,9 +8,9 @@ what none of them covers, tell the whole story.
 
 from django.utils.translation import gettext as _
 
+from payments.instructions import PaymentInstructions
 from payments.methods import CAGNOTTE, checkout_label
 
-from .instructions import PaymentInstructions
 from .models import CheckoutMode, Order
 from .money import on_balance_part, pending_payments, standing
 

@@ -1,11 +1,15 @@
 """The ledger in the Django admin: read-only, like everywhere else.
 
 Entries and transactions are append-only (the database refuses changes);
-corrections go through a reversal from the client's history page.
+corrections go through a reversal from the client's history page. Memberships
+are registered here too: each one is created with its client account.
 """
 
 from django.contrib import admin
 
+from accounts.models import Membership
+
+from .ledger import client_account
 from .models import Account, Entry, Payment, RejectedStripeEvent, Transaction
 
 
@@ -67,3 +71,27 @@ class RejectedStripeEventAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "market", "role", "joined_at"]
+    list_filter = ["market", "role"]
+    search_fields = ["user__email", "user__first_name__unaccent", "user__last_name__unaccent"]
+    autocomplete_fields = ["user", "market"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """Who and where are fixed once the membership exists.
+
+        Its client account, and every posting on it, belong to that market:
+        moving the membership would leave the account behind, and the ledger
+        would refuse every later posting for mixing two markets' books.
+        """
+        if obj is not None:
+            return ["user", "market"]
+        return []
+
+    def save_model(self, request, obj, form, change):
+        # A new member gets their client account, as everywhere else.
+        super().save_model(request, obj, form, change)
+        client_account(obj)

@@ -1,4 +1,5 @@
-"""Client-account operations recorded by admins and treasurers.
+"""Client-account operations: a member's account opened, payments recorded by
+admins and treasurers.
 
 Each is one call into the posting service (`payments.ledger`), so the rules
 of the ledger hold here too. ``amount`` arguments are in the client's view:
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Membership
+from accounts.models import Market, Membership, Role, User
 from cagette.i18n import stored_language
 
 from .labels import payment_wording
@@ -36,6 +37,14 @@ from .models import (
     Transaction,
     TransactionKind,
 )
+
+
+def membership_create(*, user: User, market: Market, role: str = Role.CLIENT) -> Membership:
+    """Add a person to a market, with their client account in its ledger."""
+    with transaction.atomic():
+        membership = Membership.objects.create(user=user, market=market, role=role)
+        client_account(membership)
+    return membership
 
 
 def opening_balance_record(
@@ -88,6 +97,22 @@ def _post_payment(*, membership, method, amount, label, posted_by, date, key, or
 
 
 @retried_on_conflict
+def payment_expect(*, order, method: str, amount: Decimal, created_by) -> Payment:
+    """A pending payment of ``amount`` expected for ``order`` (an `orders.Order`, under
+    its row lock), with the order's next payment reference."""
+    return Payment.objects.create(
+        market=order.market,
+        membership=order.membership,
+        method=method,
+        amount=amount,
+        status=PaymentStatus.PENDING,
+        reference=order.next_payment_reference(),
+        order=order,
+        distribution=order.distribution,
+        created_by=created_by,
+    )
+
+
 def payment_record(
     *,
     membership: Membership,
@@ -104,8 +129,7 @@ def payment_record(
     """Record money received from a client (e.g. AMAP contract cheques, or a
     second payment at the pickup when ``order`` is given).
 
-    Creates a received `Payment` and posts it: the money account for the
-    method is debited, the client account credited.
+    A received `Payment`, posted: the method's money account debited, the client credited.
     """
     method = PaymentMethod(method)
     paid_on = paid_on or timezone.localdate()
@@ -145,6 +169,11 @@ class PaymentStateError(Exception):
     """The payment is no longer in a state that allows this (e.g. cancelled)."""
 
 
+class OnlinePaymentByStripeOnly(PaymentStateError):
+    """A pending online payment is confirmed by Stripe alone, as an online card
+    payment: never received as cash, cheque, transfer or terminal."""
+
+
 @retried_on_conflict
 def payment_receive(
     *,
@@ -159,7 +188,8 @@ def payment_receive(
     """Confirm an expected payment as received, with what was actually paid.
 
     Posting is keyed on the payment itself, so confirming it twice (two tabs,
-    a double click, a bulk action racing a single one) posts once.
+    a double click, a bulk action racing a single one) posts once. A pending
+    online payment stays an online one (`OnlinePaymentByStripeOnly`).
     """
     with transaction.atomic():
         # The payment's row only: FOR UPDATE without OF would lock the joined
@@ -171,11 +201,8 @@ def payment_receive(
         )
         if payment.status == PaymentStatus.RECEIVED:
             return payment
-        if payment.status != PaymentStatus.PENDING:
-            raise PaymentStateError(f"payment {payment.pk} is {payment.status}")
         method = PaymentMethod(method or payment.method)
-        if method == PaymentMethod.ON_SITE:
-            raise PaymentStateError("the method actually used must be chosen")
+        _check_receivable(payment, method)
         payment.method = method
         payment.amount = amount if amount is not None else payment.amount
         payment.cheque_number = cheque_number if method == PaymentMethod.CHEQUE else ""
@@ -198,6 +225,15 @@ def payment_receive(
     return payment
 
 
+def _check_receivable(payment: Payment, method: PaymentMethod) -> None:
+    if payment.status != PaymentStatus.PENDING:
+        raise PaymentStateError(f"payment {payment.pk} is {payment.status}")
+    if method == PaymentMethod.ON_SITE:
+        raise PaymentStateError("the method actually used must be chosen")
+    if payment.method == PaymentMethod.ONLINE_CARD and method != PaymentMethod.ONLINE_CARD:
+        raise OnlinePaymentByStripeOnly(f"payment {payment.pk} is confirmed by Stripe")
+
+
 def payment_cancel(*, payment: Payment, cancelled_by) -> Payment:
     """The expected payment will not come (the debt, if any, stays on the balance)."""
     with transaction.atomic():
@@ -218,7 +254,7 @@ def payment_settle_from_balance(*, payment: Payment, settled_by) -> PaymentRecho
     Paying from the balance moves no money: the order's debit already lowered
     the balance. So nothing is posted; the payment, expected or marked not
     paid, is cancelled and recorded as replaced by the cagnotte, as when a client chooses again
-    (`payments.online.payment_choose_again`), so every page reads the order
+    (`orders.rechoose.payment_choose_again`), so every page reads the order
     as paid with the balance. Once per payment: asked again, it returns the
     first record. The caller checks that the balance covers it.
     """

@@ -21,8 +21,8 @@ from schwifty import registry as schwifty_registry
 from accounts.models import Market
 from cagette.money import TypedNumberField, parse_amount
 
+from .market_settings import SETTINGS_FIELDS, methods_ordered
 from .methods import OFFERABLE_CHOICES, PaymentMethod
-from .settings_services import methods_ordered
 
 ONLINE_CARD = str(PaymentMethod.ONLINE_CARD)
 TRANSFER = str(PaymentMethod.TRANSFER)
@@ -71,16 +71,7 @@ ONLINE_CARD_KEPT = _(
 )
 # With payments off, what depends on them is shown but cannot be changed (spec
 # 001: the methods appear once payments are on); the switch says why.
-NEEDS_PAYMENTS = (
-    "payment_methods",
-    "iban",
-    "bic",
-    "account_holder",
-    "cheque_payee",
-    "stripe_commission_percent",
-    "cagnotte_mode",
-    "allow_negative_balances",
-)
+NEEDS_PAYMENTS = tuple(name for name in SETTINGS_FIELDS if name != "payments_enabled")
 PAYMENTS_OFF_NOTE = _(
     "La gestion des paiements est désactivée : les moyens de paiement ci-dessous sont "
     "inactifs. En l'activant, chaque commande et chaque paiement s'inscrivent sur le compte "

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import balances, clients, settings, transfers
+from .views import balances, bank_transfers, clients, settings
 
 urlpatterns = [
     path("clients/soldes/", balances.balance_list, name="balance_list"),
@@ -22,9 +22,9 @@ urlpatterns = [
 ]
 
 urlpatterns += [
-    path("virements/", transfers.transfer_list, name="pending_transfers"),
-    path("virements/recus/", transfers.transfers_received, name="transfers_received"),
-    path("virements/relance/", transfers.transfers_remind, name="transfers_remind"),
+    path("virements/", bank_transfers.transfer_list, name="pending_transfers"),
+    path("virements/recus/", bank_transfers.transfers_received, name="transfers_received"),
+    path("virements/relance/", bank_transfers.transfers_remind, name="transfers_remind"),
 ]
 
 urlpatterns.append(

@@ -4,7 +4,7 @@ import factory
 from django.utils.text import slugify
 
 from accounts.models import Market, Membership, Role, User
-from accounts.services import membership_create
+from payments.services import membership_create
 
 PASSWORD = "motdepasse-de-test"
 

@@ -3,6 +3,7 @@
 from django import template
 
 from cagette.money import NBSP, format_euros, format_number, format_quantity
+from orders.models import Unit
 
 register = template.Library()
 
@@ -28,7 +29,5 @@ def quantity_unit(line):
 
     A no-break space, as in amounts: the unit never starts a line on its own.
     """
-    from orders.models import Unit
-
     unit = Unit.counted(line.product.unit, line.quantity)
     return f"{format_quantity(line.quantity)}{NBSP}{unit}"

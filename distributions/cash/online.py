@@ -13,8 +13,7 @@ from django.db.models import (
     Sum,
 )
 
-from cagette.money import to_cents
-from orders.money import ZERO
+from cagette.money import ZERO, round_cents
 from payments.models import (
     AccountKind,
     PaymentStatus,
@@ -22,7 +21,7 @@ from payments.models import (
     ProducerTransferStatus,
     TransferReversalStatus,
 )
-from payments.producer_transfers import UNSENT
+from payments.stripe.payout_sending import UNSENT
 
 from ..models import Distribution
 from .queries import money_or_zero, refund_entries
@@ -103,9 +102,9 @@ def _split_row(row: dict) -> ProducerSplit:
         producer_id=row["producer_id"],
         producer=row["producer__name"],
         count=row["count"],
-        share=to_cents(Decimal(row["share"])),
-        commission=to_cents(Decimal(row["commission"])),
-        transferred=to_cents(Decimal(row["transferred"])),
+        share=round_cents(Decimal(row["share"])),
+        commission=round_cents(Decimal(row["commission"])),
+        transferred=round_cents(Decimal(row["transferred"])),
         failed=row["failed"],
         refused=row["refused"],
         reversal_failed=row["reversal_failed"],

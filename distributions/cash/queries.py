@@ -16,7 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from orders.money import ZERO
+from cagette.money import ZERO
 from payments.models import (
     METHOD_ACCOUNT,
     MONEY,

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from orders.money import ZERO
+from cagette.money import ZERO
 from payments.methods import PaymentMethod
 from payments.models import (
     Payment,

@@ -10,7 +10,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from orders.money import ZERO
+from cagette.money import ZERO
 
 from ..models import CashCount, Distribution
 from .queries import cash_refund_entries, money_or_zero

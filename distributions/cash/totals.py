@@ -8,7 +8,7 @@ from django.db.models import (
     Sum,
 )
 
-from orders.money import ZERO
+from cagette.money import ZERO
 from payments.methods import PaymentMethod
 from payments.models import (
     Payment,

@@ -12,5 +12,5 @@
 Services may import `accounts`, `orders` (models, money), `payments` (ledger,
 models, methods, services) and `distributions.models`/`status`; views import
 services and forms, never another app's views (the online refunds of the
-basket page are read from `payments.views.stripe` until that reading moves).
+basket page are read from `payments.stripe.views` until that reading moves).
 """

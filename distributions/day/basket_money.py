@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from cagette.money import format_euros
+from cagette.money import ZERO, format_euros
 from orders.models import Order
-from orders.money import ON_BALANCE, ZERO, counted_unpaid, overpaid
+from orders.money import ON_BALANCE, counted_unpaid, overpaid
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus

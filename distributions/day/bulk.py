@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from cagette.money import ZERO
 from orders.models import Order
-from orders.money import ZERO
 from payments.ledger import retried_on_conflict
 from payments.methods import PaymentMethod
 from payments.models import Payment

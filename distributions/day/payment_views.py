@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 
 from accounts.access import admin_view, staff_view
 from cagette.http import post_only
-from cagette.money import format_euros
-from orders.money import ZERO, pending_payments
+from cagette.money import ZERO, format_euros
+from orders.money import pending_payments
 from payments.ledger import InsufficientBalanceError
 from payments.methods import PaymentMethod
 from payments.models import PaymentStatus

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
+from cagette.money import ZERO
 from payments.ledger import (
     retried_on_conflict,
 )
@@ -19,7 +20,6 @@ from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
 from payments.services import payment_cancel
 
 from ..models import Order
-from ..money import ZERO
 from .changes import Wanted, post_change, set_lines
 from .errors import CheckoutError
 from .lines import current_lines

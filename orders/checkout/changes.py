@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from accounts.models import Market
+from cagette.money import ZERO
 from payments.ledger import (
     Leg,
     client_account,
@@ -20,7 +21,6 @@ from payments.ledger import (
 )
 
 from ..models import Order, OrderLine, Product
-from ..money import ZERO
 from .errors import VALIDATED_MESSAGE, CheckoutError
 from .lines import BasketLine, current_lines, refuse_free_line
 

@@ -13,9 +13,9 @@ from accounts.models import Market
 from cagette.money import (
     format_euros,
 )
+from payments.market_settings import stripe_keys_configured
 from payments.methods import OFFERABLE, ON_SITE_METHODS, PaymentMethod
-from payments.settings_services import stripe_keys_configured
-from payments.stripe_gateway import CHECKOUT_MINIMUM, checkout_accepts
+from payments.stripe.gateway import CHECKOUT_MINIMUM, checkout_accepts
 
 from ..models import CheckoutMode
 

@@ -13,16 +13,16 @@ from django.utils.translation import gettext as _
 from accounts.models import Market
 from cagette.ids import is_id
 from cagette.money import (
+    ZERO,
     NumberTooLong,
     format_euros,
     format_quantity,
     parse_decimal,
-    to_cents,
+    round_cents,
     typed_back,
 )
 
 from ..models import Order, OrderLine, Product
-from ..money import ZERO
 from .errors import CheckoutError
 
 MAX_QUANTITY = Decimal("999")
@@ -43,7 +43,7 @@ class BasketLine:
 
     @property
     def amount(self) -> Decimal:
-        return to_cents(self.quantity * self.price)
+        return round_cents(self.quantity * self.price)
 
 
 def _not_a_quantity(text, product: Product) -> CheckoutError:
@@ -96,7 +96,7 @@ def parse_quantity(text, product: Product) -> Decimal:
 
 def refuse_free_line(product: Product, quantity: Decimal, unit_price: Decimal) -> None:
     """Refuse a line whose amount rounds to 0,00 €: it would be given away, and post nothing."""
-    if quantity and to_cents(quantity * unit_price) == 0:
+    if quantity and round_cents(quantity * unit_price) == 0:
         raise CheckoutError(
             _(
                 "Quantité trop petite : %(quantity)s %(unit)s de %(product)s "

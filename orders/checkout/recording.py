@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Market, Membership
 from cagette.i18n import stored_language
 from cagette.money import (
+    ZERO,
     format_euros,
 )
 from distributions.models import Distribution
@@ -24,11 +25,10 @@ from payments.ledger import (
 )
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
-from payments.stripe_gateway import checkout_accepts
+from payments.stripe.gateway import checkout_accepts
 
 from ..emails import send_order_recap
 from ..models import Order
-from ..money import ZERO
 from .changes import Wanted, post_change, refuse_reductions, set_lines
 from .choices import asks_for_payment, checkout_choices, checkout_mode, online_card_minimum_message
 from .errors import VALIDATED_MESSAGE, CheckoutError

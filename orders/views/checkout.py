@@ -6,12 +6,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.access import member_view
+from cagette.money import ZERO
 from distributions.models import Distribution
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import Payment
-from payments.online import online_rows
-from payments.views.stripe import pay_order_online
+from payments.stripe.checkout import online_rows
 
 from ..checkout.changes import basket_check
 from ..checkout.choices import asks_for_payment, checkout_choices, online_card_minimum_note
@@ -21,8 +21,9 @@ from ..checkout.recording import order_checkout
 from ..checkout.session import basket_clear, basket_get, basket_put, quantities_of
 from ..checkout_forms import PaymentChoiceForm
 from ..models import Order, Product
-from ..money import ZERO, with_money
+from ..money import with_money
 from ..payment_summary import attach_payments, still_expected
+from .online import pay_order_online
 
 QUANTITY_PREFIX = "qty-"
 

@@ -1,7 +1,7 @@
 """« Solde des clients »: every client's balance, the market's totals, and exports.
 
 The page and both exports read the same filtered, sorted rows
-(`payments.balances`); the exports take every row, not just one page.
+(`payments.ledger.balances`); the exports take every row, not just one page.
 """
 
 import csv
@@ -21,7 +21,7 @@ from accounts.access import staff_view
 from cagette.money import format_number
 from cagette.search import SEARCH_MAX_LENGTH
 
-from ..balances import (
+from ..ledger.balances import (
     STATES,
     BalanceFilters,
     balance_rows,

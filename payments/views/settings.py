@@ -8,9 +8,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.access import admin_view
 
-from ..methods import PaymentMethod
-from ..settings_forms import PaymentSettingsForm
-from ..settings_services import (
+from ..market_settings import (
     SETTINGS_LOG_PAGE_SIZE,
     SettingsSaved,
     payment_settings_update,
@@ -19,6 +17,8 @@ from ..settings_services import (
     settings_changes,
     stripe_keys_configured,
 )
+from ..methods import PaymentMethod
+from ..settings_forms import PaymentSettingsForm
 
 # How each method reads after "3 paiements …".
 PAID_HOW = {

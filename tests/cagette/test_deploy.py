@@ -49,3 +49,8 @@ def test_make_run_s_database_set_up_works_with_no_database_configured(tmp_path):
         result = _manage(*command, DEBUG="1", DATABASE_URL=database)
         assert result.returncode == 0, result.stdout + result.stderr
     assert "admin@demo.cagette.fr" in result.stdout
+
+
+def test_every_model_change_has_its_migration():
+    result = _manage("makemigrations", "--check", "--dry-run", DEBUG="1")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -16,8 +16,8 @@ from django.urls import reverse
 
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
+from payments.bank_transfers import transfer_reminders_send
 from payments.models import Payment, PaymentStatus
-from payments.transfers import transfer_reminders_send
 from tests.factories import MembershipFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.typography import NBSP, project_root, python_strings

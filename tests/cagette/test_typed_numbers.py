@@ -20,7 +20,7 @@ from orders.models import Product
 from orders.services import CheckoutError, parse_quantity
 from payments.forms import OpeningBalanceForm, PaymentForm
 from payments.settings_forms import commission_normalized
-from payments.stripe_forms import OnlineRefundForm
+from payments.stripe.forms import OnlineRefundForm
 
 NOT_ASCII_NUMBERS = ["1_0", "1E2", "1e999999999", "\uff11\uff12", "\u0663", "١٢,٥", "²", "1,2.3"]
 AMOUNT_MESSAGE = "Saisissez un montant en euros, par exemple 12,50."

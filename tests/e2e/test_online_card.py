@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from orders.models import Distribution, Order, Product, Unit
 from orders.services import basket_read, order_checkout
 from payments.models import Payment, Transaction
-from payments.online import checkout_open
+from payments.stripe.checkout import checkout_open
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.models import PaymentMethod, PaymentStatus
-from payments.online import checkout_open
+from payments.stripe.checkout import checkout_open
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Market, MarketSettingsChange, Role
 from orders.services import asks_for_payment, checkout_choices
+from payments.market_settings import payment_settings_update
 from payments.models import Payment, PaymentStatus
-from payments.settings_services import payment_settings_update
 from tests.factories import MembershipFactory
 from tests.threads import run_together
 

@@ -21,8 +21,8 @@ from payments.models import (
     StripeCheckout,
     Transaction,
 )
-from payments.online import _line_label, checkout_open
-from payments.stripe_gateway import GatewayError, checkout_session_create, from_cents, to_cents
+from payments.stripe.checkout import _line_label, checkout_open
+from payments.stripe.gateway import GatewayError, checkout_session_create, from_cents, to_cents
 from tests.factories import MembershipFactory
 
 from .conftest import CANCEL_URL, SUCCESS_URL, online_payment, open_session, order_online

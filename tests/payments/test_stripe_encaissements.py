@@ -7,7 +7,7 @@ from django.urls import reverse
 from distributions.cash.summary import summary_read
 from payments.ledger import market_account
 from payments.models import AccountKind
-from payments.stripe_refunds import refund_request
+from payments.stripe.refunds import refund_request
 
 NBSP = "\u00a0"
 

@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from payments import stripe_gateway as gateway
 from payments.models import ProducerTransfer, StripeCheckout
+from payments.stripe import gateway
 
 TRANSFERS = r"/v1/transfers"
 

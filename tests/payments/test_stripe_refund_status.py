@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from payments.stripe_refunds import refund_request
+from payments.stripe.refunds import refund_request
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from payments.models import ProducerTransfer
-from payments.stripe_refunds import refund_request
+from payments.stripe.refunds import refund_request
 
 TRANSFERS = r"/v1/transfers"
 REVERSALS = r"/v1/transfers/[\w-]+/reversals"

@@ -9,13 +9,13 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
 
-from payments import ledger
-from payments import stripe_gateway as gateway
 from payments.ledger import market_account, sales_account
+from payments.ledger import posting as ledger
 from payments.models import AccountKind, ProducerTransfer, StripeCheckout, Transaction
-from payments.online import checkout_sync
-from payments.producer_transfers import transfers_send
-from payments.stripe_refunds import refund_request
+from payments.stripe import gateway
+from payments.stripe.checkout import checkout_sync
+from payments.stripe.payout_sending import payouts_send
+from payments.stripe.refunds import refund_request
 
 from .conftest import online_payment, open_session
 
@@ -315,7 +315,7 @@ def test_a_transfer_being_sent_holds_its_row_so_a_refund_waits(
         return {"id": "tr_test_1", "amount": gateway.to_cents(kwargs["amount"])}
 
     monkeypatch.setattr(gateway, "transfer_create", transfer_create)
-    transfers_send([row.pk])
+    payouts_send([row.pk])
 
     assert seen == ["locked"]
     row.refresh_from_db()

@@ -15,8 +15,8 @@ from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.ledger import Leg, market_account, sales_account, transaction_post
 from payments.models import AccountKind, Payment, ProducerTransfer, Transaction
-from payments.producer_shares import commission_of, shares_of
-from payments.stripe_refunds import refund_request
+from payments.stripe.refunds import refund_request
+from payments.stripe.shares import commission_of, shares_of
 from tests.factories_catalog import ProducerFactory, ProductFactory
 
 from .conftest import online_payment, open_session, order_online

@@ -28,9 +28,10 @@ from payments.models import (
     StripeRefund,
     Transaction,
 )
-from payments.online import OnlinePaymentError
-from payments.stripe_gateway import GatewayError
-from payments.stripe_refunds import _post_refund, refund_request, refundable
+from payments.stripe.checkout import OnlinePaymentError
+from payments.stripe.gateway import GatewayError
+from payments.stripe.refund_events import _post_refund
+from payments.stripe.refunds import refund_request, refundable
 from tests.factories import MembershipFactory
 from tests.threads import run_together
 
@@ -593,7 +594,7 @@ def test_a_refund_on_a_charge_that_is_not_ours_is_acknowledged_and_logged(
     charge = {"id": "ch_test_elsewhere", "object": "charge", "payment_intent": "pi_test_other"}
     charge |= {"amount": 900, "amount_refunded": 900, "refunds": {"data": [], "has_more": False}}
 
-    with caplog.at_level(logging.WARNING, logger="payments.stripe_refunds"):
+    with caplog.at_level(logging.WARNING, logger="payments.stripe.refund_events"):
         response = deliver(_charge_event(fake_stripe, charge))
 
     assert response.status_code == 200
@@ -738,7 +739,7 @@ def test_a_refusal_by_stripe_is_told_in_french_and_its_english_text_only_logged(
     form = _refund_form(admin_client, payment)
     fake_stripe.fail_next = [400]
 
-    with caplog.at_level(logging.WARNING, logger="payments.views.stripe"):
+    with caplog.at_level(logging.WARNING, logger="payments.stripe.views"):
         response = _ask_refund(admin_client, payment, "4,60", form["token"], form["prefix"])
 
     page = html.unescape(admin_client.get(response.url).content.decode())

@@ -20,6 +20,7 @@ from accounts.models import Role
 from distributions.models import Distribution
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
+from payments.bank_transfers import pending_transfers, transfer_reminders_send
 from payments.ledger import client_account, market_account
 from payments.models import (
     AccountKind,
@@ -29,7 +30,6 @@ from payments.models import (
     Transaction,
 )
 from payments.services import payment_cancel, payment_receive
-from payments.transfers import pending_transfers, transfer_reminders_send
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.payments.test_concurrency import run_together
@@ -581,7 +581,7 @@ def test_a_failed_send_is_logged_and_not_counted_as_a_reminder(
     settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
     browser = login(treasurer)
 
-    with caplog.at_level(logging.ERROR, logger="payments.transfers"):
+    with caplog.at_level(logging.ERROR, logger="payments.bank_transfers"):
         with django_capture_on_commit_callbacks(execute=True):
             response = browser.post(remind_url(market), selection(transfer))
 

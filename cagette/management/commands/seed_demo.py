@@ -11,11 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Market, Membership, Role, User
-from accounts.services import membership_create
 from distributions.models import Distribution, DistributionStatus
 from orders.models import Producer, Product, Unit
 from orders.services import basket_read, order_checkout
-from payments.services import opening_balance_record, payment_record
+from payments.services import membership_create, opening_balance_record, payment_record
 
 DEMO_PASSWORD = "cagette-demo"
 MARKET_SLUG = "marche-de-montreuil"

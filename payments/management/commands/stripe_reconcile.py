@@ -32,16 +32,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from payments.models import CheckoutStatus, StripeCheckout
-from payments.online import checkout_sync
-from payments.producer_transfers import reversals_retry, transfers_failing, transfers_retry
-from payments.stripe_gateway import GatewayError
-from payments.stripe_refunds import (
+from payments.stripe.checkout import checkout_sync
+from payments.stripe.gateway import GatewayError
+from payments.stripe.payout_sending import payout_reversals_retry, payouts_failing, payouts_retry
+from payments.stripe.refund_events import refund_check, refunds_to_check
+from payments.stripe.refunds import (
     ImpossibleRefund,
     RefundTooEarly,
-    refund_check,
     refund_resend,
     refunds_awaited,
-    refunds_to_check,
 )
 
 logger = logging.getLogger(__name__)
@@ -98,13 +97,13 @@ class Command(BaseCommand):
 
     def _transfers(self) -> None:
         """Transfers and reversals not made yet: asked again; those still failing, reported."""
-        retried = transfers_retry()
+        retried = payouts_retry()
         if retried:
             self.stdout.write(f"{retried} transfer(s) to producers sent.")
-        reversed_ = reversals_retry()
+        reversed_ = payout_reversals_retry()
         if reversed_:
             self.stdout.write(f"{reversed_} transfer reversal(s) made.")
-        for row in transfers_failing():
+        for row in payouts_failing():
             if row.status == "failed":
                 self._failed(f"transfer {row.pk} to {row.destination}: {row.error}")
             else:

@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cagette.ids import MAX_ID, is_id
 
+from .bank_transfers import filterable_distributions
 from .forms import OnceForm
-from .transfers import filterable_distributions
 
 MAX_SELECTED = 1000
 

@@ -1,6 +1,6 @@
-"""The one posting service. Everything that moves money goes through here.
+"""The one posting service: every money movement is a balanced transaction posted here.
 
-See the "Design overview" in `payments.models` for the sign convention and
+See the "Design overview" in `payments.models.ledger` for the sign convention and
 the invariants. In short: amounts are debit-positive; a client account's
 ``held`` (what people see) is minus its balance.
 """
@@ -21,11 +21,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import Market, Membership
+from accounts.models import Market
 from cagette.i18n import stored_language
 
-from .labels import REVERSAL
-from .models import Account, AccountKind, Transaction, TransactionKind
+from ..labels import REVERSAL
+from ..models import Account, Transaction, TransactionKind
 
 MAX_ENTRY_AMOUNT = Decimal("999999999999.99")
 
@@ -112,38 +112,6 @@ class Leg:
     amount: Decimal  # debit-positive
 
 
-def market_account(market: Market, kind: str) -> Account:
-    """The market's system account of this kind (created on first use)."""
-    if kind in (AccountKind.CLIENT, AccountKind.SALES):
-        raise ValueError(f"{kind} accounts are not one per market")
-    with stored_language():
-        name = str(AccountKind(kind).label)
-    account, _ = Account.objects.get_or_create(market=market, kind=kind, defaults={"name": name})
-    return account
-
-
-def sales_account(market: Market, producer=None) -> Account:
-    """Sales, per producer when given (what the market owes that producer)."""
-    with stored_language():
-        name = str(AccountKind.SALES.label) + (f" — {producer.name}" if producer else "")
-    account, _ = Account.objects.get_or_create(
-        market=market, kind=AccountKind.SALES, producer=producer, defaults={"name": name}
-    )
-    return account
-
-
-def client_account(membership: Membership) -> Account:
-    account, _ = Account.objects.get_or_create(
-        membership=membership,
-        defaults={
-            "market_id": membership.market_id,
-            "kind": AccountKind.CLIENT,
-            "name": membership.user.display_name,
-        },
-    )
-    return account
-
-
 def _check_amount(amount) -> None:
     if not isinstance(amount, Decimal):
         raise InvalidAmountError(f"amounts are Decimal, not {type(amount).__name__}")
@@ -225,52 +193,58 @@ def transaction_post(
 
     with transaction.atomic():
         locked = _lock_accounts(sorted(deltas))
-        if idempotency_key:
-            existing = Transaction.objects.filter(
-                market=market, idempotency_key=idempotency_key
-            ).first()
-            if existing is not None:
-                return existing, False
+        existing = _already_posted(market, idempotency_key)
+        if existing is not None:
+            return existing, False
         if reverses is not None and Transaction.objects.filter(reverses=reverses).exists():
             raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed")
         _check_floors(locked, deltas, floors or {})
-        try:
-            with transaction.atomic():
-                txn = Transaction.objects.create(
-                    market=market,
-                    kind=kind,
-                    label=label[:200],
-                    date=date or timezone.localdate(),
-                    created_by=posted_by,
-                    idempotency_key=idempotency_key or None,
-                    reverses=reverses,
-                    reason=reason,
-                    order=order,
-                )
-        except IntegrityError:
-            # A concurrent posting with the same key or reversing the same
-            # transaction committed first (it did not touch our accounts).
-            if idempotency_key:
-                existing = Transaction.objects.filter(
-                    market=market, idempotency_key=idempotency_key
-                ).first()
-                if existing is not None:
-                    return existing, False
-            if reverses is not None:
-                raise AlreadyReversedError(
-                    f"transaction {reverses.pk} is already reversed"
-                ) from None
-            raise
-        txn.entries.bulk_create(
-            [
-                txn.entries.model(transaction=txn, account=leg.account, amount=leg.amount)
-                for leg in legs
-            ]
-        )
-        for account_id, delta in deltas.items():
-            if delta:
-                Account.objects.filter(pk=account_id).update(balance=F("balance") + delta)
-    return txn, True
+        fields = {
+            "market": market,
+            "kind": kind,
+            "label": label[:200],
+            "date": date or timezone.localdate(),
+            "created_by": posted_by,
+            "idempotency_key": idempotency_key or None,
+            "reverses": reverses,
+            "reason": reason,
+            "order": order,
+        }
+        txn, created = _transaction_create(fields)
+        if created:
+            _entries_write(txn, legs, deltas)
+    return txn, created
+
+
+def _already_posted(market: Market, idempotency_key: str | None) -> Transaction | None:
+    if not idempotency_key:
+        return None
+    return Transaction.objects.filter(market=market, idempotency_key=idempotency_key).first()
+
+
+def _transaction_create(fields: dict) -> tuple[Transaction, bool]:
+    try:
+        with transaction.atomic():
+            return Transaction.objects.create(**fields), True
+    except IntegrityError:
+        # A concurrent posting with the same key or reversing the same
+        # transaction committed first (it did not touch our accounts).
+        existing = _already_posted(fields["market"], fields["idempotency_key"])
+        if existing is not None:
+            return existing, False
+        reverses = fields["reverses"]
+        if reverses is not None:
+            raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed") from None
+        raise
+
+
+def _entries_write(txn: Transaction, legs: Sequence[Leg], deltas: Mapping[int, Decimal]) -> None:
+    txn.entries.bulk_create(
+        [txn.entries.model(transaction=txn, account=leg.account, amount=leg.amount) for leg in legs]
+    )
+    for account_id, delta in deltas.items():
+        if delta:
+            Account.objects.filter(pk=account_id).update(balance=F("balance") + delta)
 
 
 def transaction_reverse(

@@ -1,5 +1,5 @@
-"""Online card payment pages: Stripe's webhook, the client's return page, paying
-again or another way, and the admin's refund.
+"""Online card payment pages: Stripe's webhook, the client's return page and the
+admin's refund (paying again or another way is an order page: `orders.views.online`).
 """
 
 import logging
@@ -8,7 +8,6 @@ import stripe
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -16,34 +15,23 @@ from django.views.decorators.http import require_POST
 from accounts.access import admin_view, member_view
 from cagette.http import post_only
 from cagette.money import format_euros
-from orders.checkout_forms import PaymentChoiceForm
-from orders.services import (
-    checkout_choices,
-    online_card_minimum_message,
-    online_card_minimum_note,
-)
 
 from ..methods import PaymentMethod
 from ..models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus, RefundStatus
-from ..online import (
+from .checkout import (
     OnlinePaymentError,
     can_choose_again,
-    checkout_open,
     checkout_sync,
     client_status,
     latest_checkout,
-    payment_choose_again,
+    member_online_payment,
 )
-from ..stripe_forms import OnlineRefundForm
-from ..stripe_gateway import GatewayError, GatewayRefused, checkout_accepts
-from ..stripe_refunds import RefundTooEarly, paid_checkout, refund_request, refundable
-from ..stripe_webhooks import MalformedEvent, event_handle, event_reject, event_verified
+from .forms import OnlineRefundForm
+from .gateway import GatewayError
+from .refunds import RefundTooEarly, paid_checkout, refund_request, refundable
+from .webhooks import MalformedEvent, event_handle, event_reject, event_verified
 
 logger = logging.getLogger(__name__)
-
-
-def _unavailable() -> str:
-    return _("Le paiement en ligne est momentanément indisponible : réessayez dans un instant.")
 
 
 # -- Stripe's webhook ---------------------------------------------------------------------
@@ -83,62 +71,10 @@ def _rejected(request, error: MalformedEvent) -> HttpResponse:
 # -- The client's side ----------------------------------------------------------------------
 
 
-def _get_online_payment_for_member(request, payment_id) -> Payment:
-    return get_object_or_404(
-        Payment.objects.select_related("order__distribution"),
-        pk=payment_id,
-        membership=request.membership,
-        method=PaymentMethod.ONLINE_CARD,
-    )
-
-
-def _return_urls(request, payment: Payment) -> dict:
-    back = request.build_absolute_uri(
-        reverse("online_payment_return", args=[request.market.slug, payment.pk])
-    )
-    return {"success_url": back + "?session_id={CHECKOUT_SESSION_ID}", "cancel_url": back}
-
-
-def pay_online(request, payment: Payment):
-    """Send the client to Stripe's page for ``payment`` (or say why not)."""
-    if not checkout_accepts(payment.amount):  # lowered since it was chosen, say
-        messages.error(request, online_card_minimum_message())
-        return redirect("order_detail", request.market.slug, payment.order_id)
-    try:
-        checkout = checkout_open(payment=payment, **_return_urls(request, payment))
-    except GatewayRefused:
-        messages.error(
-            request,
-            _(
-                "Le paiement en ligne n'a pas pu être préparé pour cette commande : "
-                "choisissez un autre moyen de paiement."
-            ),
-        )
-        return redirect("order_detail", request.market.slug, payment.order_id)
-    except GatewayError:
-        messages.error(request, _unavailable())
-        return redirect("order_detail", request.market.slug, payment.order_id)
-    if checkout is None:
-        return redirect("online_payment_return", request.market.slug, payment.pk)
-    return redirect(checkout.url)
-
-
-def pay_order_online(request, order):
-    """After checkout: the order's pending online payment, paid on Stripe's page."""
-    payment = (
-        order.payments.filter(method=PaymentMethod.ONLINE_CARD, status=PaymentStatus.PENDING)
-        .order_by("-created_at")
-        .first()
-    )
-    if payment is None:
-        return redirect("order_detail", request.market.slug, order.pk)
-    return pay_online(request, payment)
-
-
 @member_view
 def online_payment_return(request, payment_id):
     """Where Stripe sends the client back: the payment's real status, asked to Stripe."""
-    payment = _get_online_payment_for_member(request, payment_id)
+    payment = member_online_payment(request.membership, payment_id)
     checkout = latest_checkout(payment)
     session_id = request.GET.get("session_id", "")
     if session_id:
@@ -160,49 +96,6 @@ def online_payment_return(request, payment_id):
         "rechoice": PaymentRechoice.objects.filter(replaced=payment).first(),
     }
     return render(request, "payments/online_return.html", context)
-
-
-@post_only("online_payment_return", "payment_id")
-@member_view
-def online_payment_pay(request, payment_id):
-    """« Payer en ligne » / « Réessayer »: the open session, or a new one."""
-    payment = _get_online_payment_for_member(request, payment_id)
-    if payment.status == PaymentStatus.PENDING:
-        return pay_online(request, payment)
-    if not can_choose_again(payment):
-        return redirect("online_payment_return", request.market.slug, payment.pk)
-    return _choose_again(request, payment, PaymentMethod.ONLINE_CARD)
-
-
-def _choose_again(request, payment: Payment, choice: str):
-    try:
-        rechoice = payment_choose_again(payment=payment, choice=choice, chosen_by=request.user)
-    except GatewayError:
-        messages.error(request, _unavailable())
-        return redirect("online_payment_return", request.market.slug, payment.pk)
-    except OnlinePaymentError as error:
-        messages.error(request, error.message)
-        return redirect("online_payment_return", request.market.slug, payment.pk)
-    if rechoice.payment is not None and rechoice.payment.method == PaymentMethod.ONLINE_CARD:
-        return pay_online(request, rechoice.payment)
-    messages.success(request, _("Votre choix est enregistré."))
-    return redirect("order_detail", request.market.slug, payment.order_id)
-
-
-@member_view
-def online_payment_change(request, payment_id):
-    """« Choisir un autre moyen de paiement » for what an online payment was for."""
-    payment = _get_online_payment_for_member(request, payment_id)
-    if not can_choose_again(payment):
-        return redirect("online_payment_return", request.market.slug, payment.pk)
-    choices = checkout_choices(request.market, payment.amount)
-    note = online_card_minimum_note(request.market, payment.amount)
-    form = PaymentChoiceForm(request.POST or None, choices=choices, note=note)
-    if request.method == "POST" and form.is_valid():
-        return _choose_again(request, payment, form.cleaned_data["choice"])
-    context = {"payment": payment, "order": payment.order, "form": form}
-    status = 400 if request.method == "POST" else 200
-    return render(request, "payments/online_change.html", context, status=status)
 
 
 # -- The admin's refund (basket page) --------------------------------------------------------

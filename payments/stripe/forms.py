@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cagette.money import MoneyField
 
-from .forms import OnceForm
+from ..forms import OnceForm
 
 
 class OnlineRefundForm(OnceForm):

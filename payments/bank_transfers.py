@@ -18,7 +18,6 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import (
@@ -38,21 +37,22 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncDate
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Market
-from cagette.i18n import language_of
-from distributions.models import Distribution
-from orders.instructions import PaymentInstructions
+from cagette.emails import email_build
+from cagette.money import ZERO
 
+from .instructions import PaymentInstructions
 from .methods import PaymentMethod
 from .models import Payment, PaymentReminder, PaymentStatus
 from .services import PaymentStateError, payment_receive
 
 logger = logging.getLogger(__name__)
 
-ZERO = Decimal("0.00")
+# The distributions payments are for, reached through the payments' own link
+# (the distributions app depends on this one, not the reverse).
+Distribution = Payment._meta.get_field("distribution").related_model
 
 
 # -- Reads -----------------------------------------------------------------------
@@ -101,10 +101,17 @@ def pending_transfers(
         payments = payments.filter(distribution__date__gte=today)
     if distribution is not None:
         payments = payments.filter(distribution=distribution)
+    return _with_reminders(payments.select_related("membership__user", "distribution"), today)
+
+
+def _with_reminders(payments: QuerySet[Payment], today: date_type) -> QuerySet[Payment]:
+    """The annotations `pending_transfers` promises, in the page's order."""
     sent = Q(reminders__sent_at__isnull=False)
+    asked_unsent = Q(last_requested_at__isnull=False) & (
+        Q(last_reminded_at__isnull=True) | Q(last_requested_at__gt=F("last_reminded_at"))
+    )
     return (
-        payments.select_related("membership__user", "distribution")
-        .annotate(
+        payments.annotate(
             waiting=ExpressionWrapper(
                 Value(today, output_field=DateField()) - TruncDate("created_at"),
                 output_field=DurationField(),
@@ -115,14 +122,7 @@ def pending_transfers(
         )
         .annotate(
             last_reminder_failed=Case(
-                When(
-                    Q(last_requested_at__isnull=False)
-                    & (
-                        Q(last_reminded_at__isnull=True)
-                        | Q(last_requested_at__gt=F("last_reminded_at"))
-                    ),
-                    then=Value(True),
-                ),
+                When(asked_unsent, then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             )
@@ -283,9 +283,7 @@ def _deliver(reminder_ids: list[int], outcome: Reminders) -> None:
 def reminder_email_send(reminder: PaymentReminder) -> bool:
     """Send one reminder; a failure is logged, and the reminder stays unsent."""
     try:
-        with language_of(reminder.payment.membership.user):
-            message = _build(reminder.payment)
-        message.send()
+        _build(reminder.payment).send()
     except Exception:
         logger.exception(
             "Transfer reminder %s (payment %s) was not sent", reminder.pk, reminder.payment_id
@@ -307,11 +305,4 @@ def _build(payment: Payment) -> EmailMultiAlternatives:
             market, PaymentMethod.TRANSFER, payment.amount, payment.reference
         ),
     }
-    subject = " ".join(render_to_string("emails/transfer_reminder-subject.txt", context).split())
-    body = render_to_string("emails/transfer_reminder-body.txt", context)
-    html = render_to_string("emails/transfer_reminder-body.html", context)
-    message = EmailMultiAlternatives(
-        subject, body, settings.DEFAULT_FROM_EMAIL, [payment.membership.user.email]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return email_build("transfer_reminder", context, to=payment.membership.user)

@@ -1,6 +1,6 @@
 """What of an online payment belongs to each producer of the order (no Stripe here).
 
-The rules are told in `payments.producer_transfers`, which sends the shares;
+The rules are told in `payments.stripe.payouts`, which sends the shares;
 they live here so they can be read, and tested, on their own.
 """
 
@@ -9,18 +9,17 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Q, Sum
 
-from cagette.money import CENT, to_cents
-from orders.models import Order
+from cagette.money import CENT, ZERO, round_cents
 
-from .methods import PaymentMethod
-from .models import Payment, PaymentStatus, StripeCheckout
+from ..methods import PaymentMethod
+from ..models import Payment, PaymentStatus, StripeCheckout
 
-ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
 
 
-def producer_totals(order: Order) -> dict:
-    """Each producer of the order with their lines total: ``{producer: amount}``."""
+def producer_totals(order) -> dict:
+    """Each producer of ``order`` (an `orders.Order`) with their lines total:
+    ``{producer: amount}``."""
     totals: dict = defaultdict(lambda: ZERO)
     for line in order.lines.select_related("product__producer"):
         totals[line.product.producer] += line.amount
@@ -54,7 +53,7 @@ def part_of(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
 
 
 def commission_of(share: Decimal, percent: Decimal) -> Decimal:
-    return to_cents(share * percent / HUNDRED)
+    return round_cents(share * percent / HUNDRED)
 
 
 def unpaid_before(payment: Payment, totals: dict) -> dict:

@@ -19,11 +19,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES, Market, Membership
+from cagette.money import ZERO
 from cagette.search import clean_search
 
-from .models import MONEY, Account, AccountKind
+from ..models import MONEY, Account, AccountKind
 
-ZERO = Decimal("0.00")
 EXPORT_CHUNK = 2000
 
 
@@ -53,6 +53,7 @@ CREDITOR = BalanceState(
     badge="text-bg-success",
     condition=Q(account__balance__lt=0),
 )
+
 SETTLED = BalanceState(
     slug="a-jour",
     label=_("À jour"),

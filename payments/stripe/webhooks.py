@@ -7,9 +7,9 @@ does not keep order. So:
   transaction as its effects: a delivery seen before does nothing, and one
   whose handling failed leaves no trace and is handled again next time;
 * what an event does depends on the state it carries, not on the event that
-  came before: sessions go through `payments.online.checkout_apply`, whose
+  came before: sessions go through `payments.stripe.checkout.checkout_apply`, whose
   statuses only move forward and whose posting is keyed on the payment;
-  refunds go through `payments.stripe_refunds`, whose statuses only move
+  refunds go through `payments.stripe.refund_events`, whose statuses only move
   forward too and whose postings are keyed on each refund;
 * an event we cannot handle yet (a refund on a session not known as paid,
   Stripe unreachable when it must be asked) raises: nothing is recorded, the
@@ -37,9 +37,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import RejectedStripeEvent, StripeEvent
-from .online import checkout_apply
-from .stripe_refunds import ImpossibleRefund, refund_apply, refund_update
+from ..models import RejectedStripeEvent, StripeEvent
+from .checkout import checkout_apply
+from .refund_events import refund_apply, refund_update
+from .refunds import ImpossibleRefund
 
 logger = logging.getLogger(__name__)
 

@@ -2,28 +2,18 @@
 
 from django.urls import path
 
-from .views import stripe
+from . import views
 
 urlpatterns = [
     path(
         "paiement-en-ligne/<int:payment_id>/",
-        stripe.online_payment_return,
+        views.online_payment_return,
         name="online_payment_return",
-    ),
-    path(
-        "paiement-en-ligne/<int:payment_id>/payer/",
-        stripe.online_payment_pay,
-        name="online_payment_pay",
-    ),
-    path(
-        "paiement-en-ligne/<int:payment_id>/autre-moyen/",
-        stripe.online_payment_change,
-        name="online_payment_change",
     ),
     path(
         "gestion/distributions/<int:distribution_id>/paniers/<int:order_id>/"
         "paiements/<int:payment_id>/rembourser/",
-        stripe.online_refund,
+        views.online_refund,
         name="online_refund",
     ),
 ]

@@ -4,15 +4,15 @@ How a payment goes
 ------------------
 1. Checkout records the order with a pending online `Payment`; `checkout_open`
    opens a Checkout Session for it and the client is sent to Stripe's page.
-2. Stripe says how it went by webhook (`payments.stripe_webhooks`); the return
+2. Stripe says how it went by webhook (`payments.stripe.webhooks`); the return
    page and ``manage.py stripe_reconcile`` ask Stripe themselves
    (`checkout_sync`). All of them hand the session to `checkout_apply`, the one
    place that changes our records, so the outcome is the same whichever comes
    first and however many times each one comes.
 3. Paid: the payment is received (`payment_receive`, whose posting is keyed on
    the payment: posted once). Failed or expired: the payment is cancelled and
-   the client may choose again (`payment_choose_again`), online or otherwise.
-4. Refunds: see `payments.stripe_refunds`.
+   the client may choose again (`orders.rechoose`), online or otherwise.
+4. Refunds: see `payments.stripe.refunds` and `payments.stripe.refund_events`.
 
 Locks
 -----
@@ -23,30 +23,29 @@ session, delivered at the same time, run one after the other.
 
 import logging
 from collections.abc import Mapping
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
-from orders.models import Order
 
-from . import stripe_gateway as gateway
-from .ledger import client_account, retried_on_conflict
-from .methods import CAGNOTTE, PaymentMethod
-from .models import (
+from ..ledger import retried_on_conflict
+from ..methods import PaymentMethod
+from ..models import (
     CheckoutStatus,
     Payment,
     PaymentRechoice,
     PaymentStatus,
     StripeCheckout,
 )
-from .producer_transfers import payment_accounts_lock, transfers_plan
-from .services import payment_cancel, payment_receive, payment_record
+from ..services import payment_cancel, payment_receive, payment_record
+from . import gateway
+from .payout_sending import payment_accounts_lock
+from .payouts import payouts_plan
 
 logger = logging.getLogger(__name__)
-ZERO = Decimal("0.00")
 # A session's status only moves to a higher rank.
 RANK = {
     CheckoutStatus.OPEN: 0,
@@ -236,7 +235,7 @@ def _receive(checkout: StripeCheckout, session: Mapping) -> Payment:
         # Producers with a connected account get their share (sent after commit),
         # funded by the session's charge (looked up before sending when the
         # event did not carry it).
-        transfers_plan(received, charge=checkout.charge_id)
+        payouts_plan(received, charge=checkout.charge_id)
         return received
     # Settled otherwise meanwhile (another session paid it, or it was marked not
     # paid): the money did arrive, so it is a payment of its own and stays on
@@ -277,6 +276,16 @@ def checkouts_close(payment: Payment) -> None:
 # -- Choosing again ---------------------------------------------------------------------
 
 
+def member_online_payment(membership, payment_id: int) -> Payment:
+    """The member's own online payment ``payment_id``: a 404 for anyone else's."""
+    return get_object_or_404(
+        Payment.objects.select_related("order__distribution"),
+        pk=payment_id,
+        membership=membership,
+        method=PaymentMethod.ONLINE_CARD,
+    )
+
+
 def latest_checkout(payment: Payment) -> StripeCheckout | None:
     return payment.stripe_checkouts.order_by("-attempt").first()
 
@@ -289,89 +298,6 @@ def can_choose_again(payment: Payment) -> bool:
         return False
     latest = latest_checkout(payment)
     return latest is None or latest.status != CheckoutStatus.PROCESSING
-
-
-def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
-    """The client pays what ``payment`` was for another way (or online again).
-
-    The online payment is cancelled (its open sessions closed at Stripe
-    first) and a pending payment is created for the new choice; « cagnotte »
-    creates none, the order staying on the balance. Once per payment: asked
-    again, it returns the first choice. Raises `OnlinePaymentError`.
-    """
-    checkouts_close(payment)  # Stripe first, outside our locks
-    return _choose_again(payment, choice, chosen_by)
-
-
-@retried_on_conflict
-def _choose_again(payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
-    from orders.emails import send_order_recap
-    from orders.services import checkout_choices
-
-    with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("market")
-            .get(pk=payment.pk)
-        )
-        done = PaymentRechoice.objects.filter(replaced=payment).first()
-        if done is not None:
-            return done
-        _check_replaceable(payment, choice, checkout_choices(payment.market, payment.amount))
-        if payment.status == PaymentStatus.PENDING:
-            payment_cancel(payment=payment, cancelled_by=chosen_by)
-        order = Order.objects.select_for_update().get(pk=payment.order_id)
-        new = _new_choice(order, payment.amount, choice, chosen_by)
-        rechoice = PaymentRechoice.objects.create(
-            replaced=payment, choice=choice, payment=new, chosen_by=chosen_by
-        )
-        order.payment_method = choice
-        order.updated_at = timezone.now()
-        order.save(update_fields=["payment_method", "updated_at"])
-        amount, new_id = payment.amount, new.pk if new else None
-        # A complement's payment carries a suffixed reference (``…-2``).
-        added = payment.reference != order.reference
-        transaction.on_commit(
-            lambda: send_order_recap(
-                order.pk, choice=choice, amount=amount, payment_id=new_id, added=added
-            )
-        )
-    return rechoice
-
-
-def _check_replaceable(payment: Payment, choice: str, choices: list[str]) -> None:
-    if payment.method != PaymentMethod.ONLINE_CARD or payment.order_id is None:
-        raise OnlinePaymentError(_("Ce paiement ne peut pas être remplacé."))
-    if payment.status == PaymentStatus.RECEIVED:
-        raise OnlinePaymentError(_("Votre paiement en ligne vient d'être reçu : tout est réglé."))
-    latest = latest_checkout(payment)
-    if latest is not None and latest.status == CheckoutStatus.PROCESSING:
-        raise OnlinePaymentError(
-            _("Votre paiement en ligne est en cours de traitement : attendez sa confirmation.")
-        )
-    if choice not in choices:
-        raise OnlinePaymentError(_("Choisissez un des moyens de paiement proposés par le marché."))
-
-
-def _new_choice(order: Order, amount: Decimal, choice: str, chosen_by) -> Payment | None:
-    if choice == CAGNOTTE:
-        held = client_account(order.membership).held
-        if held < 0 and not order.market.allow_negative_balances:
-            raise OnlinePaymentError(
-                _("Votre solde ne couvre pas cette commande : choisissez un autre moyen.")
-            )
-        return None
-    return Payment.objects.create(
-        market=order.market,
-        membership=order.membership,
-        method=choice,
-        amount=amount,
-        status=PaymentStatus.PENDING,
-        reference=order.next_payment_reference(),
-        order=order,
-        distribution=order.distribution,
-        created_by=chosen_by,
-    )
 
 
 # -- What the client is told ---------------------------------------------------------

@@ -13,8 +13,8 @@ from accounts.access import staff_view
 from cagette.http import post_only
 from cagette.money import format_euros
 
-from ..transfer_forms import DistributionFilterForm, TransferSelectionForm
-from ..transfers import (
+from ..bank_transfer_forms import DistributionFilterForm, TransferSelectionForm
+from ..bank_transfers import (
     MissingIbanError,
     pending_transfers,
     transfer_reminders_send,

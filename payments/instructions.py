@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.models import Market
-from payments.methods import CAGNOTTE, PaymentMethod, checkout_label
+
+from .methods import CAGNOTTE, PaymentMethod, checkout_label
 
 
 @dataclass(frozen=True)

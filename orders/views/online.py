@@ -1,0 +1,114 @@
+"""Paying an order online after checkout, again, or another way (the order's side
+of online payments; Stripe's return page and webhook are in `payments.stripe.views`).
+"""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts.access import member_view
+from cagette.http import post_only
+from payments.methods import PaymentMethod
+from payments.models import Payment, PaymentStatus
+from payments.stripe.checkout import (
+    OnlinePaymentError,
+    can_choose_again,
+    checkout_open,
+    member_online_payment,
+)
+from payments.stripe.gateway import GatewayError, GatewayRefused, checkout_accepts
+
+from ..checkout_forms import PaymentChoiceForm
+from ..rechoose import payment_choose_again
+from ..services import checkout_choices, online_card_minimum_message, online_card_minimum_note
+
+
+def _unavailable() -> str:
+    return _("Le paiement en ligne est momentanément indisponible : réessayez dans un instant.")
+
+
+def _return_urls(request, payment: Payment) -> dict:
+    back = request.build_absolute_uri(
+        reverse("online_payment_return", args=[request.market.slug, payment.pk])
+    )
+    return {"success_url": back + "?session_id={CHECKOUT_SESSION_ID}", "cancel_url": back}
+
+
+def pay_online(request, payment: Payment):
+    """Send the client to Stripe's page for ``payment`` (or say why not)."""
+    if not checkout_accepts(payment.amount):  # lowered since it was chosen, say
+        messages.error(request, online_card_minimum_message())
+        return redirect("order_detail", request.market.slug, payment.order_id)
+    try:
+        checkout = checkout_open(payment=payment, **_return_urls(request, payment))
+    except GatewayRefused:
+        messages.error(
+            request,
+            _(
+                "Le paiement en ligne n'a pas pu être préparé pour cette commande : "
+                "choisissez un autre moyen de paiement."
+            ),
+        )
+        return redirect("order_detail", request.market.slug, payment.order_id)
+    except GatewayError:
+        messages.error(request, _unavailable())
+        return redirect("order_detail", request.market.slug, payment.order_id)
+    if checkout is None:
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    return redirect(checkout.url)
+
+
+def pay_order_online(request, order):
+    """After checkout: the order's pending online payment, paid on Stripe's page."""
+    payment = (
+        order.payments.filter(method=PaymentMethod.ONLINE_CARD, status=PaymentStatus.PENDING)
+        .order_by("-created_at")
+        .first()
+    )
+    if payment is None:
+        return redirect("order_detail", request.market.slug, order.pk)
+    return pay_online(request, payment)
+
+
+@post_only("online_payment_return", "payment_id")
+@member_view
+def online_payment_pay(request, payment_id):
+    """« Payer en ligne » / « Réessayer »: the open session, or a new one."""
+    payment = member_online_payment(request.membership, payment_id)
+    if payment.status == PaymentStatus.PENDING:
+        return pay_online(request, payment)
+    if not can_choose_again(payment):
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    return _choose_again(request, payment, PaymentMethod.ONLINE_CARD)
+
+
+def _choose_again(request, payment: Payment, choice: str):
+    try:
+        rechoice = payment_choose_again(payment=payment, choice=choice, chosen_by=request.user)
+    except GatewayError:
+        messages.error(request, _unavailable())
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    except OnlinePaymentError as error:
+        messages.error(request, error.message)
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    if rechoice.payment is not None and rechoice.payment.method == PaymentMethod.ONLINE_CARD:
+        return pay_online(request, rechoice.payment)
+    messages.success(request, _("Votre choix est enregistré."))
+    return redirect("order_detail", request.market.slug, payment.order_id)
+
+
+@member_view
+def online_payment_change(request, payment_id):
+    """« Choisir un autre moyen de paiement » for what an online payment was for."""
+    payment = member_online_payment(request.membership, payment_id)
+    if not can_choose_again(payment):
+        return redirect("online_payment_return", request.market.slug, payment.pk)
+    choices = checkout_choices(request.market, payment.amount)
+    note = online_card_minimum_note(request.market, payment.amount)
+    form = PaymentChoiceForm(request.POST or None, choices=choices, note=note)
+    if request.method == "POST" and form.is_valid():
+        return _choose_again(request, payment, form.cleaned_data["choice"])
+    context = {"payment": payment, "order": payment.order, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "orders/online_change.html", context, status=status)

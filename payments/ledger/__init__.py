@@ -1,0 +1,45 @@
+"""The ledger: the ground floor of the money, double entry, one book per market.
+
+- `accounts`: the chart of accounts (system accounts, sales, one per client);
+- `posting`: the one posting service (`transaction_post`, `transaction_reverse`),
+  its locks, retries and specific exceptions;
+- `balances`: the « Solde des clients » reading of the client accounts;
+- `checks`: what ``manage.py check_ledger`` verifies over the whole database.
+
+The sign convention and the invariants are told in `payments.models.ledger`.
+May import `accounts`, `cagette` and what `payments` describes its rows with
+(`models`, `methods`, `labels`); never the services built on it, nor another
+domain app.
+"""
+
+from .accounts import client_account, market_account, sales_account
+from .posting import (
+    AlreadyReversedError,
+    CrossMarketError,
+    InsufficientBalanceError,
+    InvalidAmountError,
+    LedgerError,
+    Leg,
+    UnbalancedTransactionError,
+    accounts_lock,
+    retried_on_conflict,
+    transaction_post,
+    transaction_reverse,
+)
+
+__all__ = [
+    "AlreadyReversedError",
+    "CrossMarketError",
+    "InsufficientBalanceError",
+    "InvalidAmountError",
+    "LedgerError",
+    "Leg",
+    "UnbalancedTransactionError",
+    "accounts_lock",
+    "client_account",
+    "market_account",
+    "retried_on_conflict",
+    "sales_account",
+    "transaction_post",
+    "transaction_reverse",
+]

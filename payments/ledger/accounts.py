@@ -1,0 +1,41 @@
+"""The accounts of a market's chart: its system accounts, sales, one per client.
+
+Each is created on first use, named in the market's stored language.
+"""
+
+from accounts.models import Market, Membership
+from cagette.i18n import stored_language
+
+from ..models import Account, AccountKind
+
+
+def market_account(market: Market, kind: str) -> Account:
+    """The market's system account of this kind (created on first use)."""
+    if kind in (AccountKind.CLIENT, AccountKind.SALES):
+        raise ValueError(f"{kind} accounts are not one per market")
+    with stored_language():
+        name = str(AccountKind(kind).label)
+    account, _ = Account.objects.get_or_create(market=market, kind=kind, defaults={"name": name})
+    return account
+
+
+def sales_account(market: Market, producer=None) -> Account:
+    """Sales, per producer when given (what the market owes that producer)."""
+    with stored_language():
+        name = str(AccountKind.SALES.label) + (f" — {producer.name}" if producer else "")
+    account, _ = Account.objects.get_or_create(
+        market=market, kind=AccountKind.SALES, producer=producer, defaults={"name": name}
+    )
+    return account
+
+
+def client_account(membership: Membership) -> Account:
+    account, _ = Account.objects.get_or_create(
+        membership=membership,
+        defaults={
+            "market_id": membership.market_id,
+            "kind": AccountKind.CLIENT,
+            "name": membership.user.display_name,
+        },
+    )
+    return account

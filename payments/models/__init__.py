@@ -1,0 +1,64 @@
+"""The payments app's rows, one module per subject, all under the ``payments`` label.
+
+- `ledger`: accounts, transactions and entries (the design overview, the sign
+  convention and the invariants are told there);
+- `records`: payments as records of their own, their reminders and re-choices;
+- `stripe`: Checkout Sessions, refunds, events and producers' payouts.
+
+May import `accounts`, `cagette` and `payments.methods` / `payments.labels`;
+other apps' rows are named by string (``"orders.Order"``).
+"""
+
+from ..methods import PaymentMethod
+from .ledger import (
+    LABEL_WORDINGS,
+    MONEY,
+    POSTING_ORDER,
+    Account,
+    AccountKind,
+    Entry,
+    EntryQuerySet,
+    Transaction,
+    TransactionKind,
+)
+from .records import METHOD_ACCOUNT, Payment, PaymentRechoice, PaymentReminder, PaymentStatus
+from .stripe import (
+    CheckoutStatus,
+    ProducerTransfer,
+    ProducerTransferStatus,
+    RefundStatus,
+    RejectedStripeEvent,
+    StripeCheckout,
+    StripeCheckoutQuerySet,
+    StripeEvent,
+    StripeRefund,
+    TransferReversalStatus,
+)
+
+__all__ = [
+    "LABEL_WORDINGS",
+    "METHOD_ACCOUNT",
+    "MONEY",
+    "POSTING_ORDER",
+    "Account",
+    "AccountKind",
+    "CheckoutStatus",
+    "Entry",
+    "EntryQuerySet",
+    "Payment",
+    "PaymentMethod",
+    "PaymentRechoice",
+    "PaymentReminder",
+    "PaymentStatus",
+    "ProducerTransfer",
+    "ProducerTransferStatus",
+    "RefundStatus",
+    "RejectedStripeEvent",
+    "StripeCheckout",
+    "StripeCheckoutQuerySet",
+    "StripeEvent",
+    "StripeRefund",
+    "TransactionKind",
+    "Transaction",
+    "TransferReversalStatus",
+]
