@@ -5,12 +5,10 @@ shows the same instructions.
 """
 
 import logging
-import re
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 
+from cagette.emails import email_build
 from cagette.i18n import language_of
 from payments.instructions import PaymentInstructions
 from payments.ledger import client_account
@@ -75,15 +73,4 @@ def _build(
         "added": earlier is not None,
         "earlier": earlier or [],
     }
-    # One line, but amounts keep their no-break space before « € ».
-    subject = re.sub(
-        r"[ \t\r\n]+", " ", render_to_string("emails/order_recap-subject.txt", context)
-    )
-    subject = subject.strip()
-    body = render_to_string("emails/order_recap-body.txt", context)
-    html = render_to_string("emails/order_recap-body.html", context)
-    message = EmailMultiAlternatives(
-        subject, body, settings.DEFAULT_FROM_EMAIL, [order.membership.user.email]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return email_build("order_recap", context, to=order.membership.user)

@@ -24,7 +24,8 @@ from payments.ledger import (
     retried_on_conflict,
 )
 from payments.methods import CAGNOTTE, PaymentMethod
-from payments.models import Payment, PaymentStatus, Transaction, TransactionKind
+from payments.models import Transaction, TransactionKind
+from payments.services import payment_expect
 from payments.stripe.gateway import checkout_accepts
 
 from ..emails import send_order_recap
@@ -180,7 +181,9 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
         raise _not_covered(error, difference) from None
     payment = None
     if choice and choice != CAGNOTTE and difference > 0:
-        payment = _expect_payment(order, choice, difference)
+        payment = payment_expect(
+            order=order, method=choice, amount=difference, created_by=order.membership.user
+        )
     _save_total(order, difference, choice)
     if notify:  # something changed (see above): the client gets the new recap
         added = not first and market.payments_enabled and difference > 0
@@ -200,21 +203,6 @@ def _order_label(order: Order, first: bool) -> str:
         else:
             label = _("Modification de commande panier n° %(number)s")
         return label % {"number": order.number} + f" ({order.distribution.date:%d/%m/%Y})"
-
-
-def _expect_payment(order: Order, choice: str, amount: Decimal) -> Payment:
-    """The payment the client said they would make for ``amount``, with its own reference."""
-    return Payment.objects.create(
-        market=order.market,
-        membership=order.membership,
-        method=choice,
-        amount=amount,
-        status=PaymentStatus.PENDING,
-        reference=order.next_payment_reference(),
-        order=order,
-        distribution=order.distribution,
-        created_by=order.membership.user,
-    )
 
 
 def _save_total(order: Order, difference: Decimal, choice: str) -> None:
