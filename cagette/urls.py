@@ -18,6 +18,7 @@ urlpatterns = [
     path("m/<slug:market_slug>/", include("payments.urls")),
     path("m/<slug:market_slug>/", include("payments.stripe.urls")),
     path("m/<slug:market_slug>/", include("orders.urls_online")),
+    path("m/<slug:market_slug>/distributions/", include("distributions.urls_shop")),
     path("m/<slug:market_slug>/", include("orders.urls")),
     path("m/<slug:market_slug>/gestion/", include("orders.urls_manage")),
     path(

@@ -112,6 +112,10 @@ class Distribution(models.Model):
         }.get(self.state, "text-bg-secondary")
 
     @property
+    def is_validated(self) -> bool:
+        return self.status == DistributionStatus.VALIDATED
+
+    @property
     def orders_closed(self) -> bool:
         """Past the closing time, or closed by hand: only an admin changes orders now."""
         return self.status != DistributionStatus.OPEN or timezone.now() >= self.orders_close_at

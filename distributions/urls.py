@@ -10,4 +10,9 @@ urlpatterns = [
     path("<int:pk>/", views.distribution_edit, name="distribution_edit"),
     path("<int:pk>/fermer/", views.distribution_close, name="distribution_close"),
     path("<int:pk>/rouvrir/", views.distribution_reopen, name="distribution_reopen"),
+    path(
+        "<int:distribution_id>/commandes/",
+        views.distribution_orders,
+        name="distribution_orders",
+    ),
 ]

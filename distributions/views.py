@@ -124,3 +124,14 @@ def distribution_close(request, pk):
 def distribution_reopen(request, pk):
     success = _("Commandes rouvertes pour la distribution « %(distribution)s ».")
     return _change_status(request, pk, DistributionReopenForm, success)
+
+
+@admin_view
+def distribution_orders(request, distribution_id):
+    distribution = _get_distribution_for_admin(request, distribution_id)
+    orders = distribution.orders.select_related("membership__user").order_by("number")
+    return render(
+        request,
+        "orders/manage/distribution_orders.html",
+        {"distribution": distribution, "orders": orders},
+    )

@@ -15,7 +15,6 @@ from django.utils.translation import npgettext
 
 from accounts.models import Market, Membership
 from cagette.money import round_cents
-from distributions.models import Distribution
 from payments.methods import checkout_label, staff_label
 from payments.models import Payment, PaymentStatus
 
@@ -140,7 +139,9 @@ def order_reference(day, number: int) -> str:
 
 class Order(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
-    distribution = models.ForeignKey(Distribution, on_delete=models.PROTECT, related_name="orders")
+    distribution = models.ForeignKey(
+        "distributions.Distribution", on_delete=models.PROTECT, related_name="orders"
+    )
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="orders")
     number = models.PositiveIntegerField(_("numéro de panier"))
     # Fixed when the order is created (see `save`): the client may already

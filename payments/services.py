@@ -254,7 +254,7 @@ def payment_settle_from_balance(*, payment: Payment, settled_by) -> PaymentRecho
     Paying from the balance moves no money: the order's debit already lowered
     the balance. So nothing is posted; the payment, expected or marked not
     paid, is cancelled and recorded as replaced by the cagnotte, as when a client chooses again
-    (`orders.rechoose.payment_choose_again`), so every page reads the order
+    (`orders.paying.rechoose.payment_choose_again`), so every page reads the order
     as paid with the balance. Once per payment: asked again, it returns the
     first record. The caller checks that the balance covers it.
     """

@@ -18,7 +18,6 @@ from cagette.money import (
     ZERO,
     format_euros,
 )
-from distributions.models import Distribution
 from payments.ledger import (
     InsufficientBalanceError,
     retried_on_conflict,
@@ -63,7 +62,7 @@ def _checked_choice(market: Market, choice: str) -> str:
 def order_checkout(
     *,
     membership: Membership,
-    distribution: Distribution,
+    distribution,  # a distributions.Distribution, which orders never import
     lines: list[BasketLine],
     choice: str,
     token: str,
@@ -120,7 +119,7 @@ def _lock_market(market: Market) -> Market:
     return Market.objects.select_for_update(no_key=True).get(pk=market.pk)
 
 
-def _lock_order(distribution: Distribution, membership: Membership) -> Order | None:
+def _lock_order(distribution, membership: Membership) -> Order | None:
     """The client's basket, read under its row lock, or None.
 
     `basket_validate` locks the order too: once it has committed, this read

@@ -5,17 +5,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.access import admin_view
-from distributions.models import Distribution, DistributionStatus
 from payments.ledger import client_account
 
 from ..adjust_forms import OrderAdjustForm
 from ..checkout.adjusting import order_adjust
 from ..checkout.errors import CheckoutError
 from ..models import Order
-
-
-def _get_distribution_for_admin(request, pk) -> Distribution:
-    return get_object_or_404(Distribution, pk=pk, market=request.market)
 
 
 def _get_order_for_admin(request, pk) -> Order:
@@ -27,22 +22,11 @@ def _get_order_for_admin(request, pk) -> Order:
 
 
 @admin_view
-def distribution_orders(request, distribution_id):
-    distribution = _get_distribution_for_admin(request, distribution_id)
-    orders = distribution.orders.select_related("membership__user").order_by("number")
-    return render(
-        request,
-        "orders/manage/distribution_orders.html",
-        {"distribution": distribution, "orders": orders},
-    )
-
-
-@admin_view
 def order_edit(request, order_id):
     order = _get_order_for_admin(request, order_id)
     # A validated basket is still corrected here: the change is a new entry
     # with its reason in the client's history, never a rewrite.
-    validated = order.is_validated or order.distribution.status == DistributionStatus.VALIDATED
+    validated = order.is_validated or order.distribution.is_validated
     form = OrderAdjustForm(request.POST or None, order=order)
     if request.method == "POST" and form.is_valid():
         try:

@@ -4,7 +4,6 @@ of online payments; Stripe's return page and webhook are in `payments.stripe.vie
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.access import member_view
@@ -14,61 +13,14 @@ from payments.models import Payment, PaymentStatus
 from payments.stripe.checkout import (
     OnlinePaymentError,
     can_choose_again,
-    checkout_open,
     member_online_payment,
 )
-from payments.stripe.gateway import GatewayError, GatewayRefused, checkout_accepts
+from payments.stripe.gateway import GatewayError
 
 from ..checkout_forms import PaymentChoiceForm
-from ..rechoose import payment_choose_again
-from ..services import checkout_choices, online_card_minimum_message, online_card_minimum_note
-
-
-def _unavailable() -> str:
-    return _("Le paiement en ligne est momentanément indisponible : réessayez dans un instant.")
-
-
-def _return_urls(request, payment: Payment) -> dict:
-    back = request.build_absolute_uri(
-        reverse("online_payment_return", args=[request.market.slug, payment.pk])
-    )
-    return {"success_url": back + "?session_id={CHECKOUT_SESSION_ID}", "cancel_url": back}
-
-
-def pay_online(request, payment: Payment):
-    """Send the client to Stripe's page for ``payment`` (or say why not)."""
-    if not checkout_accepts(payment.amount):  # lowered since it was chosen, say
-        messages.error(request, online_card_minimum_message())
-        return redirect("order_detail", request.market.slug, payment.order_id)
-    try:
-        checkout = checkout_open(payment=payment, **_return_urls(request, payment))
-    except GatewayRefused:
-        messages.error(
-            request,
-            _(
-                "Le paiement en ligne n'a pas pu être préparé pour cette commande : "
-                "choisissez un autre moyen de paiement."
-            ),
-        )
-        return redirect("order_detail", request.market.slug, payment.order_id)
-    except GatewayError:
-        messages.error(request, _unavailable())
-        return redirect("order_detail", request.market.slug, payment.order_id)
-    if checkout is None:
-        return redirect("online_payment_return", request.market.slug, payment.pk)
-    return redirect(checkout.url)
-
-
-def pay_order_online(request, order):
-    """After checkout: the order's pending online payment, paid on Stripe's page."""
-    payment = (
-        order.payments.filter(method=PaymentMethod.ONLINE_CARD, status=PaymentStatus.PENDING)
-        .order_by("-created_at")
-        .first()
-    )
-    if payment is None:
-        return redirect("order_detail", request.market.slug, order.pk)
-    return pay_online(request, payment)
+from ..paying.online import pay_online, unavailable
+from ..paying.rechoose import payment_choose_again
+from ..services import checkout_choices, online_card_minimum_note
 
 
 @post_only("online_payment_return", "payment_id")
@@ -87,7 +39,7 @@ def _choose_again(request, payment: Payment, choice: str):
     try:
         rechoice = payment_choose_again(payment=payment, choice=choice, chosen_by=request.user)
     except GatewayError:
-        messages.error(request, _unavailable())
+        messages.error(request, unavailable())
         return redirect("online_payment_return", request.market.slug, payment.pk)
     except OnlinePaymentError as error:
         messages.error(request, error.message)

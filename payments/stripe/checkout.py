@@ -11,7 +11,7 @@ How a payment goes
    first and however many times each one comes.
 3. Paid: the payment is received (`payment_receive`, whose posting is keyed on
    the payment: posted once). Failed or expired: the payment is cancelled and
-   the client may choose again (`orders.rechoose`), online or otherwise.
+   the client may choose again (`orders.paying.rechoose`), online or otherwise.
 4. Refunds: see `payments.stripe.refunds` and `payments.stripe.refund_events`.
 
 Locks

@@ -27,16 +27,9 @@ def test_no_domain_app_imports_another_inside_a_function():
 
 
 RANK = {app: index for index, app in enumerate(DOMAIN_APPS)}
-# orders still imports the Distribution model (a cycle orders ↔ distributions at
-# model level); strict, so the mark goes as soon as the import does.
-ORDERS_UPWARD = pytest.mark.xfail(
-    strict=True, reason="orders imports distributions.models (issue 10, orders side)"
-)
 
 
-@pytest.mark.parametrize(
-    "app", ["accounts", "payments", pytest.param("orders", marks=ORDERS_UPWARD), "distributions"]
-)
+@pytest.mark.parametrize("app", DOMAIN_APPS)
 def test_each_domain_app_imports_only_the_apps_below_it(app):
     """A total order with no upward import: no cycle between the apps either."""
     upward = [

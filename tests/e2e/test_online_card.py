@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from orders.models import Distribution, Order, Product, Unit
+from distributions.models import Distribution
+from orders.models import Order, Product, Unit
 from orders.services import basket_read, order_checkout
 from payments.models import Payment, Transaction
 from payments.stripe.checkout import checkout_open

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from payments.instructions import PaymentInstructions
 from payments.methods import CAGNOTTE, checkout_label
 
-from .models import CheckoutMode, Order
-from .money import on_balance_part, pending_payments, standing
+from ..models import CheckoutMode, Order
+from ..money import on_balance_part, pending_payments, standing
 
 
 def balance_label(order: Order) -> str:

@@ -18,9 +18,9 @@ from payments.models import CheckoutStatus, Payment, PaymentRechoice, PaymentSta
 from payments.services import payment_cancel, payment_expect
 from payments.stripe.checkout import OnlinePaymentError, checkouts_close, latest_checkout
 
-from .emails import send_order_recap
-from .models import Order
-from .services import checkout_choices
+from ..emails import send_order_recap
+from ..models import Order
+from ..services import checkout_choices
 
 
 def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> PaymentRechoice:

@@ -1,43 +1,35 @@
-"""The client's side: fill a basket, review it, choose how to pay, see orders."""
+"""The client's shop for one distribution: the distributions open for orders,
+the basket, its review and the choice of payment that records the order.
+
+These are pages of a distribution; what they record is the orders app's
+(`orders.checkout`), and the templates stay with the orders' (`orders/…`).
+"""
 
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.access import member_view
 from cagette.money import ZERO
-from distributions.models import Distribution
+from orders.checkout.changes import basket_check
+from orders.checkout.choices import asks_for_payment, checkout_choices, online_card_minimum_note
+from orders.checkout.errors import CheckoutError
+from orders.checkout.lines import basket_priced, basket_read, basket_total
+from orders.checkout.recording import order_checkout
+from orders.checkout.session import basket_clear, basket_get, basket_put, quantities_of
+from orders.checkout_forms import PaymentChoiceForm
+from orders.models import Order, Product
+from orders.paying.online import pay_order_online
 from payments.ledger import client_account
 from payments.methods import CAGNOTTE, PaymentMethod
-from payments.models import Payment
-from payments.stripe.checkout import online_rows
 
-from ..checkout.changes import basket_check
-from ..checkout.choices import asks_for_payment, checkout_choices, online_card_minimum_note
-from ..checkout.errors import CheckoutError
-from ..checkout.lines import basket_priced, basket_read, basket_total
-from ..checkout.recording import order_checkout
-from ..checkout.session import basket_clear, basket_get, basket_put, quantities_of
-from ..checkout_forms import PaymentChoiceForm
-from ..models import Order, Product
-from ..money import with_money
-from ..payment_summary import attach_payments, still_expected
-from .online import pay_order_online
+from .models import Distribution
 
 QUANTITY_PREFIX = "qty-"
 
 
 def _get_distribution_for_member(request, distribution_id) -> Distribution:
     return get_object_or_404(Distribution, pk=distribution_id, market=request.market)
-
-
-def _get_order_for_member(request, order_id) -> Order:
-    return get_object_or_404(
-        Order.objects.select_related("distribution", "market"),
-        pk=order_id,
-        membership=request.membership,
-    )
 
 
 def _my_order(request, distribution) -> Order | None:
@@ -209,33 +201,3 @@ def checkout_payment(request, distribution_id):
     )
     status = 400 if request.method == "POST" else 200
     return render(request, "orders/payment.html", context, status=status)
-
-
-def _order_payments():
-    return Payment.objects.select_related("rechoice").order_by("created_at", "pk")
-
-
-@member_view
-def my_orders(request):
-    orders = with_money(
-        Order.objects.filter(membership=request.membership).select_related("distribution")
-    ).prefetch_related(Prefetch("payments", queryset=_order_payments()))
-    orders = attach_payments(orders.order_by("-distribution__date", "-pk"))
-    context = {"orders": orders}
-    return render(request, "orders/my_orders.html", context)
-
-
-@member_view
-def order_detail(request, order_id):
-    order = _get_order_for_member(request, order_id)
-    payments = list(_order_payments().filter(order=order))
-    context = {
-        "order": order,
-        "lines": order.lines.select_related("product__producer").order_by("product__name"),
-        "payments": payments,
-        "instructions": still_expected(order, payments),
-        "online": online_rows(payments),
-        "held": client_account(request.membership).held,
-        "can_add": order.accepts_additions,
-    }
-    return render(request, "orders/order_detail.html", context)
