@@ -8,7 +8,7 @@ from distributions.models import Distribution
 from distributions.services import distributions_to_validate
 from payments.bank_transfers import expected_transfers
 from payments.ledger import client_account
-from payments.views.clients import balance_sentence
+from payments.ledger.balances import balance_sentence
 
 
 @member_view

@@ -19,7 +19,7 @@ from orders.models import Order
 from orders.money import pending_payments, uncovered
 from payments.methods import PaymentMethod
 from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
-from payments.stripe.views import basket_online_refunds
+from payments.stripe.forms import basket_online_refunds
 
 from ..models import Distribution
 from ..status import as_read

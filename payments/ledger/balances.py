@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES, Market, Membership
-from cagette.money import ZERO
+from cagette.money import ZERO, format_euros
 from cagette.search import clean_search
 
 from ..models import MONEY, Account, AccountKind
@@ -262,3 +262,12 @@ def balance_totals(market: Market) -> BalanceTotals:
         creditors=sums["creditors"],
         settled=sums["settled"],
     )
+
+
+def balance_sentence(held) -> str:
+    """The balance in words, as the client reads it."""
+    if held > 0:
+        return gettext("Vous avez un avoir de %(amount)s.") % {"amount": format_euros(held)}
+    if held < 0:
+        return gettext("Vous devez %(amount)s au marché.") % {"amount": format_euros(-held)}
+    return gettext("Votre compte est à jour.")

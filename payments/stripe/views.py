@@ -16,8 +16,7 @@ from accounts.access import admin_view, member_view
 from cagette.http import post_only
 from cagette.money import format_euros
 
-from ..methods import PaymentMethod
-from ..models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus, RefundStatus
+from ..models import CheckoutStatus, Payment, PaymentRechoice, RefundStatus
 from .checkout import (
     OnlinePaymentError,
     can_choose_again,
@@ -28,7 +27,7 @@ from .checkout import (
 )
 from .forms import OnlineRefundForm
 from .gateway import GatewayError
-from .refunds import RefundTooEarly, paid_checkout, refund_request, refundable
+from .refunds import RefundTooEarly, refund_request
 from .webhooks import MalformedEvent, event_handle, event_reject, event_verified
 
 logger = logging.getLogger(__name__)
@@ -99,29 +98,6 @@ def online_payment_return(request, payment_id):
 
 
 # -- The admin's refund (basket page) --------------------------------------------------------
-
-
-def basket_online_refunds(payments) -> list[dict]:
-    """For the basket page: each received online payment with its refund form and history."""
-    rows = []
-    for payment in payments:
-        if payment.method != PaymentMethod.ONLINE_CARD or payment.status != PaymentStatus.RECEIVED:
-            continue
-        checkout = paid_checkout(payment)
-        if checkout is None:
-            continue
-        available = refundable(checkout)
-        form = OnlineRefundForm(amount=available, prefix=f"remboursement-{payment.pk}")
-        rows.append(
-            {
-                "payment": payment,
-                "checkout": checkout,
-                "refundable": available,
-                "form": form if available > 0 else None,
-                "requests": checkout.refund_requests.select_related("requested_by").order_by("pk"),
-            }
-        )
-    return rows
 
 
 @post_only("day_basket", "distribution_id", "order_id")

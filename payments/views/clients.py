@@ -12,6 +12,7 @@ from cagette.money import format_euros
 
 from ..forms import OpeningBalanceForm, PaymentForm, ReversalForm
 from ..ledger import LedgerError, client_account
+from ..ledger.balances import balance_sentence
 from ..models import Entry, Payment, PaymentMethod, PaymentStatus, Transaction
 from ..services import (
     correction_refusal,
@@ -45,15 +46,6 @@ def _get_transaction_for_client(membership, transaction_id) -> Transaction:
         .distinct(),
         pk=transaction_id,
     )
-
-
-def balance_sentence(held) -> str:
-    """The balance in words, as the client reads it."""
-    if held > 0:
-        return _("Vous avez un avoir de %(amount)s.") % {"amount": format_euros(held)}
-    if held < 0:
-        return _("Vous devez %(amount)s au marché.") % {"amount": format_euros(-held)}
-    return _("Votre compte est à jour.")
 
 
 def _page_number(row: int) -> int:

@@ -51,3 +51,23 @@ def test_the_domain_apps_import_nothing_of_cagettes_top_floor():
         if item.module.startswith(top_floor)
     ]
     assert found == []
+
+
+def _is_views(dotted: str) -> bool:
+    last = dotted.rsplit(".", 1)[-1]
+    return last == "views" or last.endswith("_views") or ".views." in f"{dotted}."
+
+
+def test_no_view_imports_another_app_s_view():
+    """A page shared by two apps belongs to one of them; what both need is a reading
+    or a form, not a view."""
+    found = [
+        where(item)
+        for path in modules(*DOMAIN_APPS, "cagette")
+        if _is_views(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        for item in imports(path)
+        if app_of(item.module) in (*DOMAIN_APPS, "cagette")
+        and _is_views(item.module)
+        and app_of(item.module) != path.relative_to(ROOT).parts[0]
+    ]
+    assert found == []
