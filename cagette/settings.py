@@ -78,7 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.markets",
             ],
-            "builtins": ["cagette.templatetags.money"],
+            "builtins": ["cagette.templatetags.money", "cagette.templatetags.typography"],
         },
     },
 ]

@@ -183,3 +183,27 @@ def test_an_english_client_gets_an_english_complement_email(
         f"Marché de Montreuil — products added to your order (basket no. {order.number})"
     )
     assert complement.body.startswith("Hello Camille,")
+
+
+@pytest.mark.parametrize(
+    ("language", "total", "holder"),
+    [
+        ("en", "Total: 5,60\u00a0€", "Account holder: Association"),
+        ("fr", "Total\u00a0: 5,60\u00a0€", "Titulaire du compte\u00a0: Association"),
+    ],
+)
+def test_a_recap_writes_its_labels_colons_and_html_language_as_its_reader_s_language(
+    camille, carrots, mailoutbox, django_capture_on_commit_callbacks, language, total, holder
+):
+    User.objects.filter(pk=camille.user_id).update(language=language)
+    camille.user.refresh_from_db()
+
+    _checkout(camille, carrots, django_capture_on_commit_callbacks, choice="transfer")
+
+    (message,) = mailoutbox
+    html = message.alternatives[0][0]
+    assert total in message.body
+    assert holder in message.body
+    assert f'<html lang="{language}">' in html
+    if language == "en":
+        assert " :" not in message.body and "\u00a0:" not in message.body
