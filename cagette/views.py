@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from accounts.access import member_view
 from distributions.models import Distribution
-from distributions.services import distributions_to_validate
+from distributions.status import distributions_to_validate
 from payments.bank_transfers import expected_transfers
 from payments.ledger import client_account
 from payments.ledger.balances import balance_sentence

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Market, Membership, Role, User
 from cagette.i18n import stored_language
+from cagette.money import ZERO
 
 from .labels import payment_wording
 from .ledger import (
@@ -295,7 +296,7 @@ def refund_record(
         legs=[Leg(client, amount), Leg(cash, -amount)],
         posted_by=refunded_by,
         idempotency_key=idempotency_key,
-        floors={client: Decimal("0.00")},
+        floors={client: ZERO},
         order=order,
     )
     return txn

@@ -19,7 +19,7 @@ from schwifty import exceptions as schwifty_errors
 from schwifty import registry as schwifty_registry
 
 from accounts.models import Market
-from cagette.money import TypedNumberField, parse_amount
+from cagette.money import ZERO, TypedNumberField, parse_amount
 
 from .market_settings import SETTINGS_FIELDS, methods_ordered
 from .methods import OFFERABLE_CHOICES, PaymentMethod
@@ -153,7 +153,7 @@ def bic_normalized(text: str) -> str:
 def commission_normalized(text: str) -> Decimal:
     """A percentage between 0 and 100 with at most 2 decimals; empty is 0."""
     if not (text or "").strip():
-        return Decimal("0.00")
+        return ZERO
     try:
         value = parse_amount(text.replace("%", ""))
     except ValueError:

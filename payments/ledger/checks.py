@@ -46,6 +46,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Round
 
 from accounts.models import Market
+from cagette.money import ZERO
 
 from ..models import (
     METHOD_ACCOUNT,
@@ -105,7 +106,7 @@ def scope_of(slug: str | None) -> Scope:
 def _entries_total():
     """The sum of the entries as money, 0.00 when there are none."""
     money = DecimalField(**MONEY)
-    return Coalesce(Sum("entries__amount"), Value(Decimal("0.00")), output_field=money)
+    return Coalesce(Sum("entries__amount"), Value(ZERO), output_field=money)
 
 
 def _cents(amount: Decimal) -> Decimal:
@@ -256,7 +257,7 @@ def _posted_sum(**where) -> Round:
         .values("total")
     )
     money = DecimalField(**MONEY)
-    return Round(Coalesce(Subquery(entries), Value(Decimal("0.00")), output_field=money), 2)
+    return Round(Coalesce(Subquery(entries), Value(ZERO), output_field=money), 2)
 
 
 def _payments_unlike_postings(scope: Scope) -> QuerySet:
@@ -303,7 +304,7 @@ def _orders_unlike_postings(scope: Scope) -> QuerySet:
     money = DecimalField(**MONEY)
     return (
         scope.orders.annotate(
-            posted=Round(Coalesce(Subquery(debits), Value(Decimal("0.00")), output_field=money), 2)
+            posted=Round(Coalesce(Subquery(debits), Value(ZERO), output_field=money), 2)
         )
         .filter(~Q(posted=F("total")))
         .values("pk", "number", "market__slug", "total", "posted")

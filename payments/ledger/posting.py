@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Market
 from cagette.i18n import stored_language
+from cagette.money import ZERO
 
 from ..labels import REVERSAL
 from ..models import Account, Transaction, TransactionKind
@@ -130,7 +131,7 @@ def _validate_legs(market: Market, legs: Sequence[Leg]) -> None:
         _check_amount(leg.amount)
         if leg.account.market_id != market.pk:
             raise CrossMarketError(f"account {leg.account.pk} is not in market {market.pk}")
-    total = sum((leg.amount for leg in legs), Decimal("0"))
+    total = sum((leg.amount for leg in legs), ZERO)
     if total != 0:
         raise UnbalancedTransactionError(f"entries sum to {total}, not 0")
 
@@ -156,7 +157,7 @@ def accounts_lock(accounts) -> None:
 
 def _check_floors(locked, deltas, floors: Mapping[Account, Decimal]) -> None:
     for account, floor in floors.items():
-        delta = deltas.get(account.pk, Decimal("0"))
+        delta = deltas.get(account.pk, ZERO)
         if delta <= 0:  # this posting does not lower what the client holds
             continue
         current = locked[account.pk]
