@@ -238,3 +238,48 @@ class MarketSettingsChange(models.Model):
 
     def __str__(self):
         return f"{self.market} · {self.field} · {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", _("à envoyer")
+    SENT = "sent", _("envoyé")
+    FAILED = "failed", _("non envoyé")
+
+
+class OutgoingEmail(models.Model):
+    """An email the app has decided to send: written with the decision, sent by a job.
+
+    The message is rendered when it is decided (in the recipient's language,
+    with the figures of that moment) and stored; the job `accounts.tasks.email_send`
+    only delivers it. ``key`` names what the email is for, so that deciding the
+    same email twice (a double submit) queues it once. ``about`` names the
+    object it concerns (``order:12``, ``payment:34``): the admin sees an email
+    that could not be sent on that object's page.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    about = models.CharField(max_length=100, db_index=True, blank=True)
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
+    )
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=998)
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="email_status_idx")]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to}"

@@ -1,7 +1,9 @@
 """Settings, read from the environment (django-environ).
 
-With nothing set, the app runs for development on SQLite. In production set at
-least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL (PostgreSQL); see README.
+PostgreSQL is the one database: with nothing set, development and tests use the
+local server's ``cagette`` database (127.0.0.1:5432, user postgres). In
+production set at least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL;
+see README.
 """
 
 import os
@@ -40,6 +42,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # The job queue (before the apps whose `tasks` modules it discovers).
+    "procrastinate.contrib.django",
     "cagette",
     "accounts",
     "payments",
@@ -83,9 +87,12 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cagette"
+if not (DEBUG or TESTING) and "DATABASE_URL" not in os.environ:
+    raise ImproperlyConfigured("DATABASE_URL must be set in the environment when DEBUG is off.")
+DATABASES = {"default": env.db("DATABASE_URL", default=LOCAL_DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...).")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Production keeps each process's connection open between requests (gunicorn's
 # sync workers serve one request at a time, so one persistent connection per
@@ -160,8 +167,8 @@ EMAIL_HOST_PASSWORD = EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = EMAIL_CONFIG.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = EMAIL_CONFIG.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Cagette <noreply@localhost>")
-# Seconds before a mail server that does not answer fails the send: emails are
-# sent during the request, and a silent server must not hang the checkout.
+# Seconds before a mail server that does not answer fails the send (the job
+# then tries again later: see cagette.jobs).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Production hardening: on whenever DEBUG is off, except under tests.
@@ -231,6 +238,11 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
         # The Stripe library reports every request at INFO.
         "stripe": {"level": "WARNING"},
+        # The queue says at start-up how it gathered its tasks.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        # ...and every job deferred, at INFO: the worker's reports are enough.
+        "procrastinate.jobs": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }
 
@@ -243,6 +255,21 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env(
     "STRIPE_API_BASE", default="http://127.0.0.1:9" if TESTING else "https://api.stripe.com"
 )
+
+# The job queue (procrastinate, on the same PostgreSQL): every email and every
+# call to Stripe is a job deferred in the transaction that decides it. A job
+# failing for a reason worth waiting for is tried again after JOB_RETRY_FIRST
+# seconds, then twice as long each time up to JOB_RETRY_LONGEST, until
+# JOB_RETRY_FOR_HOURS have passed; see cagette.jobs.
+JOB_RETRY_FIRST = env.int("JOB_RETRY_FIRST", default=30)
+JOB_RETRY_LONGEST = env.int("JOB_RETRY_LONGEST", default=3600)
+JOB_RETRY_FOR_HOURS = env.int("JOB_RETRY_FOR_HOURS", default=26)
+PROCRASTINATE_IMPORT_PATHS = ["cagette.jobs"]
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("JOB_WORKER_CONCURRENCY", default=4),
+    "update_heartbeat_interval": env.float("JOB_HEARTBEAT_SECONDS", default=10.0),
+    "stalled_worker_timeout": env.float("JOB_STALLED_SECONDS", default=30.0),
+}
 
 # Largest amount accepted by any money field (euros).
 MONEY_MAX_AMOUNT = 100_000

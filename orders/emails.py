@@ -1,13 +1,15 @@
-"""The order recap email, sent after the order is committed.
+"""The order recap email, queued with the order (`accounts.outbox`).
 
-A failed send is logged and never undoes the order: the confirmation page
-shows the same instructions.
+It is rendered in the transaction that records the order, with the figures of
+that moment, and delivered by a job after the commit: a mail server that is
+away delays it, never the order; the confirmation page shows the same
+instructions.
 """
-
-import logging
 
 from django.core.mail import EmailMultiAlternatives
 
+from accounts.models import OutgoingEmail
+from accounts.outbox import email_queue
 from cagette.emails import email_build
 from cagette.i18n import language_of
 from payments.instructions import PaymentInstructions
@@ -16,33 +18,32 @@ from payments.ledger import client_account
 from .models import Order
 from .money import pending_payments
 
-logger = logging.getLogger(__name__)
 
-
-def send_order_recap(
+def order_recap_queue(
     order_id: int, *, choice: str, amount, payment_id=None, added: bool = False
-) -> bool:
-    """Email the recap; ``added`` when ``amount`` pays for products added to the order.
+) -> OutgoingEmail:
+    """Queue the recap; ``added`` when ``amount`` pays for products added to the order.
 
+    Called in the transaction that changed the order: one email per change
+    (the key holds the order's ``updated_at``), so a double submit queues one.
     An addition is paid on its own: its email says so and names the payments
     still expected, so that the client does not pay the whole new total on
     top of what they already owe.
     """
-    try:
-        order = Order.objects.select_related("market", "distribution", "membership__user").get(
-            pk=order_id
-        )
-        with language_of(order.membership.user):
-            reference = _reference(order, payment_id)
-            earlier = _still_expected(order, payment_id) if added else None
-            message = _build(
-                order, choice=choice, amount=amount, reference=reference, earlier=earlier
-            )
-        message.send()
-    except Exception:
-        logger.exception("Order recap email for order %s was not sent", order_id)
-        return False
-    return True
+    order = Order.objects.select_related("market", "distribution", "membership__user").get(
+        pk=order_id
+    )
+    with language_of(order.membership.user):
+        reference = _reference(order, payment_id)
+        earlier = _still_expected(order, payment_id) if added else None
+        message = _build(order, choice=choice, amount=amount, reference=reference, earlier=earlier)
+    return email_queue(
+        message,
+        key=f"order_recap:{order.pk}:{order.updated_at.isoformat()}",
+        about=f"order:{order.pk}",
+        market=order.market,
+        user=order.membership.user,
+    )
 
 
 def _reference(order: Order, payment_id) -> str:

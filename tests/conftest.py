@@ -15,6 +15,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations
 from accounts.models import Role
 
 from .factories import PASSWORD, MarketFactory, MembershipFactory
+from .workers import start_worker  # noqa: F401 -- a fixture for every test module
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
 # made by the test itself stay synchronous and safe.

@@ -27,7 +27,7 @@ from payments.models import Transaction, TransactionKind
 from payments.services import payment_expect
 from payments.stripe.gateway import checkout_accepts
 
-from ..emails import send_order_recap
+from ..emails import order_recap_queue
 from ..models import Order
 from .changes import Wanted, post_change, refuse_reductions, set_lines
 from .choices import asks_for_payment, checkout_choices, checkout_mode, online_card_minimum_message
@@ -186,9 +186,7 @@ def _record(order, current, wanted, *, choice, key, first, notify) -> Order:
     _save_total(order, difference, choice)
     if notify:  # something changed (see above): the client gets the new recap
         added = not first and market.payments_enabled and difference > 0
-        _send_recap_after_commit(
-            order, choice=choice, amount=difference, payment=payment, added=added
-        )
+        _recap_queue(order, choice=choice, amount=difference, payment=payment, added=added)
     return order
 
 
@@ -212,10 +210,7 @@ def _save_total(order: Order, difference: Decimal, choice: str) -> None:
     order.save(update_fields=["total", "payment_method", "checkout_mode", "updated_at"])
 
 
-def _send_recap_after_commit(order, *, choice, amount, payment, added) -> None:
+def _recap_queue(order, *, choice, amount, payment, added) -> None:
+    """Queued in the order's transaction, sent by a job once it commits."""
     payment_id = payment.pk if payment else None
-    transaction.on_commit(
-        lambda: send_order_recap(
-            order.pk, choice=choice, amount=amount, payment_id=payment_id, added=added
-        )
-    )
+    order_recap_queue(order.pk, choice=choice, amount=amount, payment_id=payment_id, added=added)

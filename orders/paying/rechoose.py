@@ -18,7 +18,7 @@ from payments.models import CheckoutStatus, Payment, PaymentRechoice, PaymentSta
 from payments.services import payment_cancel, payment_expect
 from payments.stripe.checkout import OnlinePaymentError, checkouts_close, latest_checkout
 
-from ..emails import send_order_recap
+from ..emails import order_recap_queue
 from ..models import Order
 from ..services import checkout_choices
 
@@ -60,11 +60,7 @@ def _choose_again(payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
         amount, new_id = payment.amount, new.pk if new else None
         # A complement's payment carries a suffixed reference (``…-2``).
         added = payment.reference != order.reference
-        transaction.on_commit(
-            lambda: send_order_recap(
-                order.pk, choice=choice, amount=amount, payment_id=new_id, added=added
-            )
-        )
+        order_recap_queue(order.pk, choice=choice, amount=amount, payment_id=new_id, added=added)
     return rechoice
 
 

@@ -13,6 +13,7 @@ from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.jobs import run_jobs
 
 COOKIE = settings.LANGUAGE_COOKIE_NAME
 
@@ -108,13 +109,15 @@ def carrots(market):
 def _checkout(membership, product, capture, choice="cheque"):
     lines = basket_read(membership.market, {str(product.pk): "2"})
     with capture(execute=True):
-        return order_checkout(
+        order = order_checkout(
             membership=membership,
             distribution=DistributionFactory(market=membership.market),
             lines=lines,
             choice=choice,
             token=uuid.uuid4().hex,
         )
+    run_jobs()
+    return order
 
 
 def test_a_client_who_switched_to_english_gets_an_english_recap_from_a_french_request(
@@ -157,6 +160,7 @@ def test_an_english_client_gets_an_english_transfer_reminder_from_a_french_treas
 
     with django_capture_on_commit_callbacks(execute=True):
         login(treasurer).post(reverse("transfers_remind", args=[camille.market.slug]), data)
+    run_jobs()
 
     (message,) = mailoutbox
     assert message.subject.endswith(f"reminder: your bank transfer (reference {payment.reference})")
@@ -177,6 +181,7 @@ def test_an_english_client_gets_an_english_complement_email(
                 choice="cheque",
                 token=uuid.uuid4().hex,
             )
+        run_jobs()
 
     complement = mailoutbox[1]
     assert complement.subject.startswith(

@@ -20,6 +20,7 @@ from payments.bank_transfers import transfer_reminders_send
 from payments.models import Payment, PaymentStatus
 from tests.factories import MembershipFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.jobs import run_jobs
 from tests.typography import NBSP, project_root, python_strings
 
 ROOT = project_root()
@@ -104,13 +105,15 @@ def _order(member, choice, django_capture_on_commit_callbacks):
     distribution = DistributionFactory(market=member.market, date=datetime.date(2026, 12, 4))
     lines = basket_read(member.market, {str(beans.pk): "2"})
     with django_capture_on_commit_callbacks(execute=True):
-        return order_checkout(
+        order = order_checkout(
             membership=member,
             distribution=distribution,
             lines=lines,
             choice=choice,
             token=uuid.uuid4().hex,
         )
+    run_jobs()
+    return order
 
 
 def test_the_cheque_recap_names_the_payee_alone_and_signs_with_the_name_alone(

@@ -1,20 +1,24 @@
 """The order recap email: sent after commit, in French, text and HTML alike."""
 
 import datetime
-import logging
+import smtplib
 import uuid
 from decimal import Decimal
 
 import pytest
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.utils import translation
 
+from accounts.models import EmailStatus, OutgoingEmail
+from accounts.outbox import emails_not_sent
 from orders.models import Order, Unit
 from orders.services import basket_read, order_checkout
 from payments.models import Payment, Transaction
 from payments.services import opening_balance_record, payment_receive
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.jobs import make_due, queued, run_jobs
 
 NBSP = "\u00a0"
 IBAN_GROUPED = "FR76 3000 6000 0112 3456 7890 189"
@@ -59,19 +63,20 @@ def distribution(market):
 
 
 @pytest.fixture
-def order_now(member, distribution, django_capture_on_commit_callbacks):
-    """``order_now({product: qty}, choice)``: check out, running what waits for the commit."""
+def order_now(member, distribution):
+    """``order_now({product: qty}, choice)``: check out, then run the jobs it queued."""
 
     def _order(quantities, choice, token=None):
         lines = basket_read(member.market, {str(p.pk): q for p, q in quantities.items()})
-        with django_capture_on_commit_callbacks(execute=True):
-            return order_checkout(
-                membership=member,
-                distribution=distribution,
-                lines=lines,
-                choice=choice,
-                token=token or uuid.uuid4().hex,
-            )
+        order = order_checkout(
+            membership=member,
+            distribution=distribution,
+            lines=lines,
+            choice=choice,
+            token=token or uuid.uuid4().hex,
+        )
+        run_jobs()
+        return order
 
     return _order
 
@@ -82,12 +87,39 @@ def bodies(message) -> tuple[str, str]:
     return message.body, html
 
 
-def test_the_recap_is_sent_only_once_the_order_is_committed(
-    member, distribution, carrots, mailoutbox, django_capture_on_commit_callbacks
+def test_the_recap_is_queued_with_the_order_and_sent_by_its_job(
+    member, distribution, carrots, mailoutbox
 ):
     lines = basket_read(member.market, {str(carrots.pk): "2"})
+    order = order_checkout(
+        membership=member,
+        distribution=distribution,
+        lines=lines,
+        choice="cheque",
+        token=uuid.uuid4().hex,
+    )
+    assert mailoutbox == []
+    (email,) = OutgoingEmail.objects.all()
+    assert (email.about, email.status, email.to) == (
+        f"order:{order.pk}",
+        EmailStatus.PENDING,
+        member.user.email,
+    )
+    assert queued("email_send") == [
+        {"task": "email_send", "args": {"email_id": email.pk}, "lock": None}
+    ]
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    run_jobs()
+    run_jobs()  # a second worker round finds nothing more to do
+
+    assert len(mailoutbox) == 1
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT and email.attempts == 1
+
+
+def test_an_order_rolled_back_queues_no_email(member, distribution, carrots, mailoutbox):
+    lines = basket_read(member.market, {str(carrots.pk): "2"})
+    with pytest.raises(RuntimeError), transaction.atomic():
         order_checkout(
             membership=member,
             distribution=distribution,
@@ -95,11 +127,10 @@ def test_the_recap_is_sent_only_once_the_order_is_committed(
             choice="cheque",
             token=uuid.uuid4().hex,
         )
-        assert mailoutbox == []
+        raise RuntimeError("the request fails after the order")
 
-    assert len(callbacks) == 1
-    callbacks[0]()
-    assert len(mailoutbox) == 1
+    assert not OutgoingEmail.objects.exists()
+    assert queued() == []
 
 
 def test_the_recap_goes_to_the_client_in_french_with_text_and_html(
@@ -238,49 +269,59 @@ def test_no_email_is_sent_when_nothing_changed(carrots, order_now, mailoutbox):
     assert len(mailoutbox) == 1
 
 
-def test_a_failed_send_keeps_the_order_and_is_logged(
-    member, carrots, order_now, mailoutbox, monkeypatch, caplog
+def test_a_mail_server_away_keeps_the_order_and_the_email_for_later(
+    member, carrots, order_now, mailoutbox, monkeypatch
 ):
     def refuse(self, fail_silently=False):
         raise ConnectionRefusedError("SMTP server unreachable")
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
-
-    with caplog.at_level(logging.ERROR, logger="orders.emails"):
-        order = order_now({carrots: "2"}, "transfer")
+    order = order_now({carrots: "2"}, "transfer")
 
     assert Order.objects.get() == order
     assert Transaction.objects.count() == 1
     assert Payment.objects.count() == 1
     assert mailoutbox == []
-    (record,) = [r for r in caplog.records if r.name == "orders.emails"]
-    assert record.getMessage() == f"Order recap email for order {order.pk} was not sent"
-    assert record.exc_info[0] is ConnectionRefusedError
+    email = OutgoingEmail.objects.get()
+    assert email.status == EmailStatus.PENDING and email.attempts == 1
+    assert "ConnectionRefusedError" in email.last_error
+    (job,) = queued("email_send")  # waiting for its next try
+
+    monkeypatch.undo()
+    make_due()
+    run_jobs()
+    assert len(mailoutbox) == 1
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT and email.attempts == 2
 
 
-def test_a_failing_email_backend_keeps_the_order(carrots, order_now, settings, caplog):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+def test_an_address_the_server_refuses_stops_at_once_and_is_shown(
+    carrots, order_now, mailoutbox, monkeypatch
+):
+    def refuse(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({self.to[0]: (550, b"No such user")})
 
-    with caplog.at_level(logging.ERROR, logger="orders.emails"):
-        order_now({carrots: "2"}, "cheque")
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+    order = order_now({carrots: "2"}, "cheque")
 
-    assert Order.objects.count() == 1
-    assert "was not sent" in caplog.text
+    email = OutgoingEmail.objects.get()
+    assert email.status == EmailStatus.FAILED and "550" in email.last_error
+    assert queued() == []
+    assert list(emails_not_sent(f"order:{order.pk}")) == [email]
 
 
 def test_a_client_without_a_first_name_is_greeted_by_email(
-    market, distribution, carrots, mailoutbox, django_capture_on_commit_callbacks
+    market, distribution, carrots, mailoutbox
 ):
     member = MembershipFactory(market=market, user=UserFactory(first_name="", email="x@exemple.fr"))
-    with django_capture_on_commit_callbacks(execute=True):
-        order_checkout(
-            membership=member,
-            distribution=distribution,
-            lines=basket_read(market, {str(carrots.pk): "1"}),
-            choice="cash",
-            token=uuid.uuid4().hex,
-        )
+    order_checkout(
+        membership=member,
+        distribution=distribution,
+        lines=basket_read(market, {str(carrots.pk): "1"}),
+        choice="cash",
+        token=uuid.uuid4().hex,
+    )
+    run_jobs()
 
     assert mailoutbox[0].body.startswith("Bonjour x@exemple.fr,")
 
