@@ -74,9 +74,8 @@ class User(AbstractUser):
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
         # Client lists are sorted by name (« Solde des clients », CLIENTS).
-        # Name searches (`cagette.search.matching_words`) use a trigram index on
-        # PostgreSQL only, created by migration 0008 and kept out of the model's
-        # state so that SQLite never tries to build it.
+        # Name searches (`cagette.search.matching_words`) use a trigram index,
+        # created by migration 0009 outside the model's state.
         indexes = [models.Index(fields=["last_name", "first_name", "email"], name="user_name_idx")]
         constraints = [
             # Addresses are stored lower case; this keeps a row written around

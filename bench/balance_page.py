@@ -117,11 +117,6 @@ WHERE a.id = s.account_id
 
 
 def refuse_unless_bench_database() -> None:
-    if connection.vendor != "postgresql":
-        sys.exit(
-            "This benchmark needs PostgreSQL (it is running on SQLite). Set for example\n"
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/cagette_bench"
-        )
     name = connection.settings_dict["NAME"]
     if "bench" not in name:
         sys.exit(

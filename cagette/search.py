@@ -8,8 +8,6 @@ expression index can hold it; see ``accounts`` migration 0008), so the typed
 word and the stored text are folded by the same rules (« œ » → « oe »…).
 """
 
-import unicodedata
-
 from django.db.models import Expression, F, Func, Q, TextField, Value
 from django.db.models.lookups import Contains
 
@@ -47,24 +45,6 @@ class PersonText(Func):
     def __init__(self, prefix: str = "", **extra):
         fields = ("first_name", "last_name", "email")
         super().__init__(*(F(f"{prefix}{name}") for name in fields), **extra)
-
-
-def unaccent(text: str | None) -> str | None:
-    """PostgreSQL's ``unaccent`` in Python, for SQLite (the Django admin's searches)."""
-    if text is None:
-        return None
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def fold(text: str | None) -> str | None:
-    """``cagette_fold`` in Python, for SQLite: lower case, accents dropped."""
-    return None if text is None else unaccent(text).lower()
-
-
-def person_text(first_name: str | None, last_name: str | None, email: str | None) -> str:
-    """``cagette_person_text`` in Python, for SQLite."""
-    return fold(" ".join(part for part in (first_name, last_name, email) if part))
 
 
 def matching_words(haystack: Expression, text: str) -> Q:

@@ -1,15 +1,14 @@
-"""Shared fixtures, and the rules for tests that need PostgreSQL or Chromium.
+"""Shared fixtures, and the rule for tests that need Chromium.
 
-A test marked ``postgres`` needs the real database of record (triggers, row
-locks, concurrency); one marked ``browser`` drives Debian's Chromium. Where
-either is missing the test is skipped with the reason, except under CI
-(``CI=true``), where a missing requirement fails the test instead.
+Every test runs on PostgreSQL, the one database (a test marked ``postgres``
+leans on it especially: triggers, row locks, concurrency). A test marked
+``browser`` drives Debian's Chromium: where it is missing the test is skipped
+with the reason, except under CI (``CI=true``), where it fails instead.
 """
 
 import os
 
 import pytest
-from django.conf import settings
 from django.db.backends.postgresql.operations import DatabaseOperations
 
 from accounts.models import Role
@@ -47,13 +46,7 @@ def _flush_allowed_to_truncate_the_ledger():
 _flush_allowed_to_truncate_the_ledger()
 
 
-def _database_is_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-
-
 def _missing_requirement(item) -> str | None:
-    if item.get_closest_marker("postgres") and not _database_is_postgres():
-        return "needs PostgreSQL (set DATABASE_URL or start a local server); running on SQLite"
     if item.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
         return f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
     return None

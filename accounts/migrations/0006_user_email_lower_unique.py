@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 
 def lowercase_emails(apps, schema_editor):
     User = apps.get_model("accounts", "User")
-    # In Python, not SQL: SQLite's LOWER() leaves non-ASCII letters as they are.
+    # In Python, not SQL: the same lower case as the app's (str.lower).
     users = list(User.objects.only("pk", "email").iterator())
     owners = defaultdict(list)
     for user in users:

@@ -7,10 +7,7 @@ it does: ``cagette_fold``. Functions are named with their schema inside
 the bodies, so a restore (which empties the search path) rebuilds the index. ``cagette_person_text`` folds a person's names and
 email into the one text that searches read and the trigram index holds.
 
-On SQLite (trying the app) there is no extension, function or index to
-create: `cagette.apps` gives each connection the two functions in Python.
-The index is created by hand, outside the model's state, which SQLite
-rebuilds tables from.
+The index is created by hand, outside the model's state.
 """
 
 import django.contrib.postgres.indexes
@@ -44,15 +41,13 @@ INDEX = django.contrib.postgres.indexes.GinIndex(
 
 
 def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FUNCTIONS, params=None)
-        schema_editor.add_index(apps.get_model("accounts", "User"), INDEX)
+    schema_editor.execute(FUNCTIONS, params=None)
+    schema_editor.add_index(apps.get_model("accounts", "User"), INDEX)
 
 
 def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.remove_index(apps.get_model("accounts", "User"), INDEX)
-        schema_editor.execute(DROP_FUNCTIONS, params=None)
+    schema_editor.remove_index(apps.get_model("accounts", "User"), INDEX)
+    schema_editor.execute(DROP_FUNCTIONS, params=None)
 
 
 class Migration(migrations.Migration):

@@ -65,7 +65,6 @@ def basket_gaps(distribution: Distribution) -> list[BasketGap]:
         .select_related("membership__user")
         .order_by("number")
     )
-    # Compared here, on the amounts rounded to the cent: SQLite sums in floats.
     gaps = map(_basket_gap, orders)
     return [gap for gap in gaps if gap.difference]
 

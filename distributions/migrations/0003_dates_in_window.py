@@ -30,15 +30,11 @@ REPAIR_SQL = [
 
 
 def repair_dates(apps, schema_editor):
-    postgres = schema_editor.connection.vendor == "postgresql"
     with schema_editor.connection.cursor() as cursor:
         for statement in REPAIR_SQL:
-            if not postgres:  # SQLite's two-argument MAX and MIN are GREATEST and LEAST
-                statement = statement.replace("GREATEST", "MAX").replace("LEAST", "MIN")
             cursor.execute(statement)
-        if postgres:
-            # Run the deferred checks now: ALTER TABLE refuses a table with pending ones.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # Run the deferred checks now: ALTER TABLE refuses a table with pending ones.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

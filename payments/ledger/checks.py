@@ -19,7 +19,7 @@ Verifies, over every market (or one), that:
 
 On PostgreSQL the database refuses most of this by itself; this command is the
 independent audit that shows it still does (after a restore, a hand-written
-SQL fix, or on SQLite, where only the posting service guards the rules). Each
+SQL fix, a trigger dropped by hand). Each
 check is one aggregate query (GROUP BY / HAVING), so it stays cheap on
 millions of entries. Exits non-zero on any drift, so a scheduler reports it.
 """
@@ -98,11 +98,6 @@ def scope_of(slug: str | None) -> Scope:
     )
 
 
-# Sums are rounded to the cent before being compared: SQLite stores decimals
-# as floating point, where 0.10 + 0.20 - 0.30 is not exactly zero. On
-# PostgreSQL (numeric(14, 2)) the rounding changes nothing.
-
-
 def _entries_total():
     """The sum of the entries as money, 0.00 when there are none."""
     money = DecimalField(**MONEY)
@@ -110,13 +105,13 @@ def _entries_total():
 
 
 def _cents(amount: Decimal) -> Decimal:
-    # For display: SQLite returns computed sums unrounded (-7.5, 0.0100000000000000).
+    # For display: always two decimal places.
     return amount.quantize(Decimal("0.01"))
 
 
 def _unbalanced_transactions(scope: Scope) -> QuerySet:
     return (
-        scope.transactions.annotate(total=Round(_entries_total(), 2), entry_count=Count("entries"))
+        scope.transactions.annotate(total=_entries_total(), entry_count=Count("entries"))
         .filter(Q(entry_count__lt=2) | ~Q(total=0))
         .values("pk", "market__slug", "total", "entry_count")
     )
@@ -146,7 +141,7 @@ def _describe_entry(row: dict) -> str:
 def _drifted_accounts(scope: Scope) -> QuerySet:
     return (
         scope.accounts.annotate(total=_entries_total())
-        .annotate(drift=Round(F("balance") - F("total"), 2))
+        .annotate(drift=F("balance") - F("total"))
         .filter(~Q(drift=0))
         .values("pk", "name", "market__slug", "balance", "total")
     )
@@ -211,7 +206,7 @@ def _unmirrored_accounts(scope: Scope) -> QuerySet:
     return (
         _reversal_pairs(scope)
         .values("original", "account_id")
-        .annotate(net=Round(Sum("amount"), 2), reversal=Max("transaction_id", filter=_IS_REVERSAL))
+        .annotate(net=Sum("amount"), reversal=Max("transaction_id", filter=_IS_REVERSAL))
         .filter(~Q(net=0))
         .order_by("original", "account_id")
     )
@@ -247,7 +242,7 @@ def _describe_unmirrored_count(row: dict) -> str:
     )
 
 
-def _posted_sum(**where) -> Round:
+def _posted_sum(**where) -> Coalesce:
     """The sum of the entries of the outer payment's transaction matching ``where``."""
     entries = (
         Entry.objects.filter(transaction_id=OuterRef("transaction_id"), **where)
@@ -257,7 +252,7 @@ def _posted_sum(**where) -> Round:
         .values("total")
     )
     money = DecimalField(**MONEY)
-    return Round(Coalesce(Subquery(entries), Value(ZERO), output_field=money), 2)
+    return Coalesce(Subquery(entries), Value(ZERO), output_field=money)
 
 
 def _payments_unlike_postings(scope: Scope) -> QuerySet:
@@ -303,9 +298,7 @@ def _orders_unlike_postings(scope: Scope) -> QuerySet:
     )
     money = DecimalField(**MONEY)
     return (
-        scope.orders.annotate(
-            posted=Round(Coalesce(Subquery(debits), Value(ZERO), output_field=money), 2)
-        )
+        scope.orders.annotate(posted=Coalesce(Subquery(debits), Value(ZERO), output_field=money))
         .filter(~Q(posted=F("total")))
         .values("pk", "number", "market__slug", "total", "posted")
     )

@@ -1,12 +1,9 @@
-"""Database-enforced ledger rules (PostgreSQL only).
+"""Database-enforced ledger rules.
 
 * A transaction's entries sum to zero and there are at least two of them:
   deferred constraint triggers, checked at COMMIT, so the service can insert
   a transaction and then its entries in one database transaction.
 * Entries and transactions are append-only: UPDATE and DELETE are refused.
-
-SQLite, the zero-setup development database, relies on the posting service
-alone; PostgreSQL is the database of record.
 """
 
 from django.db import migrations
@@ -74,13 +71,11 @@ DROP FUNCTION IF EXISTS ledger_check_balanced();
 
 
 def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
+    schema_editor.execute(FORWARD, params=None)
 
 
 def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, params=None)
+    schema_editor.execute(BACKWARD, params=None)
 
 
 class Migration(migrations.Migration):

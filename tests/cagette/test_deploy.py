@@ -46,7 +46,7 @@ def test_production_refuses_to_start_without_a_database_url():
 
 
 def test_postgresql_is_the_one_database():
-    result = _manage("check", DEBUG="1", DATABASE_URL="sqlite:///db.sqlite3")
+    result = _manage("check", DEBUG="1", DATABASE_URL="mysql://cagette@127.0.0.1/cagette")
     assert result.returncode != 0
     assert "DATABASE_URL must name a PostgreSQL database" in result.stderr
 

@@ -5,7 +5,7 @@ service, as a hand-written SQL fix or a bug would. Where the database itself
 would refuse those rows, its rule is lifted first, inside the test's own
 transaction: PostgreSQL's DDL is transactional, so the rollback that ends
 every test restores the rule whatever happens in between, and nothing bad is
-ever committed. SQLite has no triggers, so these tests run on both databases.
+ever committed.
 """
 
 from decimal import Decimal
@@ -74,35 +74,25 @@ def _settle_pending_checks(cursor) -> None:
 
 @pytest.fixture
 def without_balance_triggers(db):
-    """Lift the deferred "entries sum to zero" triggers (PostgreSQL; SQLite has none).
+    """Lift the deferred "entries sum to zero" triggers.
 
     They must really be lifted, not just left waiting for a COMMIT that never
     comes: Django runs deferred checks before rolling a test back.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            _settle_pending_checks(cursor)
-            cursor.execute("ALTER TABLE payments_entry DISABLE TRIGGER ledger_entry_balanced")
-            cursor.execute(
-                "ALTER TABLE payments_transaction DISABLE TRIGGER ledger_transaction_balanced"
-            )
+    with connection.cursor() as cursor:
+        _settle_pending_checks(cursor)
+        cursor.execute("ALTER TABLE payments_entry DISABLE TRIGGER ledger_entry_balanced")
+        cursor.execute(
+            "ALTER TABLE payments_transaction DISABLE TRIGGER ledger_transaction_balanced"
+        )
 
 
 @pytest.fixture
 def without_zero_entry_check(db):
     """Lift the CHECK constraint that forbids zero entries."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            _settle_pending_checks(cursor)
-            cursor.execute("ALTER TABLE payments_entry DROP CONSTRAINT entry_amount_not_zero")
-        yield
-        return
-    # SQLite cannot drop a constraint; it can ignore them for a while.
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA ignore_check_constraints = ON")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA ignore_check_constraints = OFF")
+        _settle_pending_checks(cursor)
+        cursor.execute("ALTER TABLE payments_entry DROP CONSTRAINT entry_amount_not_zero")
 
 
 def test_a_clean_ledger_is_reported_ok_with_what_was_checked(books):
@@ -185,20 +175,12 @@ def test_a_third_decimal_written_around_the_service_never_hides_in_the_books(mem
         (sales_account(member.market), Decimal("-1.005")),
     )
 
-    if connection.vendor == "postgresql":
-        # numeric(14, 2) rounds to the cent as it writes, entries and cached
-        # balances alike: what is stored is two valid amounts that balance.
-        stored = Entry.objects.filter(transaction=txn).values_list("amount", flat=True)
-        assert sorted(stored) == [Decimal("-1.01"), Decimal("1.01")]
-        assert client_account(member).balance == Decimal("1.01")
-        assert "Ledger OK" in check_ledger()
-    else:
-        # SQLite stores what it is given: only the audit sees the third decimal.
-        output = check_ledger_finds_drift()
-        assert (
-            f"(transaction #{txn.pk}, account #{client_account(member).pk}) is zero or has more"
-            in output
-        )
+    # numeric(14, 2) rounds to the cent as it writes, entries and cached
+    # balances alike: what is stored is two valid amounts that balance.
+    stored = Entry.objects.filter(transaction=txn).values_list("amount", flat=True)
+    assert sorted(stored) == [Decimal("-1.01"), Decimal("1.01")]
+    assert client_account(member).balance == Decimal("1.01")
+    assert "Ledger OK" in check_ledger()
 
 
 def test_a_client_account_left_in_another_market_than_its_membership_is_reported(
@@ -254,8 +236,8 @@ def test_problems_beyond_the_limit_are_counted_not_listed(market):
 
 
 def test_cents_that_floating_point_cannot_add_exactly_still_balance(member):
-    # 0.10 + 0.20 - 0.30 is not 0 in binary floating point, which is how
-    # SQLite stores decimals; the books are right all the same.
+    # 0.10 + 0.20 - 0.30 is not 0 in binary floating point: the books are
+    # summed as decimals, and are right.
     client, sales = client_account(member), sales_account(member.market)
     for _ in range(10):
         legs = [
