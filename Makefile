@@ -22,11 +22,10 @@ install: $(VENV)/.installed
 system-deps:
 	@./scripts/system-deps.sh
 
+# PostgreSQL found or set up by scripts/postgres.sh; the web server and a job
+# worker side by side (scripts/serve.sh): Ctrl-C stops both.
 run: install system-deps
-	$(DEV_ENV) $(PY) manage.py migrate --no-input
-	$(DEV_ENV) $(PY) manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (database: $${DATABASE_URL:-SQLite db.sqlite3})"
-	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	@HOST=$(HOST) PORT=$(PORT) ./scripts/serve.sh
 
 test: install
 	@./scripts/system-deps.sh --browser
