@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "axes",
     # The job queue (before the apps whose `tasks` modules it discovers).
     "procrastinate.contrib.django",
+    "cagette.jobqueue",
     "cagette",
     "accounts",
     "payments",
@@ -265,6 +266,8 @@ JOB_RETRY_FIRST = env.int("JOB_RETRY_FIRST", default=30)
 JOB_RETRY_LONGEST = env.int("JOB_RETRY_LONGEST", default=3600)
 JOB_RETRY_FOR_HOURS = env.int("JOB_RETRY_FOR_HOURS", default=26)
 PROCRASTINATE_IMPORT_PATHS = ["cagette.jobs"]
+# Workers keep each job's last error for the Django admin (cagette.jobqueue).
+PROCRASTINATE_ON_APP_READY = "cagette.jobqueue.errors.on_app_ready"
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": env.int("JOB_WORKER_CONCURRENCY", default=4),
     "update_heartbeat_interval": env.float("JOB_HEARTBEAT_SECONDS", default=10.0),
