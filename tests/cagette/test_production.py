@@ -2,8 +2,11 @@
 
 Into a database of its own: ``migrate`` and ``seed_demo``; then
 ``collectstatic`` into a temporary folder and gunicorn with ``DEBUG=0``, behind
-an imaginary HTTPS proxy (each request says ``X-Forwarded-Proto: https``). Each
-demo role logs in through the login form and opens its main pages.
+an imaginary HTTPS proxy (each request says ``X-Forwarded-Proto: https``), with
+a job worker beside it (``manage.py procrastinate worker``) and a mail server
+of the test's own. Each demo role logs in through the login form and opens its
+main pages; a client's order is recorded by gunicorn and its recap email sent
+by the worker.
 """
 
 import http.client
@@ -20,6 +23,8 @@ from urllib.parse import quote, urlencode
 import psycopg
 import pytest
 from django.conf import settings
+
+from tests.smtp import MailServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKET = "/m/marche-de-montreuil"
@@ -63,7 +68,14 @@ def database_name():
 
 
 @pytest.fixture(scope="module")
-def environment(database_name, tmp_path_factory) -> dict:
+def mail_server():
+    server = MailServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def environment(database_name, mail_server, tmp_path_factory) -> dict:
     s = _server_settings()
     credentials = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
     # Outside the test run: no pytest marker, no test-only switch.
@@ -76,10 +88,10 @@ def environment(database_name, tmp_path_factory) -> dict:
         DATABASE_URL=f"postgres://{credentials}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
         f"/{database_name}",
         STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
-        # Nothing leaves the machine, whatever listens on its port 25.
-        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        # The test's own mail server: nothing leaves the machine.
+        EMAIL_URL=f"smtp://127.0.0.1:{mail_server.port}",
     )
-    for name in ("CONN_MAX_AGE", "LOGIN_THROTTLE", "TRUSTED_PROXY_COUNT"):
+    for name in ("CONN_MAX_AGE", "LOGIN_THROTTLE", "TRUSTED_PROXY_COUNT", "EMAIL_BACKEND"):
         environment.pop(name, None)
     return environment
 
@@ -122,6 +134,32 @@ def server(environment, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def worker(server, environment, tmp_path_factory):
+    """A job worker beside gunicorn, as the README runs it; its connections are named."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            cwd=ROOT,
+            env={**environment, "PGAPPNAME": WORKER_APP_NAME},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield log
+    finally:
+        process.terminate()  # SIGTERM: the worker ends its running jobs, then stops
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+WORKER_APP_NAME = "cagette-worker"
 
 
 def _wait_for_listening(process, log: Path) -> int:
@@ -189,8 +227,9 @@ def _server_connections(environment) -> set:
     with _admin_connection() as connection:
         rows = connection.execute(
             "SELECT pid, backend_start FROM pg_stat_activity"
-            " WHERE datname = %s AND backend_type = 'client backend'",
-            [database],
+            " WHERE datname = %s AND backend_type = 'client backend'"
+            " AND application_name <> %s",
+            [database, WORKER_APP_NAME],
         ).fetchall()
     return set(rows)
 
@@ -262,3 +301,60 @@ def test_failed_logins_are_throttled_in_production(server):
     assert refused.status == 429
     assert "Trop de connexions ont échoué" in refused.text
     assert Visitor(server).log_in(CLIENT).status == 302
+
+
+def _csrf(page) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
+def _order_by_transfer(visitor: Visitor, distribution: int):
+    """The client's checkout, page by page: a product in the basket, paid by transfer."""
+    shop = f"{MARKET}/distributions/{distribution}/"
+    page = visitor.get(shop)
+    assert page.status == 200, page.text[:2000]
+    product = re.search(r'name="(qty-\d+)"', page.text).group(1)
+    basket = visitor.request("POST", shop, {"csrfmiddlewaretoken": _csrf(page), product: "1"})
+    assert basket.status == 302, basket.text[:2000]
+    page = visitor.get(f"{shop}paiement/")
+    assert page.status == 200, page.text[:2000]
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
+    form = {"csrfmiddlewaretoken": _csrf(page), "form_token": token, "choice": "transfer"}
+    return visitor.request("POST", f"{shop}paiement/", form)
+
+
+def _open_distribution(environment) -> int:
+    with psycopg.connect(environment["DATABASE_URL"]) as connection:
+        row = connection.execute(
+            "SELECT d.id FROM distributions_distribution d"
+            " JOIN accounts_market m ON m.id = d.market_id"
+            " WHERE m.slug = 'marche-de-montreuil' AND d.orders_close_at > now()"
+            " ORDER BY d.date LIMIT 1"
+        ).fetchone()
+    return row[0]
+
+
+def test_an_order_s_recap_is_sent_by_the_worker_beside_gunicorn(
+    server, worker, environment, mail_server
+):
+    visitor = _logged_in(server, CLIENT)
+
+    recorded = _order_by_transfer(visitor, _open_distribution(environment))
+
+    assert recorded.status == 302, recorded.text[:2000]
+    assert "/commandes/" in recorded.headers["Location"]
+    deadline = time.monotonic() + 60
+    while not mail_server.messages and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [message] = [m for m in mail_server.messages if m["To"] == CLIENT] or [None]
+    assert message is not None, worker.read_text()
+    with psycopg.connect(environment["DATABASE_URL"]) as connection:
+        statuses = connection.execute(
+            "SELECT e.status FROM accounts_outgoingemail e JOIN accounts_user u"
+            " ON u.id = e.user_id WHERE u.email = %s",
+            [CLIENT],
+        ).fetchall()
+        jobs = connection.execute(
+            "SELECT status FROM procrastinate_jobs WHERE task_name = 'email_send'"
+        ).fetchall()
+    assert statuses == [("sent",)]
+    assert jobs == [("succeeded",)]
