@@ -112,6 +112,11 @@ def _refunds_listed(charge: Mapping) -> list[Mapping]:
         refunds = listed["data"]
     else:
         refunds = gateway.refunds_of_intent(charge["payment_intent"])
+    return refunds_in_order(refunds)
+
+
+def refunds_in_order(refunds: list) -> list[Mapping]:
+    """Refunds as Stripe lists them (newest first): those shaped like one, oldest first."""
     return [refund for refund in reversed(refunds) if _is_refund(refund)]
 
 
@@ -169,7 +174,7 @@ class _Legacy:
 def _unmatched_refunds(checkout: StripeCheckout, refunds: list[Mapping]) -> Decimal:
     """The session's REFUND postings (net of their reversals), less its rows marked posted."""
     rows = list(checkout.refund_requests.exclude(refund_id=""))
-    keys = [_posting_key(row) for row in rows] + [_failed_key(row) for row in rows]
+    keys = [posting_key(row) for row in rows] + [failed_key(row) for row in rows]
     charges = {checkout.charge_id, *(str(r.get("charge") or "") for r in refunds)} - {""}
     match = Q(transaction__idempotency_key__in=keys)
     for charge in charges:  # the old running-total keys
@@ -191,7 +196,7 @@ def _refund_apply(checkout: StripeCheckout, refund: Mapping, legacy: _Legacy) ->
     running total posted it: see `_Legacy`); failed after that, the posting
     is reversed once.
     """
-    row = _row_of(checkout, refund)
+    row = refund_row(checkout, refund)
     was_failed = row.status == RefundStatus.FAILED
     row.status = status_from(row, refund.get("status"))
     row.refund_id = refund["id"]
@@ -199,7 +204,7 @@ def _refund_apply(checkout: StripeCheckout, refund: Mapping, legacy: _Legacy) ->
     if row.status != RefundStatus.FAILED and not row.posted and legacy.covers(row.amount):
         row.posted = True  # in the ledger and in the running total already
     elif row.status != RefundStatus.FAILED and not row.posted:
-        _post_refund(checkout.received_payment, row.amount, key=_posting_key(row))
+        _post_refund(checkout.received_payment, row.amount, key=posting_key(row))
         row.posted, change = True, row.amount
     elif row.status == RefundStatus.FAILED and not was_failed and row.posted:
         _reverse_refund(checkout.received_payment, row)
@@ -208,7 +213,7 @@ def _refund_apply(checkout: StripeCheckout, refund: Mapping, legacy: _Legacy) ->
     return change
 
 
-def _row_of(checkout: StripeCheckout, refund: Mapping) -> StripeRefund:
+def refund_row(checkout: StripeCheckout, refund: Mapping) -> StripeRefund:
     """The row of a refund: found by its id, else by the request it answers (whose
     answer was lost), else a new one (a refund made in Stripe's dashboard)."""
     rows = checkout.refund_requests.select_for_update()
@@ -231,11 +236,11 @@ def _made_at(refund: Mapping) -> datetime:
     return datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else timezone.now()
 
 
-def _posting_key(refund: StripeRefund) -> str:
+def posting_key(refund: StripeRefund) -> str:
     return f"stripe-refund:{refund.refund_id}"
 
 
-def _failed_key(refund: StripeRefund) -> str:
+def failed_key(refund: StripeRefund) -> str:
     return f"stripe-refund-failed:{refund.refund_id}"
 
 
@@ -261,8 +266,8 @@ def _post_refund(payment: Payment, amount: Decimal, *, key: str) -> None:
 def _reverse_refund(payment: Payment, refund: StripeRefund) -> None:
     """The refund failed after it was posted: the money came back to the market."""
     market = payment.membership.market
-    key = _failed_key(refund)
-    posted = Transaction.objects.filter(market=market, idempotency_key=_posting_key(refund)).first()
+    key = failed_key(refund)
+    posted = Transaction.objects.filter(market=market, idempotency_key=posting_key(refund)).first()
     if posted is None:  # posted in a running total, before refunds were posted one by one
         _post_refund(payment, -refund.amount, key=key)
         return
