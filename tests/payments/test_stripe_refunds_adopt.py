@@ -1,7 +1,8 @@
 """``manage.py stripe_refunds_adopt``: refunds posted as a running total before payments
 migration 0010 get rows of their own, once, without being posted again; until then
-``check_ledger`` lists their session."""
+the refund path refuses their session and ``check_ledger`` lists it."""
 
+import logging
 from decimal import Decimal
 from io import StringIO
 
@@ -11,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db.models import F
 
 from payments.ledger import client_account, market_account
-from payments.models import AccountKind, StripeCheckout, StripeRefund
+from payments.models import AccountKind, StripeCheckout, StripeRefund, Transaction
 from payments.stripe.refund_events import _post_refund
 from payments.stripe.refunds import refund_request
 
@@ -224,3 +225,32 @@ def test_check_ledger_names_the_command_for_a_session_not_adopted(received, dash
     assert ADOPT in out.getvalue()
     _adopt()
     assert "Ledger OK" in _check_ledger()
+
+
+def test_a_refund_event_on_a_session_not_adopted_is_left_for_later_and_posts_nothing(
+    received, fake_stripe, deliver, dashboard_refund, caplog
+):
+    refund_request(
+        payment=received.received_payment, amount=Decimal("2.00"), requested_by=None, token="v" * 32
+    )
+    event = fake_stripe.refunded_event(received.session_id)
+
+    with caplog.at_level(logging.ERROR, logger="payments.stripe.refund_events"):
+        assert deliver(event).status_code == 503  # Stripe delivers it again later
+
+    assert ADOPT in caplog.text
+    assert _refund_postings(received) == [Decimal("3.00")]
+    assert not Transaction.objects.filter(idempotency_key__startswith="stripe-refund:re_").exists()
+    _adopt()
+    assert deliver(event).status_code == 200
+    assert _refund_postings(received) == [Decimal("2.00"), Decimal("3.00")]
+
+
+def test_reconcile_reports_a_session_not_adopted_and_posts_nothing(received, dashboard_refund):
+    err = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("stripe_reconcile", stdout=StringIO(), stderr=err)
+
+    assert ADOPT in err.getvalue()
+    assert _refund_postings(received) == [Decimal("3.00")]
