@@ -4,6 +4,8 @@
 - `checkout`: Checkout Sessions for a pending online payment, and their outcome;
 - `webhooks`: Stripe's events, verified, recorded once and handed to the above;
 - `refunds`: refunds asked by an admin, confirmed by Stripe, posted to the ledger;
+- `adopt`: rows for refunds posted as a running total before payments migration
+  0010 (``manage.py stripe_refunds_adopt``, once after such an upgrade);
 - `shares` and `payouts`: each producer's share of an online payment and the
   Stripe Connect payouts (transfers to connected accounts) that send it;
 - `forms`, `views`, `urls`: the return page, the webhook and the refund form.

@@ -1,6 +1,12 @@
 """Stripe's word on refunds, refund by refund: posted once, reversed once if the
 refund fails afterwards, and compared with Stripe by ``manage.py stripe_reconcile``
 (asking for a refund is `payments.stripe.refunds`).
+
+Only the refunds' rows are read. A session refunded before payments migration
+0010, whose refunds were posted as a running total, has refunds in the ledger
+without rows marked posted: it is refused (`RefundsNotAdopted`) until
+``manage.py stripe_refunds_adopt`` gives them rows (`payments.stripe.adopt`),
+since posting its refunds again would refund them twice in the books.
 """
 
 import logging
@@ -9,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,10 +30,10 @@ from ..ledger import (
     transaction_post,
     transaction_reverse,
 )
+from ..ledger.checks import ADOPT_COMMAND, refunds_without_rows
 from ..models import (
     AccountKind,
     CheckoutStatus,
-    Entry,
     Payment,
     RefundStatus,
     StripeCheckout,
@@ -47,6 +53,13 @@ from .refunds import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class RefundsNotAdopted(RefundTooEarly):
+    """A session whose refunds were posted as a running total (before payments
+    migration 0010) and have no rows of their own yet: its refunds are left for
+    later (an event is delivered again) until ``manage.py stripe_refunds_adopt``
+    has run, rather than posted a second time."""
 
 
 def refund_apply(charge: Mapping) -> StripeCheckout | None:
@@ -112,6 +125,11 @@ def _refunds_listed(charge: Mapping) -> list[Mapping]:
         refunds = listed["data"]
     else:
         refunds = gateway.refunds_of_intent(charge["payment_intent"])
+    return refunds_in_order(refunds)
+
+
+def refunds_in_order(refunds: list) -> list[Mapping]:
+    """Refunds as Stripe lists them (newest first): those shaped like one, oldest first."""
     return [refund for refund in reversed(refunds) if _is_refund(refund)]
 
 
@@ -124,10 +142,10 @@ def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCh
             .select_related("received_payment__membership__market")
             .get(pk=checkout.pk)
         )
+        _refuse_unadopted(checkout)
         # A refund's posting, then the producers' take-backs: see `ledger.accounts_lock`.
         payment_accounts_lock(checkout.received_payment)
-        legacy = _Legacy(checkout, refunds)
-        change = sum((_refund_apply(checkout, refund, legacy) for refund in refunds), ZERO)
+        change = sum((_refund_apply(checkout, refund) for refund in refunds), ZERO)
         if checkout.refunded + change > checkout.amount:
             raise ImpossibleRefund(
                 f"refunds of {checkout.refunded + change} on session {checkout.session_id} "
@@ -143,63 +161,36 @@ def _refunds_apply(checkout: StripeCheckout, refunds: list[Mapping]) -> StripeCh
     return checkout
 
 
-class _Legacy:
-    """What the ledger holds as refunded on a session beyond its rows marked posted.
-
-    Before refunds were posted one by one (migration 0010), they were posted
-    as a running total: a refund made in Stripe's dashboard has no row, and a
-    request the old code took as failed may have been made. Such a refund is
-    already in the ledger: it is covered by this difference (oldest first) and
-    marked posted without being posted again.
-    """
-
-    def __init__(self, checkout: StripeCheckout, refunds: list[Mapping]):
-        self.checkout, self.refunds, self._left = checkout, refunds, None
-
-    def covers(self, amount: Decimal) -> bool:
-        """Whether a refund of ``amount`` not posted yet is in the ledger already."""
-        if self._left is None:
-            self._left = _unmatched_refunds(self.checkout, self.refunds)
-        if amount > self._left:
-            return False
-        self._left -= amount
-        return True
+def _refuse_unadopted(checkout: StripeCheckout) -> None:
+    """Raise `RefundsNotAdopted` when the session's refunded total holds refunds
+    without rows marked posted (posted as a running total, before migration 0010)."""
+    if refunds_without_rows(StripeCheckout.objects.filter(pk=checkout.pk)).exists():
+        logger.error(
+            "Refunds of session %s refused: posted as a running total before payments "
+            "migration 0010 and not adopted; run %s",
+            checkout.session_id,
+            ADOPT_COMMAND,
+        )
+        raise RefundsNotAdopted(
+            f"session {checkout.session_id} has refunds posted as a running total "
+            f"(before payments migration 0010) without rows: run {ADOPT_COMMAND}"
+        )
 
 
-def _unmatched_refunds(checkout: StripeCheckout, refunds: list[Mapping]) -> Decimal:
-    """The session's REFUND postings (net of their reversals), less its rows marked posted."""
-    rows = list(checkout.refund_requests.exclude(refund_id=""))
-    keys = [_posting_key(row) for row in rows] + [_failed_key(row) for row in rows]
-    charges = {checkout.charge_id, *(str(r.get("charge") or "") for r in refunds)} - {""}
-    match = Q(transaction__idempotency_key__in=keys)
-    for charge in charges:  # the old running-total keys
-        match |= Q(transaction__idempotency_key__startswith=f"stripe-refund:{charge}:")
-    market = checkout.received_payment.membership.market
-    online = market_account(market, AccountKind.ONLINE)
-    held = -(
-        Entry.objects.filter(match, account=online).aggregate(total=Sum("amount"))["total"] or ZERO
-    )
-    posted = sum((r.amount for r in rows if r.posted and r.status != RefundStatus.FAILED), ZERO)
-    return held - posted
-
-
-def _refund_apply(checkout: StripeCheckout, refund: Mapping, legacy: _Legacy) -> Decimal:
+def _refund_apply(checkout: StripeCheckout, refund: Mapping) -> Decimal:
     """One refund as Stripe tells it; what it changes in the refunded total.
 
     Its row's status moves forward. Accepted by Stripe (pending or succeeded:
-    the charge counts it as refunded), it is posted once (unless the old
-    running total posted it: see `_Legacy`); failed after that, the posting
-    is reversed once.
+    the charge counts it as refunded), it is posted once; failed after that,
+    the posting is reversed once.
     """
-    row = _row_of(checkout, refund)
+    row = refund_row(checkout, refund)
     was_failed = row.status == RefundStatus.FAILED
     row.status = status_from(row, refund.get("status"))
     row.refund_id = refund["id"]
     change = ZERO
-    if row.status != RefundStatus.FAILED and not row.posted and legacy.covers(row.amount):
-        row.posted = True  # in the ledger and in the running total already
-    elif row.status != RefundStatus.FAILED and not row.posted:
-        _post_refund(checkout.received_payment, row.amount, key=_posting_key(row))
+    if row.status != RefundStatus.FAILED and not row.posted:
+        _post_refund(checkout.received_payment, row.amount, key=posting_key(row))
         row.posted, change = True, row.amount
     elif row.status == RefundStatus.FAILED and not was_failed and row.posted:
         _reverse_refund(checkout.received_payment, row)
@@ -208,7 +199,7 @@ def _refund_apply(checkout: StripeCheckout, refund: Mapping, legacy: _Legacy) ->
     return change
 
 
-def _row_of(checkout: StripeCheckout, refund: Mapping) -> StripeRefund:
+def refund_row(checkout: StripeCheckout, refund: Mapping) -> StripeRefund:
     """The row of a refund: found by its id, else by the request it answers (whose
     answer was lost), else a new one (a refund made in Stripe's dashboard)."""
     rows = checkout.refund_requests.select_for_update()
@@ -231,11 +222,11 @@ def _made_at(refund: Mapping) -> datetime:
     return datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else timezone.now()
 
 
-def _posting_key(refund: StripeRefund) -> str:
+def posting_key(refund: StripeRefund) -> str:
     return f"stripe-refund:{refund.refund_id}"
 
 
-def _failed_key(refund: StripeRefund) -> str:
+def failed_key(refund: StripeRefund) -> str:
     return f"stripe-refund-failed:{refund.refund_id}"
 
 
@@ -261,9 +252,9 @@ def _post_refund(payment: Payment, amount: Decimal, *, key: str) -> None:
 def _reverse_refund(payment: Payment, refund: StripeRefund) -> None:
     """The refund failed after it was posted: the money came back to the market."""
     market = payment.membership.market
-    key = _failed_key(refund)
-    posted = Transaction.objects.filter(market=market, idempotency_key=_posting_key(refund)).first()
-    if posted is None:  # posted in a running total, before refunds were posted one by one
+    key = failed_key(refund)
+    posted = Transaction.objects.filter(market=market, idempotency_key=posting_key(refund)).first()
+    if posted is None:  # in a running total, before migration 0010 (`payments.stripe.adopt`)
         _post_refund(payment, -refund.amount, key=key)
         return
     with stored_language():

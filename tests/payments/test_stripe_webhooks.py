@@ -12,7 +12,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +29,6 @@ from payments.models import (
 )
 from payments.stripe.checkout import OnlinePaymentError
 from payments.stripe.gateway import GatewayError
-from payments.stripe.refund_events import _post_refund
 from payments.stripe.refunds import refund_request, refundable
 from tests.factories import MembershipFactory
 from tests.threads import run_together
@@ -831,45 +829,3 @@ def test_reconcile_reverses_a_full_refund_that_failed_without_telling_us(
     assert received.refunded == Decimal("0.00")
     assert StripeRefund.objects.get(pk=refund.pk).status == "failed"
     assert Transaction.objects.filter(kind="reversal").count() == 1
-
-
-# -- Refunds posted before they were posted one by one (migration 0010) -------------------------
-
-
-def _posted_the_old_way(checkout, fake_stripe, amount: str) -> None:
-    """What the code before 0010 did: one posting keyed on the charge's running total."""
-    charge = fake_stripe.charge_for(checkout.session_id)
-    key = f"stripe-refund:{charge['id']}:{charge['amount_refunded']}"
-    _post_refund(checkout.received_payment, Decimal(amount), key=key)
-    StripeCheckout.objects.filter(pk=checkout.pk).update(refunded=F("refunded") + Decimal(amount))
-
-
-def test_a_dashboard_refund_posted_the_old_way_is_not_posted_again(received, fake_stripe, deliver):
-    fake_stripe.refund_from_dashboard(received.session_id, 300)
-    _posted_the_old_way(received, fake_stripe, "3.00")
-
-    refund_request(
-        payment=received.received_payment, amount=Decimal("2.00"), requested_by=None, token="z" * 32
-    )
-    deliver(fake_stripe.refunded_event(received.session_id))
-
-    received.refresh_from_db()
-    assert received.refunded == Decimal("5.00")
-    assert _refunds(received) == [Decimal("2.00"), Decimal("3.00")]
-    assert all(row.posted for row in StripeRefund.objects.all())
-
-
-def test_a_refund_the_old_code_took_as_failed_is_not_posted_again(received, fake_stripe, deliver):
-    refund = refund_request(
-        payment=received.received_payment, amount=Decimal("4.00"), requested_by=None, token="w" * 32
-    )
-    # The old code lost Stripe's answer and marked it failed; the event then came.
-    StripeRefund.objects.filter(pk=refund.pk).update(status="failed", refund_id="")
-    _posted_the_old_way(received, fake_stripe, "4.00")
-
-    deliver(fake_stripe.refunded_event(received.session_id))
-
-    received.refresh_from_db()
-    assert received.refunded == Decimal("4.00")
-    assert _refunds(received) == [Decimal("4.00")]
-    assert StripeRefund.objects.get(pk=refund.pk).posted
