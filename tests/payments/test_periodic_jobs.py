@@ -230,8 +230,10 @@ def test_superusers_see_a_red_banner_on_every_page_while_the_latest_check_failed
 
     day = timezone.localtime(run.started_at).strftime("%d/%m/%Y")
     assert f"Contrôle du grand livre du {day}{NBSP}: 1 anomalie" in page
-    assert reverse("admin:payments_ledgercheckrun_change", args=[run.pk]) in page
+    link = reverse("admin:payments_ledgercheckrun_change", args=[run.pk])
+    assert link in page
     assert 'class="alert alert-danger"' in page
+    assert "balance" in client.get(link).content.decode()  # the admin shows what drifted
 
 
 def test_the_banner_goes_once_a_later_check_is_clean(member, superuser, client):
