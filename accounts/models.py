@@ -124,6 +124,19 @@ class Market(models.Model):
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
+    # Transfers still expected are reminded by email, once, this many days
+    # before each distribution at this hour (local time): payments.tasks.
+    transfer_reminders_auto = models.BooleanField(
+        _("relancer automatiquement les virements non reçus"), default=False
+    )
+    transfer_reminders_days_before = models.PositiveSmallIntegerField(
+        _("jours avant la distribution pour la relance"),
+        default=2,
+        validators=[MaxValueValidator(30)],
+    )
+    transfer_reminders_hour = models.PositiveSmallIntegerField(
+        _("heure de la relance"), default=9, validators=[MaxValueValidator(23)]
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -74,7 +74,8 @@ def defer(task, **kwargs) -> None:
     from the write that decided it: refused, so that no caller forgets.
     """
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError(f"{task.name} must be deferred inside the transaction that decides it")
+        name = getattr(task, "name", None) or task.job.task_name  # a task, or one configured
+        raise RuntimeError(f"{name} must be deferred inside the transaction that decides it")
     task.defer(**kwargs)
 
 
@@ -82,7 +83,7 @@ def defer(task, **kwargs) -> None:
 STALLED_AFTER_SECONDS = math.ceil(settings.PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"])
 
 
-@app.periodic(cron="* * * * *", periodic_id="jobs_unstall")
+@app.periodic(cron=settings.JOB_SCHEDULE_UNSTALL, periodic_id="jobs_unstall")
 @app.task(name="jobs_unstall", queueing_lock="jobs_unstall", pass_context=True)
 async def jobs_unstall(context, timestamp: int) -> int:
     """Give back to the queue the jobs of workers that stopped sending heartbeats."""

@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.markets",
+                "payments.ledger.check_runs.ledger_alarm",
             ],
             "builtins": ["cagette.templatetags.money", "cagette.templatetags.typography"],
         },
@@ -265,6 +266,12 @@ STRIPE_API_BASE = env(
 JOB_RETRY_FIRST = env.int("JOB_RETRY_FIRST", default=30)
 JOB_RETRY_LONGEST = env.int("JOB_RETRY_LONGEST", default=3600)
 JOB_RETRY_FOR_HOURS = env.int("JOB_RETRY_FOR_HOURS", default=26)
+# When the periodic jobs are due, in cron syntax, in UTC (a 6th field counts
+# seconds: the tests run them every few seconds).
+JOB_SCHEDULE_UNSTALL = env("JOB_SCHEDULE_UNSTALL", default="* * * * *")
+JOB_SCHEDULE_STRIPE_RECONCILE = env("JOB_SCHEDULE_STRIPE_RECONCILE", default="*/15 * * * *")
+JOB_SCHEDULE_TRANSFER_REMINDERS = env("JOB_SCHEDULE_TRANSFER_REMINDERS", default="0 * * * *")
+JOB_SCHEDULE_CHECK_LEDGER = env("JOB_SCHEDULE_CHECK_LEDGER", default="0 3 * * *")
 PROCRASTINATE_IMPORT_PATHS = ["cagette.jobs"]
 # Workers keep each job's last error for the Django admin (cagette.jobqueue).
 PROCRASTINATE_ON_APP_READY = "cagette.jobqueue.errors.on_app_ready"

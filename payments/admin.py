@@ -10,7 +10,15 @@ from django.contrib import admin
 from accounts.models import Membership
 
 from .ledger import client_account
-from .models import Account, Entry, Payment, RejectedStripeEvent, Transaction
+from .models import (
+    Account,
+    Entry,
+    LedgerCheckRun,
+    Payment,
+    RejectedStripeEvent,
+    StripeEvent,
+    Transaction,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -71,6 +79,25 @@ class RejectedStripeEventAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    """Webhook events as received, and whether their job applied them."""
+
+    list_display = ["received_at", "event_id", "type", "object_id", "applied_at", "attempts"]
+    list_filter = ["type", ("applied_at", admin.EmptyFieldListFilter)]
+    search_fields = ["event_id", "object_id"]
+    readonly_fields = [f.name for f in StripeEvent._meta.fields]
+
+
+@admin.register(LedgerCheckRun)
+class LedgerCheckRunAdmin(ReadOnlyAdmin):
+    """The nightly audits of the books: what drifted, and when."""
+
+    list_display = ["started_at", "finished_at", "ok", "problem_count"]
+    list_filter = ["ok"]
+    readonly_fields = [f.name for f in LedgerCheckRun._meta.fields]
 
 
 @admin.register(Membership)

@@ -1,4 +1,5 @@
-"""Forms of the « Virements attendus » page."""
+"""Forms of the « Virements attendus » page, and the reminder settings of the
+« Moyens de paiement » page (`AutoReminderFields`)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -85,3 +86,37 @@ class DistributionFilterForm(forms.Form):
 
 def _distribution_label(distribution) -> str:
     return f"{distribution.date:%d/%m/%Y} — {distribution.place}"
+
+
+DAYS_BEFORE_ERROR = _("Indiquez un nombre de jours entre 0 et 30.")
+HOUR_ERROR = _("Choisissez une heure dans la liste.")
+
+
+class AutoReminderFields(forms.Form):
+    """« Relance des virements »: the fields `PaymentSettingsForm` takes from here."""
+
+    transfer_reminders_auto = forms.BooleanField(
+        label=_("Relancer automatiquement les virements non reçus"),
+        required=False,
+        help_text=_(
+            "Avant chaque distribution, chaque client dont le virement n'est pas encore reçu "
+            "reçoit un e-mail de rappel avec l'IBAN et la référence, une seule fois par "
+            "distribution, au moment choisi ci-dessous."
+        ),
+    )
+    transfer_reminders_days_before = forms.IntegerField(
+        label=_("Combien de jours avant la distribution"),
+        min_value=0,
+        max_value=30,
+        error_messages={
+            code: DAYS_BEFORE_ERROR for code in ("required", "invalid", "min_value", "max_value")
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        help_text=_("0 : le jour même de la distribution."),
+    )
+    transfer_reminders_hour = forms.TypedChoiceField(
+        label=_("À quelle heure"),
+        choices=[(hour, f"{hour}\u00a0h") for hour in range(24)],
+        coerce=int,
+        error_messages={"required": HOUR_ERROR, "invalid_choice": HOUR_ERROR},
+    )

@@ -21,6 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Market, MarketSettingsChange, User
 
@@ -34,12 +35,20 @@ SETTINGS_FIELDS = (
     "iban",
     "bic",
     "account_holder",
+    "transfer_reminders_auto",
+    "transfer_reminders_days_before",
+    "transfer_reminders_hour",
     "cheque_payee",
     "stripe_commission_percent",
     "cagnotte_mode",
     "allow_negative_balances",
 )
-BOOLEAN_FIELDS = ("payments_enabled", "cagnotte_mode", "allow_negative_balances")
+BOOLEAN_FIELDS = (
+    "payments_enabled",
+    "cagnotte_mode",
+    "allow_negative_balances",
+    "transfer_reminders_auto",
+)
 SETTINGS_LOG_PAGE_SIZE = 50
 
 
@@ -80,7 +89,7 @@ def _as_text(value) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(value)
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | int):
         return str(value)
     return value or ""
 
@@ -192,6 +201,11 @@ def setting_value_display(name: str, text: str) -> str:
         return ", ".join(str(labels.get(code, code)) for code in codes) or _("aucun")
     if name == "iban":
         return mask_iban(text)
+    if name == "transfer_reminders_days_before" and text.isdigit():
+        days = int(text)
+        return ngettext("%(days)s jour avant", "%(days)s jours avant", days) % {"days": days}
+    if name == "transfer_reminders_hour" and text:
+        return f"{text}\u00a0h"
     if name == "stripe_commission_percent":
         return f"{text.replace('.', ',')} %" if text else "—"
     return text or "—"

@@ -21,6 +21,7 @@ from schwifty import registry as schwifty_registry
 from accounts.models import Market
 from cagette.money import ZERO, TypedNumberField, parse_amount
 
+from .bank_transfer_forms import AutoReminderFields
 from .market_settings import SETTINGS_FIELDS, methods_ordered
 from .methods import OFFERABLE_CHOICES, PaymentMethod
 
@@ -71,6 +72,7 @@ ONLINE_CARD_KEPT = _(
 )
 # With payments off, what depends on them is shown but cannot be changed (spec
 # 001: the methods appear once payments are on); the switch says why.
+REMINDER_FIELDS = tuple(AutoReminderFields.base_fields)
 NEEDS_PAYMENTS = tuple(name for name in SETTINGS_FIELDS if name != "payments_enabled")
 PAYMENTS_OFF_NOTE = _(
     "La gestion des paiements est désactivée : les moyens de paiement ci-dessous sont "
@@ -188,7 +190,7 @@ class MethodCheckboxes(forms.CheckboxSelectMultiple):
         return option
 
 
-class PaymentSettingsForm(forms.Form):
+class PaymentSettingsForm(AutoReminderFields, forms.Form):
     payments_enabled = forms.BooleanField(
         label=_("Activer la gestion des paiements"),
         required=False,
@@ -289,6 +291,7 @@ class PaymentSettingsForm(forms.Form):
             "stripe_commission_percent": str(market.stripe_commission_percent).replace(".", ","),
             "cagnotte_mode": market.cagnotte_mode,
             "allow_negative_balances": market.allow_negative_balances,
+            **{name: getattr(market, name) for name in REMINDER_FIELDS},
         }
 
     def _payments_active(self) -> bool:
@@ -325,6 +328,12 @@ class PaymentSettingsForm(forms.Form):
                 Field("iban", **monospace),
                 Field("bic", **monospace),
                 "account_holder",
+                **needs,
+            ),
+            Fieldset(
+                _("Relance des virements"),
+                Switch("transfer_reminders_auto"),
+                *REMINDER_FIELDS[1:],
                 **needs,
             ),
             Fieldset(_("Chèques"), "cheque_payee", **needs),

@@ -4,7 +4,8 @@
 - `posting`: the one posting service (`transaction_post`, `transaction_reverse`),
   its locks, retries and specific exceptions;
 - `balances`: the « Solde des clients » reading of the client accounts;
-- `checks`: what ``manage.py check_ledger`` verifies over the whole database.
+- `checks`: what ``manage.py check_ledger`` verifies over the whole database;
+- `check_runs`: the nightly job's runs of those checks, and the superusers' alarm.
 
 The sign convention and the invariants are told in `payments.models.ledger`.
 May import `accounts`, `cagette` and what `payments` describes its rows with

@@ -18,6 +18,7 @@ from .ledger import (
     AccountKind,
     Entry,
     EntryQuerySet,
+    LedgerCheckRun,
     Transaction,
     TransactionKind,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "CheckoutStatus",
     "Entry",
     "EntryQuerySet",
+    "LedgerCheckRun",
     "Payment",
     "PaymentMethod",
     "PaymentRechoice",

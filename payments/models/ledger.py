@@ -307,3 +307,28 @@ class Entry(models.Model):
     def held_after(self) -> Decimal:
         """What the client held right after this entry (rows from `history()` only)."""
         return -self.running
+
+
+class LedgerCheckRun(models.Model):
+    """One audit of the books by the nightly job (`payments.ledger.check_runs`).
+
+    ``problems`` lists what drifted (up to 20 lines per check) when ``ok`` is
+    false; while the latest finished run is not ok, superusers see it on
+    every page.
+    """
+
+    started_at = models.DateTimeField(_("commencé le"), default=timezone.now)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    # The time the periodic job was due (two runs never share one).
+    scheduled_for = models.DateTimeField(_("prévu pour"), null=True, blank=True)
+    ok = models.BooleanField(_("sans anomalie"), default=False)
+    problem_count = models.PositiveIntegerField(_("anomalies"), default=0)
+    problems = models.TextField(_("détail"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("contrôle du grand livre")
+        verbose_name_plural = _("contrôles du grand livre")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.started_at:%Y-%m-%d %H:%M} {'OK' if self.ok else self.problem_count}"

@@ -148,11 +148,15 @@ class StripeRefund(models.Model):
 
 
 class StripeEvent(models.Model):
-    """A webhook event from Stripe, stored once: its id is unique.
+    """A webhook event from Stripe, stored once (its id is unique) and applied once.
 
-    The row is written in the same database transaction as the event's
-    effects, so an event whose handling failed is not recorded and Stripe's
-    next delivery handles it again.
+    The webhook stores the row and defers the job that applies it in one
+    database transaction, then answers Stripe at once; a redelivered event
+    finds its row and defers nothing. The job sets ``applied_at`` under the
+    row's lock, in the transaction of the event's effects (see
+    `payments.stripe.webhooks`). ``attempts`` and ``last_error`` tell the
+    tries that had to wait (Stripe unreachable, a refund whose payment is not
+    known as paid yet) and why one could never be applied.
     """
 
     event_id = models.CharField(max_length=255, unique=True)
@@ -160,6 +164,9 @@ class StripeEvent(models.Model):
     object_id = models.CharField(max_length=255, blank=True, db_index=True)
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now, editable=False)
+    applied_at = models.DateTimeField(_("appliqué le"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("essais"), default=0)
+    last_error = models.TextField(_("dernière erreur"), blank=True, default="")
 
     class Meta:
         verbose_name = _("événement Stripe")

@@ -6,6 +6,7 @@ import logging
 
 import stripe
 from django.contrib import messages
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -27,8 +28,8 @@ from .checkout import (
 )
 from .forms import OnlineRefundForm
 from .gateway import GatewayError
-from .refunds import RefundTooEarly, refund_request
-from .webhooks import MalformedEvent, event_handle, event_reject, event_verified
+from .refunds import refund_request
+from .webhooks import MalformedEvent, event_reject, event_store, event_verified
 
 logger = logging.getLogger(__name__)
 
@@ -39,32 +40,39 @@ logger = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    """Verify the signature on the raw body and the event's shape, then handle it (once).
+    """Verify the signature on the raw body and the event's shape, store it, answer 200.
 
-    An event that cannot be handled yet gets a 503: nothing is recorded, and
-    Stripe delivers it again later. A signed one that can never be handled
-    gets a 400 and is kept for the admin (`event_reject`).
+    A job applies the stored event (`webhooks.event_apply`). A signed event
+    that can never be handled gets a 400 and is kept for the admin
+    (`event_reject`). When the database cannot be reached nothing is stored:
+    a 503, and Stripe delivers the event again later.
     """
     try:
         event = event_verified(request.body, request.headers.get("Stripe-Signature"))
     except MalformedEvent as error:
-        return _rejected(request, error)
+        return _unless_database_down(_rejected, request, error)
     except (ValueError, stripe.SignatureVerificationError) as error:
         logger.warning("Stripe webhook refused: %s", error)
         return HttpResponseBadRequest()
-    try:
-        event_handle(event)
-    except MalformedEvent as error:
-        return _rejected(request, error)
-    except (RefundTooEarly, GatewayError) as error:
-        logger.warning("Stripe event %s left for a later delivery: %s", event["id"], error)
-        return HttpResponse(status=503)
+    return _unless_database_down(_stored, event)
+
+
+def _stored(event) -> HttpResponse:
+    event_store(event)
     return HttpResponse(status=200)
 
 
 def _rejected(request, error: MalformedEvent) -> HttpResponse:
     event_reject(request.body, error)
     return HttpResponseBadRequest()
+
+
+def _unless_database_down(write, *args) -> HttpResponse:
+    try:
+        return write(*args)
+    except (OperationalError, InterfaceError) as error:
+        logger.error("Stripe webhook not stored, the database is unreachable: %s", error)
+        return HttpResponse(status=503)
 
 
 # -- The client's side ----------------------------------------------------------------------

@@ -1,28 +1,36 @@
-"""Stripe's webhook events: each one handled once, whatever the order of arrival.
+"""Stripe's webhook events: stored at once, each applied once by a job, whatever the
+order of arrival.
 
 Stripe sends an event again until it gets a 2xx, may send it twice anyway, and
 does not keep order. So:
 
-* each event id is stored once (`StripeEvent`, unique), in the same database
-  transaction as its effects: a delivery seen before does nothing, and one
-  whose handling failed leaves no trace and is handled again next time;
+* the webhook checks the signature and the event's shape, then stores it
+  (`event_store`: `StripeEvent`, its id unique) and defers the job that
+  applies it in the same database transaction, and answers 200: a delivery
+  seen before finds its row and defers nothing; a database that cannot be
+  reached makes the webhook answer a 5xx, so that Stripe delivers it again;
+* the job (`event_apply`) applies it under the row's lock and sets
+  ``applied_at`` in the transaction of its effects: a second run finds it
+  applied and does nothing;
 * what an event does depends on the state it carries, not on the event that
   came before: sessions go through `payments.stripe.checkout.checkout_apply`, whose
   statuses only move forward and whose posting is keyed on the payment;
   refunds go through `payments.stripe.refund_events`, whose statuses only move
   forward too and whose postings are keyed on each refund;
-* an event we cannot handle yet (a refund on a session not known as paid,
-  Stripe unreachable when it must be asked) raises: nothing is recorded, the
-  view answers a 5xx, and Stripe delivers it again later;
-* a signed event is still checked, once, at the boundary, for the shape the
+* the jobs of one payment run one after another, in the order the events
+  arrived (a procrastinate ``lock`` naming the payment intent, `event_lock`),
+  a session's events before its refunds' (a higher priority: a refund waiting
+  for its session to be paid never holds the session's own event back);
+* an event that cannot be applied yet (a refund on a session not known as
+  paid, Stripe unreachable when it must be asked) rolls back and raises
+  `cagette.jobs.Temporary`: the queue tries again later, for a day;
+* a signed event is checked, once, at the boundary, for the shape the
   handlers read (`event_checked`: no NUL character, NaN or infinity anywhere,
   each field the handlers read of the type and range Stripe sends); one that
-  can never be handled (malformed, or at odds with our records: a refund
-  larger than its session) is refused with a 400, nothing else written, and
-  kept as a `RejectedStripeEvent` for an admin (`event_reject`).
-
-Two different events about one session, delivered at the same time, wait for
-each other on the session's row lock.
+  can never be handled is kept as a `RejectedStripeEvent` for an admin
+  (`event_reject`): refused with a 400 when malformed, or found at odds with
+  our records by its job (a refund larger than its session), nothing else
+  written.
 """
 
 import json
@@ -33,14 +41,18 @@ from typing import NamedTuple
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from procrastinate.contrib.django import app
 
-from ..models import RejectedStripeEvent, StripeEvent
+from cagette.jobs import Temporary, defer
+
+from ..models import RejectedStripeEvent, StripeCheckout, StripeEvent
 from .checkout import checkout_apply
+from .gateway import GatewayError
 from .refund_events import refund_apply, refund_update
-from .refunds import ImpossibleRefund
+from .refunds import ImpossibleRefund, RefundTooEarly
 
 logger = logging.getLogger(__name__)
 
@@ -118,31 +130,81 @@ def event_checked(event) -> dict:
     return event
 
 
-def event_handle(event: Mapping) -> bool:
-    """Handle one verified, well-shaped event; False when it was handled before.
+def event_store(event: Mapping) -> StripeEvent | None:
+    """Store a verified, well-shaped event and defer its job, in one transaction.
 
-    Raises `MalformedEvent` for one at odds with our records (nothing written).
+    None when the event was stored before (a redelivery): nothing is deferred.
     """
     obj = event["data"]["object"]
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                StripeEvent.objects.create(
-                    event_id=event["id"],
-                    type=event["type"],
-                    object_id=obj.get("id") or "",
-                    payload=dict(event),
-                )
-        except IntegrityError:
-            logger.info("Stripe event %s already handled", event["id"])
-            return False
-        handler = HANDLERS.get(event["type"])
-        try:
+        stored, created = StripeEvent.objects.get_or_create(
+            event_id=event["id"],
+            defaults={"type": event["type"], "object_id": obj.get("id") or "", "payload": event},
+        )
+        if not created:
+            logger.info("Stripe event %s already received", event["id"])
+            return None
+        # Named, not imported: payments.tasks imports this module.
+        job = app.configure_task(
+            "stripe_event_apply",
+            allow_unknown=False,
+            lock=event_lock(event),
+            priority=1 if event["type"].startswith("checkout.session.") else 0,
+        )
+        defer(job, event_id=stored.event_id)
+    return stored
+
+
+def event_lock(event: Mapping) -> str:
+    """The payment an event concerns, as a job lock: its payment intent, which its
+    session's events and its refunds' all name (or that our session row knows)."""
+    obj = event["data"]["object"]
+    intent = obj.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    if not intent:
+        if event["type"].startswith("checkout.session."):
+            ours = Q(session_id=obj.get("id"))
+        else:  # a refund names its charge; a charge is one
+            ours = Q(charge_id=obj.get("charge") or obj.get("id"))
+        known = StripeCheckout.objects.filter(ours).exclude(payment_intent="")
+        intent = known.values_list("payment_intent", flat=True).first()
+    return f"stripe-payment:{intent or obj.get('id') or event['id']}"
+
+
+def event_apply(event_id: str) -> bool:
+    """Apply the stored event ``event_id``, once; False when there was nothing to do.
+
+    Raises `cagette.jobs.Temporary` when it cannot be applied yet (nothing
+    written but the try); one at odds with our records is rejected for good.
+    """
+    try:
+        with transaction.atomic():
+            stored = StripeEvent.objects.select_for_update().get(event_id=event_id)
+            if stored.applied_at is not None:
+                return False
+            handler = HANDLERS.get(stored.type)
             if handler is not None:
-                handler(obj)
-        except ImpossibleRefund as error:
-            raise MalformedEvent(f"event {event['id']}: {error}") from error
+                handler(stored.payload["data"]["object"])
+            stored.applied_at, stored.attempts = timezone.now(), stored.attempts + 1
+            stored.save(update_fields=["applied_at", "attempts"])
+    except ImpossibleRefund as error:
+        _tried(event_id, f"{type(error).__name__}: {error}")
+        stored = StripeEvent.objects.get(event_id=event_id)
+        payload = json.dumps(stored.payload).encode()
+        event_reject(payload, MalformedEvent(f"event {event_id}: {error}"))
+        return False
+    except (RefundTooEarly, GatewayError) as error:
+        logger.warning("Stripe event %s to be applied later: %s", event_id, error)
+        _tried(event_id, f"{type(error).__name__}: {error}")
+        raise Temporary(f"Stripe event {event_id}: {error}") from error
     return True
+
+
+def _tried(event_id: str, error: str) -> None:
+    StripeEvent.objects.filter(event_id=event_id).update(
+        attempts=F("attempts") + 1, last_error=error[:2000]
+    )
 
 
 PAYLOAD_KEPT = 100_000  # characters of a rejected body kept for the admin

@@ -12,6 +12,7 @@ from orders.services import basket_read, order_checkout
 from payments.models import PaymentMethod, PaymentStatus
 from payments.stripe.checkout import checkout_open
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.jobs import run_jobs
 from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
 
 SUCCESS_URL = "http://testserver/retour?session_id={CHECKOUT_SESSION_ID}"
@@ -106,16 +107,20 @@ def basket(online_market, member, distribution, producers):
 
 @pytest.fixture
 def deliver(client, fake_stripe):
-    """``deliver(event)``: Stripe posts the signed event to the webhook; the response."""
+    """``deliver(event)``: Stripe posts the signed event to the webhook, and the jobs
+    run (the event's, and any it defers); the response. ``deliver(event, run=False)``
+    leaves the jobs queued; ``response.jobs`` tells how the jobs ran."""
 
-    def _deliver(event, **signing):
+    def _deliver(event, run=True, **signing):
         payload, signature = fake_stripe.signed(event, **signing)
-        return client.post(
+        response = client.post(
             reverse("stripe_webhook"),
             payload,
             content_type="application/json",
             HTTP_STRIPE_SIGNATURE=signature,
         )
+        response.jobs = run_jobs() if run else []
+        return response
 
     return _deliver
 

@@ -59,6 +59,9 @@ def form_data(market, **changes) -> dict:
         "cheque_payee": market.cheque_payee,
         "cagnotte_mode": market.cagnotte_mode,
         "allow_negative_balances": market.allow_negative_balances,
+        "transfer_reminders_auto": market.transfer_reminders_auto,
+        "transfer_reminders_days_before": market.transfer_reminders_days_before,
+        "transfer_reminders_hour": market.transfer_reminders_hour,
         **changes,
     }
     # An unticked box is not sent at all.

@@ -2,13 +2,18 @@
 in plain text is a refusal, not an outage tried again for ever."""
 
 import logging
+import time
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
+from procrastinate.contrib.django import app
 
 from payments.models import ProducerTransfer, StripeCheckout
 from payments.stripe import gateway
+from payments.tasks import stripe_reconcile_job
 
 TRANSFERS = r"/v1/transfers"
 
@@ -88,3 +93,47 @@ def test_a_transfer_refused_in_plain_text_is_not_tried_again(basket, producers, 
     refused.refresh_from_db()
     assert refused.status == "refused" and "400 Bad Request" in refused.error
     assert len(fake_stripe.calls("POST", TRANSFERS)) == 2
+
+
+# -- The same reconciliation, run by the queue every 15 minutes -----------------------
+
+
+def test_the_periodic_job_settles_a_paid_session_whose_webhook_never_came(checkout, fake_stripe):
+    fake_stripe.pay(checkout.session_id)
+    StripeCheckout.objects.filter(pk=checkout.pk).update(
+        created_at=timezone.now() - timedelta(minutes=31)
+    )
+
+    assert stripe_reconcile_job(timestamp=int(time.time())) == 0
+
+    checkout.refresh_from_db()
+    assert checkout.status == "paid" and checkout.payment.status == "received"
+
+
+def test_the_periodic_job_logs_each_stripe_failure_at_error(checkout, fake_stripe, caplog):
+    fake_stripe.fail("GET", r"/v1/checkout/sessions/[\w-]+", 503)
+    StripeCheckout.objects.filter(pk=checkout.pk).update(
+        created_at=timezone.now() - timedelta(minutes=31)
+    )
+
+    with caplog.at_level(logging.ERROR):
+        assert stripe_reconcile_job(timestamp=int(time.time())) == 1
+
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(checkout.session_id in message for message in errors)
+    assert "stripe_reconcile: 1 Stripe call(s) failed" in errors
+
+
+def test_the_periodic_jobs_are_scheduled_from_the_settings():
+    schedules = {key[1]: task.cron for key, task in app.periodic_registry.periodic_tasks.items()}
+
+    assert schedules == {
+        "jobs_unstall": "* * * * *",
+        "stripe_reconcile": "*/15 * * * *",
+        "transfer_reminders_auto": "0 * * * *",
+        "check_ledger": "0 3 * * *",
+    }
+    assert all(
+        app.tasks[name].queueing_lock == name
+        for name in ("jobs_unstall", "stripe_reconcile", "transfer_reminders_auto", "check_ledger")
+    )

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
+from unittest.mock import ANY
 
 import pytest
 from django.core.management import call_command
@@ -30,7 +31,9 @@ from payments.models import (
 from payments.stripe.checkout import OnlinePaymentError
 from payments.stripe.gateway import GatewayError
 from payments.stripe.refunds import refund_request, refundable
+from payments.stripe.webhooks import event_apply
 from tests.factories import MembershipFactory
+from tests.jobs import make_due, queued, run_jobs
 from tests.threads import run_together
 
 from .conftest import online_payment, open_session, order_online
@@ -329,9 +332,12 @@ def test_two_events_for_one_session_delivered_together_post_once(
         )
 
     results, errors = run_together(deliver, 2)
-
     assert errors == []
     assert sorted(results) == [200, 200]
+    # Their two jobs, run at the same time (the session's row lock keeps them apart).
+    _, errors = run_together(lambda i: event_apply([completed, succeeded][i]["id"]), 2)
+
+    assert errors == []
     assert _postings(checkout) == 1
     assert StripeEvent.objects.count() == 2
     assert client_account(member).held == Decimal("0.00")
@@ -361,8 +367,12 @@ def test_one_event_delivered_eight_times_at_once_posts_once(
     results, errors = run_together(deliver, 8)
 
     assert errors == [] and set(results) == {200}
-    assert _postings(checkout) == 1
     assert StripeEvent.objects.count() == 1
+    event_id = json.loads(payload)["id"]
+    jobs = [job for job in queued("stripe_event_apply") if job["args"]["event_id"] == event_id]
+    assert len(jobs) == 1  # stored once, one job
+    run_jobs()
+    assert _postings(checkout) == 1
 
 
 # -- Refunds -------------------------------------------------------------------------------------
@@ -554,6 +564,18 @@ def test_a_refund_on_a_delayed_payment_whose_success_event_is_late_settles_it_fi
     assert _refunds(checkout) == [Decimal("13.60")]
 
 
+def _nothing_applied(checkout, event) -> StripeEvent:
+    """The event is stored and waits for its job's next try; nothing else is written."""
+    stored = StripeEvent.objects.get(event_id=event["id"])
+    assert stored.applied_at is None and stored.attempts == 1
+    assert _payment(checkout).status == "pending"
+    assert _postings(checkout) == 0
+    assert queued("stripe_event_apply") == [
+        {"task": "stripe_event_apply", "args": {"event_id": event["id"]}, "lock": ANY}
+    ]
+    return stored
+
+
 def test_a_refund_before_the_payment_is_known_waits_while_stripe_cannot_be_asked(
     checkout, fake_stripe, deliver
 ):
@@ -564,26 +586,54 @@ def test_a_refund_before_the_payment_is_known_waits_while_stripe_cannot_be_asked
 
     first = deliver(event)
 
-    assert first.status_code == 503  # not a 2xx: Stripe delivers it again
-    _nothing_written(checkout)
+    assert first.status_code == 200  # stored: Stripe need not deliver it again
+    assert [ran.outcome for ran in first.jobs] == ["retry"]  # the job tries again later
+    assert "GatewayUnavailable" in _nothing_applied(checkout, event).last_error
 
-    assert deliver(event).status_code == 200
+    assert deliver(event).status_code == 200  # delivered again anyway: nothing more queued
+    assert len(queued("stripe_event_apply")) == 1
+    make_due()
+    assert [ran.outcome for ran in run_jobs()] == ["succeeded"]
     assert _refunds(checkout) == [Decimal("5.00")]
+    assert StripeEvent.objects.get(event_id=event["id"]).applied_at is not None
 
 
-def test_a_refund_on_a_session_stripe_does_not_say_paid_is_left_for_a_later_delivery(
+def test_a_refund_on_a_session_stripe_does_not_say_paid_is_left_for_a_later_try(
     checkout, fake_stripe, deliver
 ):
     fake_stripe.pay(checkout.session_id, later=True)
     intent = fake_stripe.sessions[checkout.session_id]["payment_intent"]
     charge = {"id": "ch_test_early", "object": "charge", "payment_intent": intent}
     charge |= {"amount": 1360, "amount_refunded": 500, "refunds": {"data": [], "has_more": False}}
+    event = _charge_event(fake_stripe, charge)
 
-    response = deliver(_charge_event(fake_stripe, charge))
+    response = deliver(event)
 
-    assert response.status_code == 503
-    assert not StripeEvent.objects.exists()
+    assert response.status_code == 200
+    assert [ran.outcome for ran in response.jobs] == ["retry"]
+    assert "RefundTooEarly" in _nothing_applied(checkout, event).last_error
     assert _refunds(checkout) == []
+
+
+def test_the_events_of_one_payment_share_a_lock_and_its_session_goes_first(
+    checkout, fake_stripe, deliver
+):
+    fake_stripe.pay(checkout.session_id)
+    fake_stripe.refund_from_dashboard(checkout.session_id, 500)
+    refunded = fake_stripe.refunded_event(checkout.session_id)
+    completed = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
+
+    deliver(refunded, run=False)  # Stripe keeps no order: the refund comes first
+    deliver(completed, run=False)
+
+    jobs = queued("stripe_event_apply")
+    intent = fake_stripe.sessions[checkout.session_id]["payment_intent"]
+    assert {job["lock"] for job in jobs} == {f"stripe-payment:{intent}"}
+    ran = run_jobs()  # in priority order: the session's event, then the refund's
+    assert [r.args["event_id"] for r in ran] == [completed["id"], refunded["id"]]
+    assert [r.outcome for r in ran] == ["succeeded", "succeeded"]
+    assert _payment(checkout).status == "received"
+    assert _refunds(checkout) == [Decimal("5.00")]
 
 
 def test_a_refund_on_a_charge_that_is_not_ours_is_acknowledged_and_logged(

@@ -1,14 +1,13 @@
 """``manage.py check_ledger [--market SLUG]``: audit the books (`payments.ledger.checks`).
 
-Exits non-zero on any drift, so a scheduler reports it.
+Exits non-zero on any drift. The job queue runs the same audit every night
+(`payments.ledger.check_runs`) and keeps its outcome.
 """
 
-from collections.abc import Callable
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import QuerySet
 
-from payments.ledger.checks import CHECKS, Scope, scope_of
+from payments.ledger.check_runs import ledger_problems
+from payments.ledger.checks import Scope, scope_of
 
 
 class Command(BaseCommand):
@@ -26,7 +25,9 @@ class Command(BaseCommand):
         scope = scope_of(market)
         counts = self._counts(scope)
         self.stdout.write(f"Checking {counts}.")
-        problems = sum(self._report(find(scope), describe, limit) for find, describe in CHECKS)
+        problems, lines = ledger_problems(scope, limit)
+        for line in lines:
+            self.stdout.write(self.style.ERROR(line))
         if problems:
             raise CommandError(f"Ledger drift: {problems} problem(s) found.")
         self.stdout.write(self.style.SUCCESS(f"Ledger OK: {counts}."))
@@ -36,19 +37,3 @@ class Command(BaseCommand):
             f"{scope.markets.count()} markets, {scope.transactions.count()} transactions, "
             f"{scope.entries.count()} entries, {scope.accounts.count()} accounts"
         )
-
-    def _report(self, problems: QuerySet, describe: Callable[[dict], str], limit: int) -> int:
-        """Print up to ``limit`` problems; return how many there are in all."""
-        # Count first: on a healthy ledger that is the only query, and without
-        # a LIMIT PostgreSQL plans it as one pass of hash joins rather than a
-        # million index lookups in the hope of finding the first rows early.
-        total = problems.count()
-        if total:
-            # Grouped checks order by what they group on (ordering by pk would
-            # group by it too).
-            rows = problems if problems.query.order_by else problems.order_by("pk")
-            for row in rows[:limit]:
-                self.stdout.write(self.style.ERROR(describe(row)))
-        if total > limit:
-            self.stdout.write(self.style.ERROR(f"… and {total - limit} more like this."))
-        return total

@@ -1,0 +1,123 @@
+"""The payments app's jobs: Stripe's webhook events applied, and the periodic work.
+
+- ``stripe_event_apply``: one stored webhook event, applied once
+  (`payments.stripe.webhooks`), tried again on `cagette.jobs.Temporary`;
+- ``stripe_reconcile`` (every 15 minutes): what Stripe's webhooks did not
+  settle, asked to Stripe (`payments.stripe.reconcile`);
+- ``transfer_reminders_auto`` (every hour): the transfers still expected for
+  a distribution reminded, once, when the market's chosen time before it has
+  come (`Market.transfer_reminders_*`);
+- ``check_ledger`` (every night at 03:00 UTC): the audit of the books, kept as
+  a `LedgerCheckRun` (`payments.ledger.check_runs`).
+
+Each periodic job is deferred once per due time whatever the number of
+workers (procrastinate records each one it defers), waits in the queue at
+most once (``queueing_lock``) and never runs twice at once (``lock``). The
+schedules come from the settings (``JOB_SCHEDULE_*``).
+"""
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+from accounts.models import Market
+from cagette.jobs import RETRY
+
+from .bank_transfers import Distribution, MissingIbanError, expected_transfers
+from .bank_transfers import transfer_reminders_send as reminders_send
+from .ledger.check_runs import ledger_check_run
+from .stripe.reconcile import stripe_reconcile
+from .stripe.webhooks import event_apply
+
+logger = logging.getLogger(__name__)
+
+
+def _due(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+@app.task(name="stripe_event_apply", retry=RETRY)
+def stripe_event_apply(event_id: str) -> None:
+    """Apply the stored Stripe event ``event_id``, once."""
+    event_apply(event_id)
+
+
+@app.periodic(cron=settings.JOB_SCHEDULE_STRIPE_RECONCILE, periodic_id="stripe_reconcile")
+@app.task(name="stripe_reconcile", queueing_lock="stripe_reconcile", lock="stripe_reconcile")
+def stripe_reconcile_job(timestamp: int) -> int:
+    """Settle what Stripe's webhooks left; each failure is logged at ERROR (tried next run)."""
+    outcome = stripe_reconcile()
+    for line in outcome.done:
+        logger.info("stripe_reconcile: %s", line)
+    if outcome.failures:
+        logger.error("stripe_reconcile: %s Stripe call(s) failed", len(outcome.failures))
+    return len(outcome.failures)
+
+
+@app.periodic(cron=settings.JOB_SCHEDULE_CHECK_LEDGER, periodic_id="check_ledger")
+@app.task(name="check_ledger", queueing_lock="check_ledger", lock="check_ledger")
+def check_ledger(timestamp: int) -> int:
+    """Audit the books; drift is logged at ERROR and shown to superusers."""
+    return ledger_check_run(scheduled_for=_due(timestamp)).problem_count
+
+
+# -- Transfers reminded before each distribution ----------------------------------------
+
+
+@app.periodic(cron=settings.JOB_SCHEDULE_TRANSFER_REMINDERS, periodic_id="transfer_reminders_auto")
+@app.task(
+    name="transfer_reminders_auto",
+    queueing_lock="transfer_reminders_auto",
+    lock="transfer_reminders_auto",
+)
+def transfer_reminders_auto(timestamp: int) -> int:
+    """Remind, for each distribution whose time has come, the transfers still expected."""
+    reminded = 0
+    for market, distribution, moment in reminders_due(_due(timestamp)):
+        reminded += distribution_reminders_send(market, distribution, moment)
+    return reminded
+
+
+def reminder_moment(market: Market, distribution) -> datetime:
+    """When the market wants the transfers of ``distribution`` reminded (local time)."""
+    day = distribution.date - timedelta(days=market.transfer_reminders_days_before)
+    return timezone.make_aware(datetime.combine(day, time(market.transfer_reminders_hour)))
+
+
+def reminders_due(now: datetime) -> Iterator[tuple[Market, object, datetime]]:
+    """``(market, distribution, moment)`` for each distribution not past yet whose
+    reminder moment has come, in the markets that remind automatically."""
+    today = timezone.localdate(now)
+    markets = Market.objects.filter(transfer_reminders_auto=True, payments_enabled=True)
+    for market in markets.order_by("pk"):
+        last = today + timedelta(days=market.transfer_reminders_days_before)
+        coming = Distribution.objects.filter(market=market, date__gte=today, date__lte=last)
+        for distribution in coming.order_by("date", "pk"):
+            moment = reminder_moment(market, distribution)
+            if moment <= now:
+                yield market, distribution, moment
+
+
+def distribution_reminders_send(market: Market, distribution, moment: datetime) -> int:
+    """Remind each transfer of ``distribution`` still expected, once (whoever runs it,
+    however often): those ordered after the moment were just told how to pay."""
+    token = f"auto:{distribution.pk}"
+    ids = list(
+        expected_transfers(market)
+        .filter(distribution=distribution, created_at__lt=moment)
+        .exclude(reminders__token=token)
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    try:
+        outcome = reminders_send(market=market, payment_ids=ids, sent_by=None, token=token)
+    except MissingIbanError:
+        logger.warning("Market %s has no IBAN: transfers of %s not reminded", market.slug, moment)
+        return 0
+    logger.info("Distribution %s: %s transfer(s) reminded", distribution.pk, len(outcome.queued))
+    return len(outcome.queued)
