@@ -15,6 +15,7 @@ from payments.ledger import client_account, market_account
 from payments.models import AccountKind, StripeCheckout, StripeRefund, Transaction
 from payments.stripe.refund_events import _post_refund
 from payments.stripe.refunds import refund_request
+from tests.jobs import make_due, run_jobs
 
 ADOPT = "manage.py stripe_refunds_adopt"
 
@@ -227,7 +228,7 @@ def test_check_ledger_names_the_command_for_a_session_not_adopted(received, dash
     assert "Ledger OK" in _check_ledger()
 
 
-def test_a_refund_event_on_a_session_not_adopted_is_left_for_later_and_posts_nothing(
+def test_a_refund_event_on_a_session_not_adopted_waits_and_posts_nothing_until_adopted(
     received, fake_stripe, deliver, dashboard_refund, caplog
 ):
     refund_request(
@@ -236,13 +237,16 @@ def test_a_refund_event_on_a_session_not_adopted_is_left_for_later_and_posts_not
     event = fake_stripe.refunded_event(received.session_id)
 
     with caplog.at_level(logging.ERROR, logger="payments.stripe.refund_events"):
-        assert deliver(event).status_code == 503  # Stripe delivers it again later
+        response = deliver(event)  # stored at once; its job waits
+    assert response.status_code == 200
+    assert [ran.outcome for ran in response.jobs] == ["retry"]
 
     assert ADOPT in caplog.text
     assert _refund_postings(received) == [Decimal("3.00")]
     assert not Transaction.objects.filter(idempotency_key__startswith="stripe-refund:re_").exists()
     _adopt()
-    assert deliver(event).status_code == 200
+    make_due()
+    assert [ran.outcome for ran in run_jobs()] == ["succeeded"]
     assert _refund_postings(received) == [Decimal("2.00"), Decimal("3.00")]
 
 
