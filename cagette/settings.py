@@ -239,7 +239,7 @@ LOGGING = {
     # WeasyPrint reports every page and font it handles at INFO.
     "loggers": {
         "weasyprint": {"level": "WARNING"},
-        # Its page-by-page reports feed an export's progress (cagette.pdf), not the console.
+        # Its page-by-page reports feed the progress of an export (payments.exports.pdf).
         "weasyprint.progress": {"level": "INFO", "handlers": [], "propagate": False},
         "fontTools": {"level": "WARNING"},
         # The Stripe library reports every request at INFO.

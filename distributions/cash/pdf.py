@@ -8,7 +8,7 @@ reports page by page (`payments.exports` keeps the row and the file).
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cagette.pdf import pdf_write
+from payments.exports.pdf import pdf_write
 from payments.exports.services import Built, Progress
 from payments.models import Export
 

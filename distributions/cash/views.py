@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.access import staff_view
 from cagette.http import post_only
 from cagette.money import format_number
-from cagette.pdf import pdf_write
+from payments.exports.pdf import pdf_write
 from payments.exports.services import export_ask
 from payments.models import ExportKind
 
@@ -145,11 +145,12 @@ def _pdf(template: str, context: dict) -> bytes:
     return pdf_write(render_to_string(template, {**context, "now": timezone.now()}))
 
 
-@post_only("cash_summary", "distribution_id")
 @staff_view
 def cash_pdf(request, distribution_id):
     """Ask for the Encaissements PDF: a job lays it out (`distributions.tasks`)."""
     distribution = _get_distribution_for_staff(request, distribution_id)
+    if request.method != "POST":  # the address visited: the page it is asked from
+        return redirect("cash_summary", request.market.slug, distribution.pk)
     export = export_ask(
         market=request.market,
         user=request.user,

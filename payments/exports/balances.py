@@ -12,10 +12,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from cagette.pdf import pdf_write
-
 from ..ledger.balances import BalanceFilters, balance_rows, balance_totals, client_balances
 from ..models import Export
+from .pdf import pdf_write
 from .services import Built, Progress
 
 CHUNK = 250

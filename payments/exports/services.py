@@ -56,7 +56,7 @@ class Progress:
         self(start + (end - start) * min(done, total) / max(total, 1))
 
     def per_page(self, start: float, end: float, pages: int) -> Callable[[int], None]:
-        """An ``on_page`` for `cagette.pdf.pdf_write`: page n of about ``pages``."""
+        """An ``on_page`` for `payments.exports.pdf.pdf_write`: page n of about ``pages``."""
         return lambda page: self.part(start, end, page, pages)
 
 

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from accounts.access import staff_view
-from cagette.http import post_only
 from cagette.money import format_number
 from cagette.search import SEARCH_MAX_LENGTH
 
@@ -117,13 +116,14 @@ def balance_csv(request):
     return response
 
 
-@post_only("balance_list")
 @staff_view
 def balance_pdf(request):
     """Ask for the PDF of the list as filtered: a job lays it out (`payments.tasks`)."""
     filters = BalanceFilters.from_query(request.GET)
     query = filters.query_string()
     page_url = reverse("balance_list", args=[request.market.slug]) + (f"?{query}" if query else "")
+    if request.method != "POST":  # the address visited: the list it is asked from
+        return redirect(page_url)
     export = export_ask(
         market=request.market,
         user=request.user,
