@@ -1,0 +1,82 @@
+"""A PDF of 2 100 clients laid out by a real worker while the web answers at once."""
+
+import io
+import time
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.urls import reverse
+from pypdf import PdfReader
+
+from accounts.models import Membership, Role, User
+from payments.models import Account, AccountKind, Export, ExportStatus
+from tests.workers import wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+CLIENTS = 2100
+
+
+def _clients_in_bulk(market, count):
+    """``count`` clients with their accounts, written in bulk (one by one takes minutes)."""
+    password = make_password(None)
+    users = User.objects.bulk_create(
+        User(
+            email=f"client-{i:05d}@exemple.fr",
+            first_name="Client",
+            last_name=f"Numéro{i:05d}",
+            password=password,
+        )
+        for i in range(count)
+    )
+    memberships = Membership.objects.bulk_create(
+        Membership(user=user, market=market, role=Role.CLIENT) for user in users
+    )
+    Account.objects.bulk_create(
+        Account(market=market, kind=AccountKind.CLIENT, membership=m, name=m.user.display_name)
+        for m in memberships
+    )
+
+
+def _timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def test_a_pdf_of_2100_clients_is_made_by_a_worker_while_the_web_answers_at_once(
+    start_worker, login, market, treasurer, settings
+):
+    _clients_in_bulk(market, CLIENTS)
+    browser = login(treasurer)
+    browser.get(reverse("balance_list", args=[market.slug]))  # the first request pays start-up
+    worker = start_worker(MEDIA_ROOT=str(settings.MEDIA_ROOT))
+
+    asked, asked_in = _timed(lambda: browser.post(reverse("balance_pdf", args=[market.slug])))
+
+    assert asked.status_code == 302 and asked_in < 1
+    export = Export.objects.get()
+    status_url = reverse("export_status", args=[market.slug, export.pk])
+    wait_until(
+        lambda: 0 < Export.objects.get(pk=export.pk).progress < 50,
+        seconds=120,
+        what="the worker reporting its progress\n" + worker.output(),
+    )
+    page, page_in = _timed(lambda: browser.get(reverse("balance_list", args=[market.slug])))
+    assert page.status_code == 200 and page_in < 1  # the web is not the one laying out
+    status = browser.get(status_url).json()
+    assert status["status"] == "running" and 0 < status["progress"] < 100
+    wait_until(
+        lambda: Export.objects.get(pk=export.pk).finished,
+        seconds=300,
+        what="the PDF laid out\n" + worker.output(),
+    )
+
+    export.refresh_from_db()
+    assert export.status == ExportStatus.DONE, export.error
+    response = browser.get(reverse("export_download", args=[market.slug, export.pk]))
+    reader = PdfReader(io.BytesIO(b"".join(response.streaming_content)))
+    first, last = reader.pages[0].extract_text(), reader.pages[-1].extract_text()
+    assert "Numéro00000 Client" in first
+    assert f"Numéro{CLIENTS - 1:05d} Client" in last
+    assert f"Page {len(reader.pages)} / {len(reader.pages)}" in last
