@@ -10,7 +10,7 @@ from django.contrib import admin
 from accounts.models import Membership
 
 from .ledger import client_account
-from .models import Account, Entry, Payment, RejectedStripeEvent, Transaction
+from .models import Account, Entry, Export, Payment, RejectedStripeEvent, Transaction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -95,3 +95,12 @@ class MembershipAdmin(admin.ModelAdmin):
         # A new member gets their client account, as everywhere else.
         super().save_model(request, obj, form, change)
         client_account(obj)
+
+
+@admin.register(Export)
+class ExportAdmin(ReadOnlyAdmin):
+    """PDF exports and their jobs' outcome: an export that failed says why here."""
+
+    list_display = ["id", "kind", "market", "requested_by", "status", "progress", "created_at"]
+    list_filter = ["status", "kind", "market"]
+    readonly_fields = [f.name for f in Export._meta.fields]
