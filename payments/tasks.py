@@ -1,12 +1,22 @@
-"""The payments app's jobs: the « Solde des clients » PDF and the purge of old exports."""
+"""The payments app's jobs: the « Solde des clients » PDF and the purge of old exports.
+
+PDF layouts run on the queue ``exports``: a worker started without
+``--queues`` takes them with every other job; a site with large markets can
+give them workers of their own (``procrastinate worker --queues=exports
+--concurrency=1``): WeasyPrint holds the whole layout in memory, about 250 MB
+for 2 000 clients, 600 MB for 6 000 (bench/export_pdf.py).
+"""
 
 from procrastinate.contrib.django import app
 
 from .exports.balances import balances_pdf
 from .exports.services import export_build, exports_purge
 
+# The queue of every PDF layout (distributions' Encaissements too).
+EXPORTS_QUEUE = "exports"
 
-@app.task(name="export_balances")
+
+@app.task(name="export_balances", queue=EXPORTS_QUEUE)
 def export_balances(export_id: int) -> None:
     """Lay out the « Solde des clients » PDF of export ``export_id``."""
     export_build(export_id, balances_pdf)

@@ -25,7 +25,7 @@ def cash_filename(prefix: str, distribution: Distribution, extension: str) -> st
     return f"{prefix}-{distribution.market.slug}-{distribution.date:%Y-%m-%d}.{extension}"
 
 
-def cash_pdf(export: Export, progress: Progress) -> Built:
+def cash_summary_pdf(export: Export, progress: Progress) -> Built:
     """The Encaissements of the distribution ``export.params["distribution_id"]``."""
     distribution = Distribution.objects.select_related("market").get(
         pk=export.params["distribution_id"], market=export.market
