@@ -3,8 +3,8 @@
 PDF layouts run on the queue ``exports``: a worker started without
 ``--queues`` takes them with every other job; a site with large markets can
 give them workers of their own (``procrastinate worker --queues=exports
---concurrency=1``): WeasyPrint holds the whole layout in memory, about 250 MB
-for 2 000 clients, 600 MB for 6 000 (bench/export_pdf.py).
+--concurrency=1``): a layout takes a worker about 260 MB for 2 000 clients,
+320 MB for 6 000 (laid out in parts past 2 000; bench/export_pdf.py).
 """
 
 from procrastinate.contrib.django import app

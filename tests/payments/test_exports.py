@@ -1,6 +1,7 @@
 """PDF exports built by a job: asked for on the page, built with progress, downloaded once ready."""
 
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.http import urlencode
 from pypdf import PdfReader
 
+from payments.exports import balances
 from payments.exports.balances import HTML_DONE, LAYOUT_DONE, balances_pdf
 from payments.exports.services import Progress, export_ask, export_build, exports_purge
 from payments.models import Export, ExportKind, ExportStatus
@@ -146,6 +148,26 @@ def test_the_job_writes_its_progress_as_it_lays_out_the_pages(market, treasurer,
     assert written == sorted(written)  # never backwards
     assert len([p for p in steps if HTML_DONE < p < LAYOUT_DONE]) >= 2  # page by page
     assert Export.objects.get(pk=export.pk).progress == 100  # with the stored file
+
+
+def test_a_long_export_laid_out_in_parts_reads_as_one_document(market, treasurer, monkeypatch):
+    """Past ONE_LAYOUT_MAX rows the layout goes a chunk at a time: nothing of it shows."""
+    monkeypatch.setattr(balances, "CHUNK", 40)
+    monkeypatch.setattr(balances, "ONE_LAYOUT_MAX", 50)
+    for n in range(130):  # four parts
+        MembershipFactory(market=market, user__first_name="Client", user__last_name=f"N{n:03}")
+    export = Export.objects.create(market=market, requested_by=treasurer.user, kind="balances")
+
+    export_build(export.pk, balances_pdf)
+
+    export.refresh_from_db()
+    texts = [page.extract_text() for page in PdfReader(export.file.open("rb")).pages]
+    names = [word for text in texts for word in text.split() if re.fullmatch(r"N\d{3}", word)]
+    assert names == [f"N{n:03}" for n in range(130)]
+    assert sum(text.count("Édité le") for text in texts) == 1  # the head, on the first page only
+    for number, text in enumerate(texts, start=1):
+        assert f"Marché de Montreuil · Solde des clients Page {number} / {len(texts)}" in text
+    assert not any("Aucun client ne correspond" in text for text in texts)
 
 
 def test_the_file_speaks_the_language_of_the_person_who_asked(market, treasurer, clients):
