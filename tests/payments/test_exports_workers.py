@@ -1,4 +1,5 @@
-"""A PDF of 2 100 clients laid out by a real worker while the web answers at once."""
+"""PDF exports with real concurrency: a worker laying out 2 100 clients while the web
+answers at once, and clicks at the same instant making one export."""
 
 import io
 import time
@@ -9,7 +10,11 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from accounts.models import Membership, Role, User
+from payments.exports.services import export_ask
 from payments.models import Account, AccountKind, Export, ExportStatus
+from payments.tasks import export_balances
+from tests.jobs import queued
+from tests.threads import run_together
 from tests.workers import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -84,3 +89,21 @@ def test_a_pdf_of_2100_clients_is_made_by_a_worker_while_the_web_answers_at_once
     assert names == [f"Numéro{i:05d}" for i in range(CLIENTS)]
     for number, text in enumerate(texts, start=1):
         assert f"Marché de Montreuil · Solde des clients Page {number} / {pages}" in text
+
+
+def test_clicks_at_the_same_instant_make_one_export_and_one_job(market, treasurer):
+    def ask(_):
+        return export_ask(
+            market=market,
+            user=treasurer.user,
+            kind="balances",
+            params={"etat": "debiteurs"},
+            page_url="",
+            task=export_balances,
+        ).pk
+
+    asked, errors = run_together(ask, threads=4)
+
+    assert errors == []
+    assert len(set(asked)) == 1 and Export.objects.count() == 1
+    assert len(queued("export_balances")) == 1
