@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
 
@@ -108,11 +109,28 @@ def export_build(export_id: int, build: Callable[[Export, Progress], Built]) -> 
 
 
 def exports_purge(*, now=None) -> int:
-    """Delete the exports asked for more than a day ago, and their files."""
-    old = Export.objects.filter(created_at__lt=(now or timezone.now()) - KEPT_FOR).exclude(
+    """Delete the exports asked for more than a day ago, their files, and stray files.
+
+    A stray file is one whose export is gone or points elsewhere: a job whose
+    worker died after storing it builds the file again under another name.
+    """
+    limit = (now or timezone.now()) - KEPT_FOR
+    old = Export.objects.filter(created_at__lt=limit).exclude(
         status=ExportStatus.RUNNING  # its job is alive, or will be given back
     )
     for export in old.exclude(file="").iterator():
         export.file.delete(save=False)
     deleted, _by_model = old.delete()
+    _strays_delete(limit)
     return deleted
+
+
+def _strays_delete(limit) -> None:
+    folder = Export._meta.get_field("file").upload_to.rstrip("/")
+    if not default_storage.exists(folder):
+        return
+    kept = set(Export.objects.exclude(file="").values_list("file", flat=True))
+    for name in default_storage.listdir(folder)[1]:
+        path = f"{folder}/{name}"
+        if path not in kept and default_storage.get_modified_time(path) < limit:
+            default_storage.delete(path)

@@ -6,6 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import urlencode
@@ -296,6 +298,16 @@ def test_exports_older_than_a_day_are_deleted_with_their_file(export):
     assert not Export.objects.exists()
     with pytest.raises(FileNotFoundError):
         open(path, "rb")
+
+
+def test_a_stray_file_older_than_a_day_is_deleted_too(export):
+    stray = default_storage.save("exports/stray.pdf", ContentFile(b"%PDF-"))
+
+    exports_purge(now=timezone.now() + timedelta(hours=1))
+    assert default_storage.exists(stray) and default_storage.exists(export.file.name)
+    exports_purge(now=timezone.now() + timedelta(hours=25))
+
+    assert not default_storage.exists(stray)
 
 
 def test_the_purge_is_a_periodic_job():
