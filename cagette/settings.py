@@ -137,6 +137,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Files the app builds (PDF exports), kept a day. Never served as they are:
+# no MEDIA_URL route; a download goes through a view that checks the market
+# and the role. On several machines, a folder they share (or a shared storage).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -237,6 +241,8 @@ LOGGING = {
     # WeasyPrint reports every page and font it handles at INFO.
     "loggers": {
         "weasyprint": {"level": "WARNING"},
+        # Its page-by-page reports feed the progress of an export (payments.exports.pdf).
+        "weasyprint.progress": {"level": "INFO", "handlers": [], "propagate": False},
         "fontTools": {"level": "WARNING"},
         # The Stripe library reports every request at INFO.
         "stripe": {"level": "WARNING"},

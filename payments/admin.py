@@ -13,6 +13,7 @@ from .ledger import client_account
 from .models import (
     Account,
     Entry,
+    Export,
     LedgerCheckRun,
     Payment,
     RejectedStripeEvent,
@@ -122,3 +123,12 @@ class MembershipAdmin(admin.ModelAdmin):
         # A new member gets their client account, as everywhere else.
         super().save_model(request, obj, form, change)
         client_account(obj)
+
+
+@admin.register(Export)
+class ExportAdmin(ReadOnlyAdmin):
+    """PDF exports and their jobs' outcome: an export that failed says why here."""
+
+    list_display = ["id", "kind", "market", "requested_by", "status", "progress", "created_at"]
+    list_filter = ["status", "kind", "market"]
+    readonly_fields = [f.name for f in Export._meta.fields]

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .exports import views as exports
 from .views import balances, bank_transfers, clients, settings
 
 urlpatterns = [
@@ -30,3 +31,9 @@ urlpatterns += [
 urlpatterns.append(
     path("parametres/moyens-de-paiement/", settings.payment_settings, name="payment_settings")
 )
+
+urlpatterns += [
+    path("exports/<int:export_id>/", exports.export_detail, name="export_detail"),
+    path("exports/<int:export_id>/etat/", exports.export_status, name="export_status"),
+    path("exports/<int:export_id>/telecharger/", exports.export_download, name="export_download"),
+]

@@ -112,3 +112,9 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Files the app stores (exports) go to the test's own folder, never to media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -1,26 +1,34 @@
 """« Encaissements »: the cash-in summary of one distribution, the till, and their exports.
 
-Every page and export reads the same figures (`distributions.cash`).
+Every page and export reads the same figures (`distributions.cash`). The
+Encaissements PDF is laid out by a job (`distributions.tasks`): the button asks
+for it and leads to its page in `payments.exports`, which shows the progress
+and then the download; the CSV and the cheque slip are quick and stay here.
 """
 
 import csv
 import io
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import staff_view
 from cagette.http import post_only
 from cagette.money import format_number
+from payments.exports.pdf import pdf_write
+from payments.exports.services import export_ask
+from payments.models import ExportKind
 
 from ..models import Distribution
+from ..tasks import export_cash
 from .forms import CashCountForm
 from .lines import cash_lines
+from .pdf import cash_filename
 from .summary import summary_read
 from .till import Till, cash_count_record
 from .totals import cheque_slip
@@ -78,10 +86,6 @@ def cash_count(request, distribution_id):
 # -- Exports ------------------------------------------------------------------------
 
 
-def _filename(prefix: str, distribution: Distribution, extension: str) -> str:
-    return f"{prefix}-{distribution.market.slug}-{distribution.date:%Y-%m-%d}.{extension}"
-
-
 def _attachment(content, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -133,24 +137,29 @@ def _csv_text(lines) -> str:
 def cash_csv(request, distribution_id):
     distribution = _get_distribution_for_staff(request, distribution_id)
     text = _csv_text(cash_lines(distribution))
-    filename = _filename("encaissements", distribution, "csv")
+    filename = cash_filename("encaissements", distribution, "csv")
     return _attachment(text, "text/csv; charset=utf-8", filename)
 
 
 def _pdf(template: str, context: dict) -> bytes:
-    # WeasyPrint loads Pango and fonts on import: only the PDF exports pay for it.
-    from weasyprint import HTML
-
-    html = render_to_string(template, {**context, "now": timezone.now()})
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return pdf_write(render_to_string(template, {**context, "now": timezone.now()}))
 
 
 @staff_view
 def cash_pdf(request, distribution_id):
+    """Ask for the Encaissements PDF: a job lays it out (`distributions.tasks`)."""
     distribution = _get_distribution_for_staff(request, distribution_id)
-    context = {"market": request.market, "summary": summary_read(distribution)}
-    pdf = _pdf("distributions/cash/pdf/summary.html", context)
-    return _attachment(pdf, "application/pdf", _filename("encaissements", distribution, "pdf"))
+    if request.method != "POST":  # the address visited: the page it is asked from
+        return redirect("cash_summary", request.market.slug, distribution.pk)
+    export = export_ask(
+        market=request.market,
+        user=request.user,
+        kind=ExportKind.CASH,
+        params={"distribution_id": distribution.pk},
+        page_url=reverse("cash_summary", args=[request.market.slug, distribution.pk]),
+        task=export_cash,
+    )
+    return redirect("export_detail", request.market.slug, export.pk)
 
 
 @staff_view
@@ -159,5 +168,5 @@ def cash_cheque_slip_pdf(request, distribution_id):
     context = {"market": request.market, "distribution": distribution}
     context["slip"] = cheque_slip(distribution)
     pdf = _pdf("distributions/cash/pdf/cheque_slip.html", context)
-    filename = _filename("bordereau-cheques", distribution, "pdf")
+    filename = cash_filename("bordereau-cheques", distribution, "pdf")
     return _attachment(pdf, "application/pdf", filename)

@@ -3,13 +3,16 @@
 - `ledger`: accounts, transactions and entries (the design overview, the sign
   convention and the invariants are told there);
 - `records`: payments as records of their own, their reminders and re-choices;
-- `stripe`: Checkout Sessions, refunds, events and producers' payouts.
+- `stripe`: Checkout Sessions, refunds, events and producers' payouts;
+- `exports`: files built by a job (PDF exports), with their progress.
 
 May import `accounts`, `cagette` and `payments.methods` / `payments.labels`;
 other apps' rows are named by string (``"orders.Order"``).
 """
 
 from ..methods import PaymentMethod
+from .exports import ACTIVE as EXPORT_ACTIVE
+from .exports import Export, ExportKind, ExportStatus
 from .ledger import (
     LABEL_WORDINGS,
     MONEY,
@@ -44,7 +47,11 @@ __all__ = [
     "Account",
     "AccountKind",
     "CheckoutStatus",
+    "EXPORT_ACTIVE",
     "Entry",
+    "Export",
+    "ExportKind",
+    "ExportStatus",
     "EntryQuerySet",
     "LedgerCheckRun",
     "Payment",

@@ -2,18 +2,16 @@
 
 The page and both exports read the same filtered, sorted rows
 (`payments.ledger.balances`); the exports take every row, not just one page.
+The CSV streams from the request; the PDF is laid out by a job
+(`payments.exports`), whose page shows its progress and then the download.
 """
 
 import csv
 
-from django.conf import settings
-from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -21,6 +19,8 @@ from accounts.access import staff_view
 from cagette.money import format_number
 from cagette.search import SEARCH_MAX_LENGTH
 
+from ..exports.balances import balances_filename
+from ..exports.services import export_ask
 from ..ledger.balances import (
     STATES,
     BalanceFilters,
@@ -29,10 +29,10 @@ from ..ledger.balances import (
     client_balances,
     page_rows,
 )
+from ..models import ExportKind
+from ..tasks import export_balances
 
 PAGE_SIZE = 50
-# WeasyPrint lays out about 200 rows a second: past this, the CSV is the tool.
-PDF_MAX_ROWS = 2000
 # Spreadsheets run a cell starting with these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -78,10 +78,6 @@ def balance_list(request):
     return render(request, "payments/balance_list.html", context)
 
 
-def _export_filename(market, extension: str) -> str:
-    return f"soldes-clients-{market.slug}-{timezone.localdate():%Y-%m-%d}.{extension}"
-
-
 def _text_cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
@@ -115,43 +111,25 @@ def balance_csv(request):
     filters = BalanceFilters.from_query(request.GET)
     rows = balance_rows(client_balances(request.market, filters), stream=True)
     response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-    filename = _export_filename(request.market, "csv")
+    filename = balances_filename(request.market, "csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 @staff_view
 def balance_pdf(request):
-    # WeasyPrint loads Pango and fonts on import: only this export pays for it.
-    from weasyprint import HTML
-
+    """Ask for the PDF of the list as filtered: a job lays it out (`payments.tasks`)."""
     filters = BalanceFilters.from_query(request.GET)
-    clients = client_balances(request.market, filters)
-    count = clients.count()
-    if count > PDF_MAX_ROWS:
-        messages.error(
-            request,
-            _(
-                "Trop de clients pour un PDF (%(count)s, au plus %(max)s) : "
-                "filtrez la liste ou utilisez l'export CSV."
-            )
-            % {"count": count, "max": PDF_MAX_ROWS},
-        )
-        query = filters.query_string()
-        return redirect(reverse("balance_list", args=[request.market.slug]) + f"?{query}")
-    rows = balance_rows(clients, stream=True)
-    html = render_to_string(
-        "payments/pdf/balances.html",
-        {
-            "market": request.market,
-            "rows": rows,
-            "totals": balance_totals(request.market),
-            "filters": filters.description(),
-            "now": timezone.now(),
-        },
+    query = filters.query_string()
+    page_url = reverse("balance_list", args=[request.market.slug]) + (f"?{query}" if query else "")
+    if request.method != "POST":  # the address visited: the list it is asked from
+        return redirect(page_url)
+    export = export_ask(
+        market=request.market,
+        user=request.user,
+        kind=ExportKind.BALANCES,
+        params=filters.params(),
+        page_url=page_url,
+        task=export_balances,
     )
-    pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    filename = _export_filename(request.market, "pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return redirect("export_detail", request.market.slug, export.pk)

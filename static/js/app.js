@@ -66,3 +66,53 @@ if (document.querySelector("#online-status[data-status=processing]")) {
     window.location.reload();
   }, 5000);
 }
+
+// ---- Exports built by a job -------------------------------------------------------
+// An export's page (data-export-status: the address of its JSON status) asks
+// every data-export-poll milliseconds how far the file is, moves its progress
+// bar (and says data-export-running once a worker has it), and reloads once
+// the file is ready or has failed: the page then shows « Télécharger » or the
+// failure. Without script, the page refreshes itself.
+(function () {
+  var box = document.querySelector("[data-export-status]");
+  if (!box) {
+    return;
+  }
+  var url = box.getAttribute("data-export-status");
+  var every = parseInt(box.getAttribute("data-export-poll"), 10) || 1000;
+  var bar = box.querySelector("[data-export-bar]");
+  var words = box.querySelector("[data-export-state]");
+  function show(state) {
+    if (words && state.status === "running") {
+      words.textContent = box.getAttribute("data-export-running");
+    }
+    if (!bar) {
+      return;
+    }
+    var inner = bar.querySelector(".progress-bar");
+    bar.setAttribute("aria-valuenow", state.progress);
+    inner.style.width = state.progress + "%";
+    inner.textContent = state.progress + "\u00a0%";
+  }
+  function poll() {
+    fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(response.status);
+        }
+        return response.json();
+      })
+      .then(function (state) {
+        show(state);
+        if (state.finished) {
+          window.location.reload();
+        } else {
+          setTimeout(poll, every);
+        }
+      })
+      .catch(function () {
+        setTimeout(poll, every * 3); // the server away a moment: ask less often
+      });
+  }
+  setTimeout(poll, every);
+})();

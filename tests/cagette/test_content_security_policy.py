@@ -5,6 +5,9 @@ from pathlib import Path
 
 from django.urls import reverse
 
+from payments.models import Export
+from tests.jobs import run_jobs
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # Emails and PDFs are not run by a browser under our policy.
 NOT_PAGES = ("emails", "pdf")
@@ -65,7 +68,12 @@ def test_no_page_template_has_an_inline_script_or_event_handler():
 
 
 def test_a_pdf_carries_no_page_policy_that_would_block_the_browsers_viewer(login, treasurer):
-    response = login(treasurer).get(reverse("balance_pdf", args=[treasurer.market.slug]))
+    slug = treasurer.market.slug
+    browser = login(treasurer)
+    browser.post(reverse("balance_pdf", args=[slug]))
+    run_jobs()
+    export = Export.objects.get()
+    response = browser.get(reverse("export_download", args=[slug, export.pk]))
 
     assert response["Content-Type"] == "application/pdf"
     assert "Content-Security-Policy" not in response.headers

@@ -25,6 +25,8 @@ from payments.models import (
     METHOD_ACCOUNT,
     AccountKind,
     Entry,
+    Export,
+    ExportKind,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -39,6 +41,7 @@ from payments.services import (
 )
 from tests.factories import MembershipFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.jobs import queued, run_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -661,8 +664,19 @@ def test_csv_keeps_spreadsheets_from_running_a_name_as_a_formula(
 
 def _pdf_text(response) -> str:
     assert response["Content-Type"] == "application/pdf"
-    reader = PdfReader(io.BytesIO(response.content))
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    reader = PdfReader(io.BytesIO(content))
     return " ".join("\n".join(page.extract_text() for page in reader.pages).split())
+
+
+def _cash_pdf(browser, distribution):
+    """Ask for the Encaissements PDF as the button does, let the job run, download it."""
+    asked = browser.post(_url("cash_pdf", distribution))
+    export = Export.objects.get(kind=ExportKind.CASH, params={"distribution_id": distribution.pk})
+    assert asked.status_code == 302
+    assert asked["Location"] == reverse("export_detail", args=[distribution.market.slug, export.pk])
+    run_jobs()
+    return browser.get(reverse("export_download", args=[distribution.market.slug, export.pk]))
 
 
 def test_the_pdf_summary_has_every_section_and_total(login, admin, day):
@@ -672,7 +686,7 @@ def test_the_pdf_summary_has_every_section_and_total(login, admin, day):
         opening_float=Decimal("50.00"),
         counted=Decimal("100.00"),
     )
-    response = login(admin).get(_url("cash_pdf", day.distribution))
+    response = _cash_pdf(login(admin), day.distribution)
     date = f"{day.distribution.date:%Y-%m-%d}"
     assert response["Content-Disposition"] == (
         f'attachment; filename="encaissements-montreuil-{date}.pdf"'
@@ -697,6 +711,43 @@ def test_the_pdf_summary_has_every_section_and_total(login, admin, day):
     assert "Inès Garnier" in text and "-8,40 €" in text
     assert "Hugo Fabre" in text and "-12,40 €" in text
     assert "Chloé Durand" in text and "+1,10 €" in text
+
+
+def test_the_pdf_is_laid_out_by_a_job_and_a_double_submit_makes_one(login, admin, day):
+    browser = login(admin)
+    first = browser.post(_url("cash_pdf", day.distribution))
+    second = browser.post(_url("cash_pdf", day.distribution))
+
+    assert first["Location"] == second["Location"]
+    assert queued("export_cash") == [
+        {"task": "export_cash", "args": {"export_id": Export.objects.get().pk}, "lock": None}
+    ]
+    page = browser.get(first["Location"]).content.decode()
+    assert 'class="progress' in page
+    assert f'href="{_url("cash_summary", day.distribution)}"' in page  # back to Encaissements
+
+
+def test_the_pdf_button_is_a_form_and_the_address_visited_leads_back(login, admin, day):
+    browser = login(admin)
+    html = browser.get(_url("cash_summary", day.distribution)).content.decode()
+    assert f'<form method="post" action="{_url("cash_pdf", day.distribution)}"' in html
+
+    response = browser.get(_url("cash_pdf", day.distribution))
+
+    assert response["Location"] == _url("cash_summary", day.distribution)
+    assert not Export.objects.exists()
+
+
+def test_a_treasurer_downloads_the_pdf_an_admin_asked_for(login, admin, treasurer, day):
+    login(admin).post(_url("cash_pdf", day.distribution))
+    run_jobs()
+    export = Export.objects.get()
+
+    response = login(treasurer).get(
+        reverse("export_download", args=[day.distribution.market.slug, export.pk])
+    )
+
+    assert "Encaissements" in _pdf_text(response)
 
 
 def test_the_cheque_slip_lists_each_cheque_with_the_count_total_and_signature(
