@@ -131,7 +131,11 @@ def _with_reminders(payments: QuerySet[Payment], today: date_type) -> QuerySet[P
                 default=Value(False),
                 output_field=BooleanField(),
             ),
-            last_reminder_pending=Q(last_reminder_status=EmailStatus.PENDING),
+            last_reminder_pending=Case(
+                When(last_reminder_status=EmailStatus.PENDING, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
         )
         .order_by(
             "distribution__date",
