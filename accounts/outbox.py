@@ -74,7 +74,7 @@ def email_failure_reason(email: OutgoingEmail) -> str:
         return _("serveur de messagerie injoignable depuis %(hours)s h") % {
             "hours": settings.JOB_RETRY_FOR_HOURS
         }
-    if email.last_error.startswith(("SMTPRecipientsRefused", "SMTPSenderRefused")):
+    if email.last_error.startswith("SMTPRecipientsRefused"):
         return _("adresse refusée par le serveur de messagerie")
     if email.last_error.startswith("SMTP"):
         return _("message refusé par le serveur de messagerie")

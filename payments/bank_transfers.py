@@ -87,7 +87,8 @@ def pending_transfers(
     timedelta: whole days since the client ordered, in local time),
     ``reminder_count`` and ``last_reminded_at`` (reminders actually sent:
     their email reached the mail server), ``last_requested_at`` (the last one
-    asked for, sent or not), ``last_reminder_pending`` (its email is still
+    asked for, sent or not, and ``last_reminder_email``, the id of its
+    email), ``last_reminder_pending`` (its email is still
     waiting for the mail server) and ``last_reminder_failed`` (it could not
     be sent).
     """
@@ -115,6 +116,7 @@ def _with_reminders(payments: QuerySet[Payment], today: date_type) -> QuerySet[P
             last_reminded_at=Max("reminders__email__sent_at"),
             last_requested_at=Max("reminders__requested_at"),
             last_reminder_status=Subquery(latest.values("email__status")[:1]),
+            last_reminder_email=Subquery(latest.values("email")[:1]),
         )
         .annotate(
             # The last one asked for was refused or given up (or, asked for

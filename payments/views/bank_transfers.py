@@ -31,13 +31,12 @@ def transfer_list(request):
         raise Http404("No such distribution with transfers in this market")
     distribution = filter_form.selected
     sections = _sections(request.market, distribution)
-    shown = [f"payment:{row.pk}" for section in sections for row in section["rows"]]
     context = {
         "filter_form": filter_form,
         "distribution": distribution,
         "sections": sections,
         "form": TransferSelectionForm(initial={"distribution": distribution and distribution.pk}),
-        "emails_not_sent": emails_not_sent(*shown).select_related("user"),
+        "emails_not_sent": _reminders_not_sent(sections),
     }
     return render(request, "payments/transfers.html", context)
 
@@ -68,6 +67,17 @@ def _sections(market, distribution) -> list[dict]:
             "totals": transfer_totals(late),
         },
     ]
+
+
+def _reminders_not_sent(sections):
+    """For each transfer shown, its last reminder if that one could not be sent.
+
+    An older reminder not sent is not offered again: a later one replaced it.
+    """
+    rows = [row for section in sections for row in section["rows"] if row.last_reminder_failed]
+    return emails_not_sent(*[f"payment:{row.pk}" for row in rows]).filter(
+        pk__in=[row.last_reminder_email for row in rows]
+    )
 
 
 def _back(request, form: TransferSelectionForm):

@@ -254,3 +254,23 @@ def test_a_member_of_both_markets_resends_only_through_the_right_one(login, orde
     response = login(both).post(resend_url(other_market, order.recap), {"next": "/"})
 
     assert response.status_code == 404
+
+
+def test_a_refused_reminder_followed_by_one_sent_is_not_offered_again(
+    login, treasurer, market, camille, distribution, carrots, settings
+):
+    transfer = place_order(camille, distribution, carrots, "2")
+    browser = login(treasurer)
+    settings.EMAIL_BACKEND = REFUSING
+    browser.post(remind_url(market), selection(transfer, token="f" * 32))
+    run_jobs()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    browser.post(remind_url(market), selection(transfer, token="0" * 32))
+    run_jobs()
+
+    page = browser.get(page_url(market))
+
+    assert list(page.context["emails_not_sent"]) == []
+    assert REFUSED not in html.unescape(page.content.decode())
+    (row,) = page.context["sections"][0]["rows"]
+    assert (row.reminder_count, row.last_reminder_failed) == (1, False)
