@@ -25,8 +25,20 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+# The job queue's tables are not Django's to manage, so the flush would leave
+# them: the jobs a ``transaction=True`` test deferred, about rows since
+# flushed, would then be run by the next test that runs the queued jobs.
+QUEUE_TABLES = (
+    "procrastinate_events",
+    "procrastinate_jobs",
+    "procrastinate_periodic_defers",
+    "procrastinate_workers",
+)
+
+
 def _flush_allowed_to_truncate_the_ledger():
-    """Let the test flush (TRUNCATE between ``transaction=True`` tests) pass the ledger.
+    """Let the test flush (TRUNCATE between ``transaction=True`` tests) pass the ledger,
+    and empty the job queue with the rest.
 
     The database refuses TRUNCATE of the ledger tables unless the session sets
     ``cagette.allow_truncate`` (payments migration 0012). The flush sets it
@@ -36,6 +48,8 @@ def _flush_allowed_to_truncate_the_ledger():
     original = DatabaseOperations.sql_flush
 
     def sql_flush(self, style, tables, **kwargs):
+        if tables:
+            tables = [*tables, *QUEUE_TABLES]
         statements = original(self, style, tables, **kwargs)
         if statements:
             statements.insert(0, "SET LOCAL cagette.allow_truncate = 'on';")
