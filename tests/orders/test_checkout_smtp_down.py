@@ -87,7 +87,8 @@ def shop_url(distribution, name):
 
 def check_out(browser, distribution, carrots):
     """The client fills the basket and chooses a cheque; ``(response, seconds)`` of the choice."""
-    browser.post(shop_url(distribution, "distribution_shop"), {f"qty-{carrots.pk}": "2"})
+    filled = browser.post(shop_url(distribution, "distribution_shop"), {f"qty-{carrots.pk}": "2"})
+    assert filled.status_code == 302, filled.content.decode()
     page = browser.get(shop_url(distribution, "checkout_payment")).content.decode()
     token = re.search(r'name="form_token" value="([0-9a-f]{32})"', page).group(1)
     return timed(
