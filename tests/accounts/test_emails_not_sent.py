@@ -274,3 +274,11 @@ def test_a_refused_reminder_followed_by_one_sent_is_not_offered_again(
     assert REFUSED not in html.unescape(page.content.decode())
     (row,) = page.context["sections"][0]["rows"]
     assert (row.reminder_count, row.last_reminder_failed) == (1, False)
+
+
+def test_the_order_page_says_where_the_last_email_stands(login, admin, order):
+    url = reverse("order_edit", args=[order.market.slug, order.pk])
+
+    page = login(admin).get(url).content.decode()
+
+    assert "Dernier email au client" in page and "email non envoyé" in page
