@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Market, User
+from .models import Market, OutgoingEmail, User
 
 
 @admin.register(User)
@@ -27,3 +27,27 @@ class MarketAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "payments_enabled", "cagnotte_mode", "allow_negative_balances"]
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ["name__unaccent"]
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """The outbox, read only: what was sent, what waits, what could not be sent and why."""
+
+    list_display = ["to", "subject", "status", "attempts", "created_at", "sent_at", "error"]
+    list_filter = ["status", "market"]
+    search_fields = ["to", "subject", "about"]
+    date_hierarchy = "created_at"
+    list_select_related = ["market"]
+
+    @admin.display(description=_("dernière erreur"))
+    def error(self, email: OutgoingEmail) -> str:
+        return email.last_error[:120]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

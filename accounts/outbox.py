@@ -9,10 +9,12 @@ it at once. Either way the admin sees, on the page of what the email was
 about, an email that could not be sent, and can send it again.
 """
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from cagette.jobs import defer
+from cagette.jobs import defer, retry_attempts
 
 from .models import EmailStatus, Market, OutgoingEmail, User
 from .tasks import email_send
@@ -61,6 +63,24 @@ def email_retry(email: OutgoingEmail) -> bool:
     return bool(updated)
 
 
-def emails_not_sent(about: str):
-    """The emails about ``about`` that could not be sent, newest first."""
-    return OutgoingEmail.objects.filter(about=about, status=EmailStatus.FAILED)
+def emails_not_sent(*about: str):
+    """The emails about ``about`` (one or several) that could not be sent, newest first."""
+    return OutgoingEmail.objects.filter(about__in=about, status=EmailStatus.FAILED)
+
+
+def email_failure_reason(email: OutgoingEmail) -> str:
+    """Why ``email`` could not be sent, in words an admin reads (the details in ``last_error``)."""
+    if email.attempts >= retry_attempts():
+        return _("serveur de messagerie injoignable depuis %(hours)s h") % {
+            "hours": settings.JOB_RETRY_FOR_HOURS
+        }
+    if email.last_error.startswith("SMTPRecipientsRefused"):
+        return _("adresse refusée par le serveur de messagerie")
+    if email.last_error.startswith("SMTP"):
+        return _("message refusé par le serveur de messagerie")
+    return _("message impossible à envoyer tel quel")
+
+
+def email_latest(about: str) -> OutgoingEmail | None:
+    """The last email decided about ``about`` (an order's recap or complement), if any."""
+    return OutgoingEmail.objects.filter(about=about).first()

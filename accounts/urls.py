@@ -18,4 +18,9 @@ urlpatterns = [
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("m/<slug:market_slug>/clients/", views.client_list, name="client_list"),
+    path(
+        "m/<slug:market_slug>/emails/<int:email_id>/renvoyer/",
+        views.email_resend,
+        name="email_resend",
+    ),
 ]

@@ -10,13 +10,10 @@ selection of payment ids and simply ignore an id that is not a transfer still
 expected from this market (another market's, already received, cancelled).
 """
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date as date_type
-from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -28,18 +25,19 @@ from django.db.models import (
     DurationField,
     Exists,
     ExpressionWrapper,
-    F,
     Max,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import Market
+from accounts.models import EmailStatus, Market, OutgoingEmail
+from accounts.outbox import email_queue, email_retry
 from cagette.emails import email_build
 from cagette.money import ZERO
 
@@ -47,8 +45,6 @@ from .instructions import PaymentInstructions
 from .methods import PaymentMethod
 from .models import Payment, PaymentReminder, PaymentStatus
 from .services import PaymentStateError, payment_receive
-
-logger = logging.getLogger(__name__)
 
 # The distributions payments are for, reached through the payments' own link
 # (the distributions app depends on this one, not the reverse).
@@ -89,9 +85,12 @@ def pending_transfers(
     ``late=True``: those of past distributions instead (and any not tied to a
     distribution), still not received. Each row carries ``waiting`` (a
     timedelta: whole days since the client ordered, in local time),
-    ``reminder_count`` and ``last_reminded_at`` (reminders actually sent),
-    ``last_requested_at`` (the last one asked for, sent or not) and
-    ``last_reminder_failed`` (the last one asked for was not sent).
+    ``reminder_count`` and ``last_reminded_at`` (reminders actually sent:
+    their email reached the mail server), ``last_requested_at`` (the last one
+    asked for, sent or not, and ``last_reminder_email``, the id of its
+    email), ``last_reminder_pending`` (its email is still
+    waiting for the mail server) and ``last_reminder_failed`` (it could not
+    be sent).
     """
     today = today or timezone.localdate()
     payments = expected_transfers(market)
@@ -106,26 +105,39 @@ def pending_transfers(
 
 def _with_reminders(payments: QuerySet[Payment], today: date_type) -> QuerySet[Payment]:
     """The annotations `pending_transfers` promises, in the page's order."""
-    sent = Q(reminders__sent_at__isnull=False)
-    asked_unsent = Q(last_requested_at__isnull=False) & (
-        Q(last_reminded_at__isnull=True) | Q(last_requested_at__gt=F("last_reminded_at"))
-    )
+    latest = PaymentReminder.objects.filter(payment=OuterRef("pk")).order_by("-requested_at", "-pk")
     return (
         payments.annotate(
             waiting=ExpressionWrapper(
                 Value(today, output_field=DateField()) - TruncDate("created_at"),
                 output_field=DurationField(),
             ),
-            reminder_count=Count("reminders", filter=sent),
-            last_reminded_at=Max("reminders__sent_at"),
+            reminder_count=Count("reminders", filter=Q(reminders__email__status=EmailStatus.SENT)),
+            last_reminded_at=Max("reminders__email__sent_at"),
             last_requested_at=Max("reminders__requested_at"),
+            last_reminder_status=Subquery(latest.values("email__status")[:1]),
+            last_reminder_email=Subquery(latest.values("email")[:1]),
         )
         .annotate(
+            # The last one asked for was refused or given up (or, asked for
+            # before emails were kept, never sent).
             last_reminder_failed=Case(
-                When(asked_unsent, then=Value(True)),
+                When(
+                    Q(last_requested_at__isnull=False)
+                    & (
+                        Q(last_reminder_status__isnull=True)
+                        | Q(last_reminder_status=EmailStatus.FAILED)
+                    ),
+                    then=Value(True),
+                ),
                 default=Value(False),
                 output_field=BooleanField(),
-            )
+            ),
+            last_reminder_pending=Case(
+                When(last_reminder_status=EmailStatus.PENDING, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
         )
         .order_by(
             "distribution__date",
@@ -193,37 +205,24 @@ class Reminders:
     repeated: int = 0  # already sent for this same form: not sent again
     under_way: int = 0  # this same form's reminder is still being sent: not sent twice
     skipped: int = 0  # selected, but not a transfer still expected from this market
-    # Filled in after commit, once the emails have been handed to the mail server.
-    sent: int | None = None
-    failed: int | None = None
-
-    @property
-    def delivered(self) -> bool:
-        return self.sent is not None
 
 
 def transfer_reminders_send(
     *, market: Market, payment_ids: Iterable[int], sent_by, token: str
 ) -> Reminders:
-    """Email the client of each selected transfer a reminder, once per form.
+    """Queue for the client of each selected transfer a reminder, once per form.
 
-    The order of the steps is what makes this safe:
+    In one database transaction, each selected payment is locked, its
+    `PaymentReminder` row is claimed with the form's one-time ``token``
+    (unique per payment), and its email is rendered and queued
+    (`accounts.outbox.email_queue`): the commit makes the reminder, its email
+    and the job that delivers it exist together, a rollback none of them. The
+    request never waits for the mail server.
 
-    1. In one database transaction, each selected payment is locked and its
-       `PaymentReminder` row is claimed with the form's one-time ``token``
-       (unique per payment). The same form submitted twice finds the row and
-       sends nothing; two submits racing wait on the payment's lock.
-    2. After commit, each email is sent, and only then is ``sent_at`` set.
-
-    Recording the reminder *after* a successful send instead would leave
-    nothing for a second submit to collide with until the emails are out, so
-    both would send; sending *before* commit could email about a reminder that
-    is then rolled back. Claiming first means a failed send (or a crash between
-    commit and send) leaves a row without ``sent_at``: the client is reminded
-    at most once per form, and never counted as reminded when they were not.
-    A send that failed is marked so (``failed_at``): the same form sent again
-    claims that row afresh and tries once more, rather than claiming that the
-    reminder already went out.
+    The same form submitted again finds its row: a reminder sent or under way
+    is not sent twice; one whose email could not be sent (address refused,
+    mail server away for a day) is sent again, once (`email_retry`). Two
+    submits racing wait on the payment's lock.
 
     Raises `MissingIbanError` when the market has no IBAN to give.
     """
@@ -233,65 +232,46 @@ def transfer_reminders_send(
     outcome = Reminders()
     with transaction.atomic():
         payments = list(
-            expected_transfers(market).filter(pk__in=ids).select_for_update().order_by("pk")
+            expected_transfers(market)
+            .filter(pk__in=ids)
+            .select_related("market", "membership__user", "distribution")
+            .select_for_update(of=("self",))
+            .order_by("pk")
         )
         for payment in payments:
-            reminder, created = PaymentReminder.objects.get_or_create(
+            reminder, _created = PaymentReminder.objects.select_related("email").get_or_create(
                 payment=payment, token=token, defaults={"sent_by": sent_by}
             )
-            if created or _reclaimed(reminder):
+            if _queued(reminder, payment):
                 outcome.queued.append(reminder)
-            elif reminder.sent_at is not None:
+            elif reminder.email.status == EmailStatus.SENT:
                 outcome.repeated += 1
             else:
                 outcome.under_way += 1
         outcome.skipped = len(ids) - len(payments)
-        if outcome.queued:
-            reminder_ids = [reminder.pk for reminder in outcome.queued]
-            transaction.on_commit(partial(_deliver, reminder_ids, outcome), robust=True)
     return outcome
 
 
-# A claim older than this that is neither sent nor failed was cut short (the
-# process died between commit and send): the same form may claim it again.
-STALE_CLAIM = timedelta(minutes=15)
-
-
-def _reclaimed(reminder: PaymentReminder) -> bool:
-    """A reminder whose send failed (or was cut short) is claimed again, under
-    the payment's lock: a second submit racing this one finds it under way."""
-    now = timezone.now()
-    if reminder.sent_at is not None:
-        return False
-    if reminder.failed_at is None and reminder.requested_at > now - STALE_CLAIM:
-        return False
-    reminder.failed_at = None
-    reminder.requested_at = now
-    reminder.save(update_fields=["failed_at", "requested_at"])
+def _queued(reminder: PaymentReminder, payment: Payment) -> bool:
+    """Queue the email of a new reminder, or of one that could not be sent."""
+    if reminder.email is None:  # new, or asked for before emails were kept
+        reminder.email = reminder_email_queue(reminder, payment)
+    elif not email_retry(reminder.email):
+        return False  # sent, or still being sent
+    reminder.requested_at = timezone.now()
+    reminder.save(update_fields=["email", "requested_at"])
     return True
 
 
-def _deliver(reminder_ids: list[int], outcome: Reminders) -> None:
-    reminders = PaymentReminder.objects.filter(pk__in=reminder_ids).select_related(
-        "payment__market", "payment__membership__user", "payment__distribution"
+def reminder_email_queue(reminder: PaymentReminder, payment: Payment) -> OutgoingEmail:
+    """Render the reminder's email now and queue it (in the caller's transaction)."""
+    return email_queue(
+        _build(payment),
+        key=f"transfer_reminder:{reminder.pk}",
+        about=f"payment:{payment.pk}",
+        market=payment.market,
+        user=payment.membership.user,
     )
-    results = [reminder_email_send(reminder) for reminder in reminders]
-    outcome.sent = results.count(True)
-    outcome.failed = len(results) - outcome.sent
-
-
-def reminder_email_send(reminder: PaymentReminder) -> bool:
-    """Send one reminder; a failure is logged, and the reminder stays unsent."""
-    try:
-        _build(reminder.payment).send()
-    except Exception:
-        logger.exception(
-            "Transfer reminder %s (payment %s) was not sent", reminder.pk, reminder.payment_id
-        )
-        PaymentReminder.objects.filter(pk=reminder.pk).update(failed_at=timezone.now())
-        return False
-    PaymentReminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now(), failed_at=None)
-    return True
 
 
 def _build(payment: Payment) -> EmailMultiAlternatives:

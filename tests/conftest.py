@@ -33,7 +33,8 @@ JOB_TABLES = (
 
 
 def _flush_allowed_to_truncate_the_ledger():
-    """Let the test flush (TRUNCATE between ``transaction=True`` tests) pass the ledger.
+    """Let the test flush (TRUNCATE between ``transaction=True`` tests) pass the ledger,
+    and empty the job queue with the rest.
 
     The database refuses TRUNCATE of the ledger tables unless the session sets
     ``cagette.allow_truncate`` (payments migration 0012). The flush sets it

@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 
 from accounts.access import staff_view
+from accounts.outbox import email_latest, emails_not_sent
 from cagette.ids import is_id
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
@@ -171,6 +172,8 @@ def render_basket(request, order: Order, *, bound=None, add_form=None, refund_fo
         "show_refund": refund_form is not None or (held > 0 and not settle),
         "settle_from_credit": settle,
         "can_validate": request.membership.is_admin,
+        "emails_not_sent": emails_not_sent(f"order:{order.pk}"),
+        "last_email": email_latest(f"order:{order.pk}"),
     }
     status = 400 if invalid else 200
     return render(request, "distributions/day/basket.html", context, status=status)

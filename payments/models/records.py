@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Market, Membership
+from accounts.models import Market, Membership, OutgoingEmail
 from cagette.dates import window_constraint
 
 from ..methods import PaymentMethod, checkout_label
@@ -91,20 +91,27 @@ class Payment(models.Model):
 class PaymentReminder(models.Model):
     """A reminder emailed to a client about a payment still expected (a transfer).
 
-    The row is written first, in the database transaction of the request that
-    asks for it, and the email goes out after commit; ``sent_at`` is set once
-    the mail server has taken the email. A row without ``sent_at`` is a
-    reminder asked for but not sent: it does not count as a reminder, and
-    ``failed_at`` tells a send that failed (the same form sent again tries
-    once more) from one still under way. ``token`` is the one-time token of
-    the form that asked for it, so the same form submitted twice reminds once
-    (see `payments.bank_transfers`).
+    The row and its email (`accounts.OutgoingEmail`, rendered then) are written
+    in the database transaction of the request that asks for it; a job
+    delivers the email after commit, trying again while the mail server is
+    away. The reminder's state is its email's: sent once the mail server took
+    it, not sent when it was refused or given up, under way meanwhile. Only a
+    sent reminder counts as a reminder. ``token`` is the one-time token of the
+    form that asked for it, so the same form submitted twice reminds once (see
+    `payments.bank_transfers`). ``email`` is empty only for a reminder asked
+    for before emails were kept, and never sent.
     """
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="reminders")
     requested_at = models.DateTimeField(_("demandée le"), default=timezone.now)
-    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
-    failed_at = models.DateTimeField(_("échec d'envoi le"), null=True, blank=True)
+    email = models.OneToOneField(
+        OutgoingEmail,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment_reminder",
+        verbose_name=_("email"),
+    )
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.access import staff_view
+from accounts.outbox import emails_not_sent
 from cagette.http import post_only
 from cagette.money import format_euros
 
@@ -29,11 +30,13 @@ def transfer_list(request):
     if filter_form.is_bound and not filter_form.is_valid():
         raise Http404("No such distribution with transfers in this market")
     distribution = filter_form.selected
+    sections = _sections(request.market, distribution)
     context = {
         "filter_form": filter_form,
         "distribution": distribution,
-        "sections": _sections(request.market, distribution),
+        "sections": sections,
         "form": TransferSelectionForm(initial={"distribution": distribution and distribution.pk}),
+        "emails_not_sent": _reminders_not_sent(sections),
     }
     return render(request, "payments/transfers.html", context)
 
@@ -64,6 +67,17 @@ def _sections(market, distribution) -> list[dict]:
             "totals": transfer_totals(late),
         },
     ]
+
+
+def _reminders_not_sent(sections):
+    """For each transfer shown, its last reminder if that one could not be sent.
+
+    An older reminder not sent is not offered again: a later one replaced it.
+    """
+    rows = [row for section in sections for row in section["rows"] if row.last_reminder_failed]
+    return emails_not_sent(*[f"payment:{row.pk}" for row in rows]).filter(
+        pk__in=[row.last_reminder_email for row in rows]
+    )
 
 
 def _back(request, form: TransferSelectionForm):
@@ -166,31 +180,12 @@ def _report_reminders(request, outcome) -> None:
             )
             % {"count": outcome.under_way},
         )
-    if not outcome.queued:
-        return
-    if not outcome.delivered:
+    if outcome.queued:
         count = len(outcome.queued)
-        messages.info(
+        messages.success(
             request,
             ngettext(
                 "%(count)s rappel en cours d'envoi.", "%(count)s rappels en cours d'envoi.", count
             )
             % {"count": count},
-        )
-        return
-    if outcome.sent:
-        messages.success(
-            request,
-            ngettext("%(count)s rappel envoyé.", "%(count)s rappels envoyés.", outcome.sent)
-            % {"count": outcome.sent},
-        )
-    if outcome.failed:
-        messages.error(
-            request,
-            ngettext(
-                "%(count)s rappel n'a pas pu être envoyé : réessayez plus tard.",
-                "%(count)s rappels n'ont pas pu être envoyés : réessayez plus tard.",
-                outcome.failed,
-            )
-            % {"count": outcome.failed},
         )

@@ -149,10 +149,10 @@ def test_the_transfer_reminder_does_not_make_the_name_the_subject_of_a_sentence(
     payment = Payment.objects.get(status=PaymentStatus.PENDING)
     admin = lilas.memberships.get(role="admin")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        transfer_reminders_send(
-            market=lilas, payment_ids=[payment.pk], sent_by=admin.user, token=uuid.uuid4().hex
-        )
+    transfer_reminders_send(
+        market=lilas, payment_ids=[payment.pk], sent_by=admin.user, token=uuid.uuid4().hex
+    )
+    run_jobs()
 
     body = mailoutbox[0].body
     assert "nous n'avons pas encore reçu votre virement" in body

@@ -2,7 +2,6 @@
 
 import datetime
 import html
-import logging
 import uuid
 from decimal import Decimal
 from io import StringIO
@@ -16,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import EmailStatus, OutgoingEmail, Role
 from distributions.models import Distribution
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
@@ -32,6 +31,7 @@ from payments.models import (
 from payments.services import payment_cancel, payment_receive
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.jobs import queued, run_jobs
 from tests.payments.test_concurrency import run_together
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +139,26 @@ def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
+def reminder_recorded(payment, by, *, status=EmailStatus.SENT, at=None, **fields):
+    """A reminder asked for at ``at`` whose email is in ``status`` (sent then, if sent)."""
+    at = at or timezone.now()
+    reminder = PaymentReminder.objects.create(
+        payment=payment, sent_by=by, requested_at=at, **fields
+    )
+    reminder.email = OutgoingEmail.objects.create(
+        key=f"transfer_reminder:{reminder.pk}",
+        about=f"payment:{payment.pk}",
+        market=payment.market,
+        to=payment.membership.user.email,
+        subject="Rappel",
+        body="Bonjour",
+        status=status,
+        sent_at=at if status == EmailStatus.SENT else None,
+    )
+    reminder.save(update_fields=["email"])
+    return reminder
+
+
 def check_ledger() -> str:
     out = StringIO()
     call_command("check_ledger", stdout=out)
@@ -184,12 +204,7 @@ def test_each_row_says_how_many_days_since_the_client_ordered(transfer, market):
 def test_each_row_counts_the_reminders_sent_and_the_last_one(transfer, market, treasurer):
     now = timezone.now()
     for days in (6, 2):
-        PaymentReminder.objects.create(
-            payment=transfer,
-            requested_at=now - datetime.timedelta(days=days),
-            sent_at=now - datetime.timedelta(days=days),
-            sent_by=treasurer.user,
-        )
+        reminder_recorded(transfer, treasurer.user, at=now - datetime.timedelta(days=days))
 
     (row,) = pending_transfers(market)
 
@@ -199,7 +214,7 @@ def test_each_row_counts_the_reminders_sent_and_the_last_one(transfer, market, t
 
 
 def test_a_reminder_that_was_not_sent_does_not_count(transfer, market, treasurer):
-    PaymentReminder.objects.create(payment=transfer, sent_by=treasurer.user, sent_at=None)
+    reminder_recorded(transfer, treasurer.user, status=EmailStatus.FAILED)
 
     (row,) = pending_transfers(market)
 
@@ -328,8 +343,8 @@ def test_a_distribution_of_another_market_is_not_found(
 
 
 def test_the_page_shows_the_reminders_of_each_transfer(login, treasurer, market, transfer):
-    PaymentReminder.objects.create(payment=transfer, sent_by=treasurer.user, sent_at=timezone.now())
-    PaymentReminder.objects.create(payment=transfer, sent_by=treasurer.user, sent_at=None)
+    reminder_recorded(transfer, treasurer.user, at=timezone.now() - datetime.timedelta(hours=1))
+    reminder_recorded(transfer, treasurer.user, status=EmailStatus.FAILED)
 
     text = login(treasurer).get(page_url(market)).content.decode()
 
@@ -352,9 +367,7 @@ def test_the_page_makes_as_many_queries_for_many_transfers_as_for_one(
     for _n in range(5):
         client = MembershipFactory(market=market)
         payment = place_order(client, distribution, carrots, "1")
-        PaymentReminder.objects.create(
-            payment=payment, sent_by=treasurer.user, sent_at=timezone.now()
-        )
+        reminder_recorded(payment, treasurer.user)
         past = DistributionFactory(market=market)
         place_order(client, past, carrots, "1")
         move_to_the_past(past)
@@ -465,10 +478,10 @@ def test_after_an_action_the_page_shows_the_same_distribution(
 
 
 def test_a_reminder_gives_the_iban_amount_and_reference_in_french(
-    login, treasurer, market, transfer, mailoutbox, django_capture_on_commit_callbacks
+    login, treasurer, market, transfer, mailoutbox
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        login(treasurer).post(remind_url(market), selection(transfer))
+    login(treasurer).post(remind_url(market), selection(transfer))
+    run_jobs()
 
     (message,) = mailoutbox
     assert message.to == ["camille@exemple.fr"]
@@ -486,63 +499,89 @@ def test_a_reminder_gives_the_iban_amount_and_reference_in_french(
 
 
 def test_a_reminder_is_recorded_with_who_sent_it_and_when(
-    login, treasurer, market, transfer, mailoutbox, django_capture_on_commit_callbacks
+    login, treasurer, market, transfer, mailoutbox
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        login(treasurer).post(remind_url(market), selection(transfer))
+    login(treasurer).post(remind_url(market), selection(transfer))
+    run_jobs()
 
-    reminder = PaymentReminder.objects.get()
+    reminder = PaymentReminder.objects.select_related("email").get()
     assert reminder.payment == transfer
     assert reminder.sent_by == treasurer.user
-    assert reminder.sent_at is not None
+    assert reminder.email.status == EmailStatus.SENT
+    assert reminder.email.sent_at is not None
     (row,) = pending_transfers(market)
     assert row.reminder_count == 1
+    assert row.last_reminded_at == reminder.email.sent_at
+
+
+def test_a_reminder_counts_only_once_the_mail_server_took_it(
+    login, treasurer, market, transfer, mailoutbox
+):
+    response = login(treasurer).post(remind_url(market), selection(transfer), follow=True)
+
+    assert messages_of(response) == ["1 rappel en cours d'envoi."]
+    assert mailoutbox == []
+    (row,) = pending_transfers(market)
+    assert (row.reminder_count, row.last_reminder_pending) == (0, True)
+    assert "dernier rappel en attente d'envoi" in response.content.decode()
+
+    run_jobs()
+
+    (row,) = pending_transfers(market)
+    assert (row.reminder_count, row.last_reminder_pending) == (1, False)
 
 
 def test_each_selected_client_gets_their_own_reminder(
-    login,
-    treasurer,
-    market,
-    dominique,
-    distribution,
-    carrots,
-    transfer,
-    mailoutbox,
-    django_capture_on_commit_callbacks,
+    login, treasurer, market, dominique, distribution, carrots, transfer, mailoutbox
 ):
     other = place_order(dominique, distribution, carrots, "2")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        login(treasurer).post(remind_url(market), selection(transfer, other))
+    response = login(treasurer).post(remind_url(market), selection(transfer, other), follow=True)
+    run_jobs()
 
+    assert messages_of(response) == ["2 rappels en cours d'envoi."]
     assert sorted(m.to[0] for m in mailoutbox) == ["camille@exemple.fr", "dominique@exemple.fr"]
     assert f"5,00{NBSP}€" in next(m for m in mailoutbox if m.to == ["dominique@exemple.fr"]).body
 
 
-def test_the_same_form_sent_twice_reminds_once(
-    login, treasurer, market, transfer, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_the_same_form_sent_twice_reminds_once(login, treasurer, market, transfer, mailoutbox):
     browser = login(treasurer)
-    with django_capture_on_commit_callbacks(execute=True):
-        browser.post(remind_url(market), selection(transfer))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = browser.post(remind_url(market), selection(transfer), follow=True)
+    browser.post(remind_url(market), selection(transfer))
+    run_jobs()
+    response = browser.post(remind_url(market), selection(transfer), follow=True)
+    run_jobs()
 
     assert len(mailoutbox) == 1
     assert PaymentReminder.objects.count() == 1
     assert (
-        "Ce formulaire avait déjà été envoyé : aucun rappel n'est parti en double."
+        "Ce formulaire avait déjà été envoyé\u00a0: aucun rappel n'est parti en double."
         in messages_of(response)
     )
 
 
+def test_the_same_form_double_submitted_queues_one_email(
+    login, treasurer, market, transfer, mailoutbox
+):
+    browser = login(treasurer)
+    browser.post(remind_url(market), selection(transfer))
+    response = browser.post(remind_url(market), selection(transfer), follow=True)
+
+    assert len(queued("email_send")) == 1
+    assert any(
+        "1 rappel de ce formulaire est encore en cours d'envoi" in message
+        for message in messages_of(response)
+    )
+    run_jobs()
+    assert len(mailoutbox) == 1
+
+
 def test_a_new_reminder_from_a_fresh_page_is_sent_again(
-    login, treasurer, market, transfer, mailoutbox, django_capture_on_commit_callbacks
+    login, treasurer, market, transfer, mailoutbox
 ):
     browser = login(treasurer)
     for token in ("c" * 32, "d" * 32):
-        with django_capture_on_commit_callbacks(execute=True):
-            browser.post(remind_url(market), selection(transfer, token=token))
+        browser.post(remind_url(market), selection(transfer, token=token))
+        run_jobs()
 
     assert len(mailoutbox) == 2
     (row,) = pending_transfers(market)
@@ -550,79 +589,59 @@ def test_a_new_reminder_from_a_fresh_page_is_sent_again(
 
 
 def test_no_reminder_for_a_transfer_already_received(
-    login, treasurer, market, transfer, mailoutbox, django_capture_on_commit_callbacks
+    login, treasurer, market, transfer, mailoutbox
 ):
     payment_receive(payment=transfer, received_by=treasurer.user)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        login(treasurer).post(remind_url(market), selection(transfer))
+    login(treasurer).post(remind_url(market), selection(transfer))
 
-    assert mailoutbox == []
+    assert queued("email_send") == []
     assert not PaymentReminder.objects.exists()
 
 
-def test_no_reminder_without_the_markets_iban(
-    login, treasurer, market, transfer, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_no_reminder_without_the_markets_iban(login, treasurer, market, transfer, mailoutbox):
     market.iban = ""
     market.save()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = login(treasurer).post(remind_url(market), selection(transfer), follow=True)
+    response = login(treasurer).post(remind_url(market), selection(transfer), follow=True)
 
-    assert mailoutbox == []
+    assert queued("email_send") == []
     assert not PaymentReminder.objects.exists()
     assert "IBAN" in messages_of(response)[0]
 
 
-def test_a_failed_send_is_logged_and_not_counted_as_a_reminder(
-    login, treasurer, market, transfer, settings, caplog, django_capture_on_commit_callbacks
+def test_a_mail_server_that_is_down_leaves_the_reminder_waiting_and_uncounted(
+    login, treasurer, market, transfer, settings
 ):
     settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
     browser = login(treasurer)
 
-    with caplog.at_level(logging.ERROR, logger="payments.bank_transfers"):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = browser.post(remind_url(market), selection(transfer))
+    response = browser.post(remind_url(market), selection(transfer))
+    (ran,) = run_jobs()
 
     assert response.status_code == 302
-    assert "was not sent" in caplog.text
-    reminder = PaymentReminder.objects.get()
-    assert reminder.sent_at is None
+    assert ran.outcome == "retry"
+    email = PaymentReminder.objects.select_related("email").get().email
+    assert (email.status, email.attempts) == (EmailStatus.PENDING, 1)
+    assert "mail server unreachable" in email.last_error
     page = browser.get(page_url(market))
     assert page.status_code == 200
     (row,) = page.context["sections"][0]["rows"]
     assert row.reminder_count == 0
-    assert "dernier rappel non envoyé" in page.content.decode()
+    assert "dernier rappel en attente d'envoi" in page.content.decode()
     transfer.refresh_from_db()
     assert transfer.status == PaymentStatus.PENDING
 
 
-@pytest.mark.django_db(transaction=True)
-def test_once_committed_the_page_says_how_many_reminders_went_out(
-    login, treasurer, market, transfer, dominique, distribution, carrots, settings
-):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    mail.outbox = []
-    other = place_order(dominique, distribution, carrots, "2")
-
-    response = login(treasurer).post(remind_url(market), selection(transfer, other), follow=True)
-
-    assert "2 rappels envoyés." in messages_of(response)
-    assert len(mail.outbox) == 2
-
-
-@pytest.mark.django_db(transaction=True)
-def test_once_committed_a_failed_send_is_reported_on_the_page(
+def test_the_request_answers_without_speaking_to_the_mail_server(
     login, treasurer, market, transfer, settings
 ):
     settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
 
     response = login(treasurer).post(remind_url(market), selection(transfer), follow=True)
 
-    assert response.status_code == 200
-    assert "1 rappel n'a pas pu être envoyé : réessayez plus tard." in messages_of(response)
-    assert PaymentReminder.objects.get().sent_at is None
+    assert messages_of(response) == ["1 rappel en cours d'envoi."]
+    assert OutgoingEmail.objects.get().attempts == 0
 
 
 # -- Who may use it -------------------------------------------------------------------
@@ -680,8 +699,9 @@ def test_the_same_form_racing_itself_reminds_once(market, treasurer, transfer, s
         )
 
     results, errors = run_together(submit, threads=4)
+    run_jobs()
 
     assert errors == []
     assert sum(len(outcome.queued) for outcome in results) == 1
     assert len(mail.outbox) == 1
-    assert PaymentReminder.objects.get().sent_at is not None
+    assert PaymentReminder.objects.get().email.status == EmailStatus.SENT
