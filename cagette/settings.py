@@ -278,6 +278,7 @@ JOB_SCHEDULE_UNSTALL = env("JOB_SCHEDULE_UNSTALL", default="* * * * *")
 JOB_SCHEDULE_STRIPE_RECONCILE = env("JOB_SCHEDULE_STRIPE_RECONCILE", default="*/15 * * * *")
 JOB_SCHEDULE_TRANSFER_REMINDERS = env("JOB_SCHEDULE_TRANSFER_REMINDERS", default="0 * * * *")
 JOB_SCHEDULE_CHECK_LEDGER = env("JOB_SCHEDULE_CHECK_LEDGER", default="0 3 * * *")
+JOB_SCHEDULE_EXPORTS_PURGE = env("JOB_SCHEDULE_EXPORTS_PURGE", default="17 * * * *")
 PROCRASTINATE_IMPORT_PATHS = ["cagette.jobs"]
 # Workers keep each job's last error for the Django admin (cagette.jobqueue).
 PROCRASTINATE_ON_APP_READY = "cagette.jobqueue.errors.on_app_ready"

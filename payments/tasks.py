@@ -85,7 +85,7 @@ def export_balances(export_id: int) -> None:
     export_build(export_id, balances_pdf)
 
 
-@app.periodic(cron="17 * * * *", periodic_id="exports_purge")
+@app.periodic(cron=settings.JOB_SCHEDULE_EXPORTS_PURGE, periodic_id="exports_purge")
 @app.task(name="exports_purge", queueing_lock="exports_purge")
 def exports_purge_old(timestamp: int) -> int:
     """Every hour: delete the exports (and files) asked for more than a day ago."""

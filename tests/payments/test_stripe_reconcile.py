@@ -132,6 +132,7 @@ def test_the_periodic_jobs_are_scheduled_from_the_settings():
         "stripe_reconcile": "*/15 * * * *",
         "transfer_reminders_auto": "0 * * * *",
         "check_ledger": "0 3 * * *",
+        "exports_purge": "17 * * * *",
     }
     assert all(
         app.tasks[name].queueing_lock == name
