@@ -11,6 +11,11 @@ urlpatterns = [
         name="online_payment_return",
     ),
     path(
+        "paiement-en-ligne/<int:payment_id>/connexion/",
+        views.online_payment_wait,
+        name="online_payment_wait",
+    ),
+    path(
         "gestion/distributions/<int:distribution_id>/paniers/<int:order_id>/"
         "paiements/<int:payment_id>/rembourser/",
         views.online_refund,
