@@ -41,7 +41,7 @@ from ..models import (
     TransferReversalStatus,
 )
 from . import gateway
-from .deferred import payout_reversal_send_defer
+from .deferred import payout_reversal_send_defer, payout_send_defer
 from .shares import (
     producer_totals,
 )
@@ -262,6 +262,19 @@ def payouts_retry() -> int:
     for pk in ids:
         _send(pk)  # what fails again stays failed, and is reported
     return ProducerTransfer.objects.filter(pk__in=ids, status=Status.SENT).count()
+
+
+def payout_queue_again(pk: int) -> bool:
+    """« Réessayer » on Encaissements: the job of a transfer, or of its reversal,
+    that Stripe failed, queued again. False when there is nothing to queue: made
+    meanwhile, refused, or a try already waiting (a double click asks once)."""
+    row = ProducerTransfer.objects.get(pk=pk)
+    with transaction.atomic():
+        if row.status == Status.FAILED:
+            return payout_send_defer(pk)
+        if row.status == Status.SENT and row.reversal_status == Reversal.FAILED:
+            return payout_reversal_send_defer(pk)
+    return False
 
 
 def payouts_failing() -> QuerySet[ProducerTransfer]:

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.access import admin_view, member_view
+from accounts.access import admin_view, member_view, staff_view
 from cagette.http import post_only
 from cagette.money import format_euros
 
-from ..models import CheckoutStatus, Payment, PaymentRechoice, RefundStatus
+from ..models import CheckoutStatus, Payment, PaymentRechoice, ProducerTransfer, RefundStatus
 from .checkout import (
     OnlinePaymentError,
     can_choose_again,
@@ -30,6 +30,7 @@ from .checkout import (
 from .deferred import checkout_open_state, checkout_refresh_defer, checkout_refresh_state
 from .forms import OnlineRefundForm
 from .gateway import GatewayError
+from .payout_sending import payout_queue_again
 from .refunds import RefundTooEarly, refund_request
 from .webhooks import MalformedEvent, event_handle, event_reject, event_verified
 
@@ -131,6 +132,33 @@ def online_payment_return(request, payment_id):
 
 
 _UNSETTLED = (CheckoutStatus.OPEN, CheckoutStatus.PROCESSING)
+
+
+# -- Encaissements: a producer's transfer Stripe failed, tried again -------------------------
+
+
+@post_only("cash_summary", "distribution_id")
+@staff_view
+def payout_retry(request, distribution_id, transfer_id):
+    """« Réessayer »: the transfer (or its reversal) asked of Stripe again, by its job."""
+    row = get_object_or_404(
+        ProducerTransfer,
+        pk=transfer_id,
+        payment__market=request.market,
+        payment__distribution_id=distribution_id,
+    )
+    if payout_queue_again(row.pk):
+        messages.success(
+            request,
+            _("Versement à %(producer)s redemandé à Stripe : la page le dira une fois fait.")
+            % {"producer": row.producer.name},
+        )
+    else:
+        messages.info(
+            request,
+            _("Rien à redemander pour ce versement : il est déjà fait, ou en attente d'un essai."),
+        )
+    return redirect("cash_summary", request.market.slug, distribution_id)
 
 
 # -- The admin's refund (basket page) --------------------------------------------------------

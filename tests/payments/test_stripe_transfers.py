@@ -17,8 +17,9 @@ from payments.ledger import Leg, market_account, sales_account, transaction_post
 from payments.models import AccountKind, Payment, ProducerTransfer, Transaction
 from payments.stripe.refunds import refund_request
 from payments.stripe.shares import commission_of, shares_of
+from tests.factories import MembershipFactory
 from tests.factories_catalog import ProducerFactory, ProductFactory
-from tests.jobs import run_jobs
+from tests.jobs import queued, run_jobs
 
 from .conftest import online_payment, open_session, order_online
 
@@ -226,6 +227,42 @@ def test_a_failed_transfer_is_marked_and_sent_again_by_reconciliation(
     # Looked up at Stripe first, then sent under a key of its own (Stripe replays a
     # saved 500 for the first one).
     assert len(keys) == 3 and keys[2] == f"{keys[0]}-attempt-2"
+
+
+def test_a_transfer_whose_tries_ran_out_is_sent_again_by_reessayer_on_encaissements(
+    login, treasurer, other_market, basket, distribution, producers, fake_stripe, deliver, settings
+):
+    settings.JOB_RETRY_FOR_HOURS = 0  # the job gives up at once
+    fake_stripe.fail("POST", "/v1/transfers", 503)
+    _deliver_paid_jobs_failing(fake_stripe, deliver, open_session(online_payment(basket)))
+    failed = ProducerTransfer.objects.get(status="failed")
+    assert queued("payout_send") == []  # no try left: it waits for someone
+    cash = reverse("cash_summary", args=[basket.market.slug, distribution.pk])
+    staff = login(treasurer)
+
+    page = staff.get(cash).content.decode()
+
+    assert "Pas encore fait" in page and "Réessayer" in page
+    retry = reverse("payout_retry", args=[basket.market.slug, distribution.pk, failed.pk])
+    assert f'action="{retry}"' in page
+    stranger = login(MembershipFactory(market=other_market, role="admin"))
+    elsewhere = retry.replace(f"/m/{basket.market.slug}/", f"/m/{other_market.slug}/")
+    assert stranger.post(elsewhere).status_code == 404
+    staff = login(treasurer)
+    assert staff.post(retry).url == cash
+    staff.post(retry)  # a double click
+    assert len(queued("payout_send")) == 1
+
+    run_jobs()
+
+    failed.refresh_from_db()
+    assert failed.status == "sent" and len(fake_stripe.transfers) == 2
+    assert "Pas encore fait" not in staff.get(cash).content.decode()
+
+
+def _deliver_paid_jobs_failing(fake_stripe, deliver, checkout):
+    assert deliver(_paid_event(fake_stripe, checkout)).status_code == 200
+    run_jobs(raise_errors=False)
 
 
 def test_encaissements_shows_the_split(
