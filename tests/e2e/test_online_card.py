@@ -10,7 +10,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -42,7 +42,9 @@ def online_market(market, fake_stripe):
 
 @pytest.fixture(autouse=True)
 def stripe_worker(start_worker, fake_stripe):
-    """The job worker, calling the fake Stripe."""
+    """The job worker, calling the fake Stripe (none of other tests' jobs left)."""
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
     return start_worker(
         STRIPE_API_BASE=fake_stripe.url,
         STRIPE_SECRET_KEY=SECRET_KEY,

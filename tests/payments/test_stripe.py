@@ -308,6 +308,7 @@ def test_nobody_else_sees_or_pays_a_clients_online_payment(
     payment = checkout.payment
 
     assert other.get(_return_url(payment)).status_code == 404
+    assert other.get(_wait_url(payment)).status_code == 404
     for name in ("online_payment_pay", "online_payment_change"):
         response = other.post(_url(name, online_market, payment_id=payment.pk), {"choice": "cash"})
         assert response.status_code == 404

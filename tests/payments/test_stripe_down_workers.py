@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from payments.models import ProducerTransfer, StripeCheckout, StripeRefund
@@ -19,6 +20,19 @@ from tests.workers import wait_until
 from .conftest import online_payment, open_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_of_other_tests():
+    """The flush between tests leaves the queue's tables: start and end with none."""
+
+    def clear():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
+
+    clear()
+    yield
+    clear()
 
 
 class Hanging:
@@ -53,8 +67,8 @@ class Hanging:
     def stop(self):
         self._stopped.set()
         self._thread.join(timeout=5)
-        for connection in self._held:
-            connection.close()
+        for held in self._held:
+            held.close()
         self._socket.close()
 
 
