@@ -57,12 +57,12 @@ class Hanging:
     def _accept(self):
         while not self._stopped.is_set():
             try:
-                connection, _ = self._socket.accept()
+                accepted, _ = self._socket.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
-            self._held.append(connection)  # kept open, never answered
+            self._held.append(accepted)  # kept open, never answered
 
     def stop(self):
         self._stopped.set()
