@@ -263,6 +263,11 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env(
     "STRIPE_API_BASE", default="http://127.0.0.1:9" if TESTING else "https://api.stripe.com"
 )
+# Calls to Stripe are made by jobs, some while rows are locked: at most
+# STRIPE_TIMEOUT seconds per try, STRIPE_NETWORK_RETRIES more tries, then the
+# job is tried again later (see payments.stripe.gateway).
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=4.0)
+STRIPE_NETWORK_RETRIES = env.int("STRIPE_NETWORK_RETRIES", default=1)
 
 # The job queue (procrastinate, on the same PostgreSQL): every email and every
 # call to Stripe is a job deferred in the transaction that decides it. A job

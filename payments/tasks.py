@@ -1,5 +1,15 @@
-"""The payments app's jobs: Stripe's webhook events applied, and the periodic work.
+"""The payments app's jobs: every call to Stripe, Stripe's webhook events applied,
+the PDF exports, and the periodic work.
 
+- ``payout_send``, ``payout_reversal_send``, ``refund_send``, ``checkout_open``,
+  ``checkout_refresh``, ``checkout_expire``: each call to Stripe a page decided,
+  deferred with its row's lock in the transaction that decides it
+  (`payments.stripe.deferred`). Each is idempotent: it reads its row, does
+  nothing when the effect is done already, and keeps the idempotency keys and
+  the look-up-before-resend rule of the module it calls. Stripe failing or out
+  of reach raises `cagette.jobs.Temporary` (tried again with `RETRY`'s
+  backoff, for a day); Stripe refusing is recorded on the row, shown to the
+  admin, and the job stops;
 - ``stripe_event_apply``: one stored webhook event, applied once
   (`payments.stripe.webhooks`), tried again on `cagette.jobs.Temporary`;
 - ``stripe_reconcile`` (every 15 minutes): what Stripe's webhooks did not
@@ -41,7 +51,11 @@ from .bank_transfers import transfer_reminders_send as reminders_send
 from .exports.balances import balances_pdf
 from .exports.services import export_build, exports_purge
 from .ledger.check_runs import ledger_check_run
+from .stripe import deferred, opening
+from .stripe.payout_sending import payout_reversal_send as _payout_reversal_send
+from .stripe.payout_sending import payout_send as _payout_send
 from .stripe.reconcile import stripe_reconcile
+from .stripe.refunds import refund_deliver
 from .stripe.webhooks import event_apply
 
 logger = logging.getLogger(__name__)
@@ -52,6 +66,48 @@ EXPORTS_QUEUE = "exports"
 
 def _due(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+# -- Calls to Stripe ----------------------------------------------------------------------
+
+
+@app.task(name=deferred.PAYOUT_SEND, retry=RETRY)
+def payout_send(transfer_id: int, first: bool = False) -> None:
+    """Send a producer's transfer (`payments.stripe.payouts`)."""
+    _payout_send(transfer_id, first=first)
+
+
+@app.task(name=deferred.PAYOUT_REVERSAL_SEND, retry=RETRY)
+def payout_reversal_send(transfer_id: int) -> None:
+    """Take back at Stripe what refunds took back of a sent transfer."""
+    _payout_reversal_send(transfer_id)
+
+
+@app.task(name=deferred.REFUND_SEND, retry=RETRY)
+def refund_send(refund_id: int, first: bool = False) -> None:
+    """Ask Stripe for a refund asked from the basket page (`payments.stripe.refunds`)."""
+    refund_deliver(refund_id, first=first)
+
+
+@app.task(name=deferred.CHECKOUT_OPEN, retry=RETRY)
+def checkout_open(checkout_id: int, success_url: str, cancel_url: str) -> None:
+    """Open the client's Checkout Session (`payments.stripe.opening`)."""
+    opening.checkout_session_open(checkout_id, success_url=success_url, cancel_url=cancel_url)
+
+
+@app.task(name=deferred.CHECKOUT_REFRESH, retry=RETRY)
+def checkout_refresh(checkout_id: int) -> None:
+    """Settle a session the client came back from, as Stripe sees it now."""
+    opening.checkout_refresh(checkout_id)
+
+
+@app.task(name=deferred.CHECKOUT_EXPIRE, retry=RETRY)
+def checkout_expire(checkout_id: int) -> None:
+    """Close a session the client no longer pays on."""
+    opening.checkout_close(checkout_id)
+
+
+# -- Stripe's webhook events, and the periodic work -------------------------------------
 
 
 @app.task(name="stripe_event_apply", retry=RETRY)

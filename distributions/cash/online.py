@@ -48,6 +48,8 @@ class ProducerSplit:
 class OnlineSplit:
     rows: list[ProducerSplit]
     refusals: list[ProducerTransfer]  # refused by Stripe for good: someone must act
+    # Not (yet) made: Stripe failed or could not be reached; tried again by a job.
+    failing: list[ProducerTransfer] = ()
 
     @property
     def share(self) -> Decimal:
@@ -94,7 +96,11 @@ def online_split(distribution: Distribution) -> OnlineSplit:
         )
         .order_by("producer__name", "producer_id")
     )
-    return OnlineSplit([_split_row(row) for row in rows], refused_transfers(distribution))
+    return OnlineSplit(
+        [_split_row(row) for row in rows],
+        refused_transfers(distribution),
+        failing_transfers(distribution),
+    )
 
 
 def _split_row(row: dict) -> ProducerSplit:
@@ -119,6 +125,20 @@ def refused_transfers(distribution: Distribution) -> list[ProducerTransfer]:
     return list(
         _producer_transfers(distribution)
         .filter(refused)
+        .select_related("producer", "payment__order")
+        .order_by("pk")
+    )
+
+
+def failing_transfers(distribution: Distribution) -> list[ProducerTransfer]:
+    """Transfers, or their reversals, that Stripe failed (or was out of reach for)
+    when last asked: tried again by their job, or by « Réessayer »."""
+    failing = Q(status=ProducerTransferStatus.FAILED) | Q(
+        status=ProducerTransferStatus.SENT, reversal_status=TransferReversalStatus.FAILED
+    )
+    return list(
+        _producer_transfers(distribution)
+        .filter(failing)
         .select_related("producer", "payment__order")
         .order_by("pk")
     )

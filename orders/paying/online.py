@@ -1,5 +1,10 @@
 """Sending a client to Stripe's page to pay an order (or saying why not).
 
+The request records the attempt and a job opens its session
+(`payments.stripe.opening`); the client waits on « Connexion au paiement
+sécurisé… » (`payments.stripe.views.online_payment_wait`), sent on to Stripe
+once it is open.
+
 Used by the checkout's last step (`distributions.shop`) and by « Payer en
 ligne » on the order's page (`orders.views.online`).
 """
@@ -7,18 +12,13 @@ ligne » on the order's page (`orders.views.online`).
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from payments.methods import PaymentMethod
 from payments.models import Payment, PaymentStatus
-from payments.stripe.checkout import checkout_open
-from payments.stripe.gateway import GatewayError, GatewayRefused, checkout_accepts
+from payments.stripe.gateway import checkout_accepts
+from payments.stripe.opening import checkout_request
 
 from ..checkout.choices import online_card_minimum_message
-
-
-def unavailable() -> str:
-    return _("Le paiement en ligne est momentanément indisponible : réessayez dans un instant.")
 
 
 def _return_urls(request, payment: Payment) -> dict:
@@ -33,23 +33,10 @@ def pay_online(request, payment: Payment):
     if not checkout_accepts(payment.amount):  # lowered since it was chosen, say
         messages.error(request, online_card_minimum_message())
         return redirect("order_detail", request.market.slug, payment.order_id)
-    try:
-        checkout = checkout_open(payment=payment, **_return_urls(request, payment))
-    except GatewayRefused:
-        messages.error(
-            request,
-            _(
-                "Le paiement en ligne n'a pas pu être préparé pour cette commande : "
-                "choisissez un autre moyen de paiement."
-            ),
-        )
-        return redirect("order_detail", request.market.slug, payment.order_id)
-    except GatewayError:
-        messages.error(request, unavailable())
-        return redirect("order_detail", request.market.slug, payment.order_id)
+    checkout = checkout_request(payment=payment, **_return_urls(request, payment))
     if checkout is None:
         return redirect("online_payment_return", request.market.slug, payment.pk)
-    return redirect(checkout.url)
+    return redirect("online_payment_wait", request.market.slug, payment.pk)
 
 
 def pay_order_online(request, order):

@@ -16,7 +16,8 @@ from payments.ledger import client_account, retried_on_conflict
 from payments.methods import CAGNOTTE, PaymentMethod
 from payments.models import CheckoutStatus, Payment, PaymentRechoice, PaymentStatus
 from payments.services import payment_cancel, payment_expect
-from payments.stripe.checkout import OnlinePaymentError, checkouts_close, latest_checkout
+from payments.stripe.checkout import OnlinePaymentError, latest_checkout
+from payments.stripe.opening import checkouts_close
 
 from ..emails import order_recap_queue
 from ..models import Order
@@ -26,12 +27,14 @@ from ..services import checkout_choices
 def payment_choose_again(*, payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
     """The client pays what ``payment`` was for another way (or online again).
 
-    The online payment is cancelled (its open sessions closed at Stripe
-    first) and a pending payment is created for the new choice; « cagnotte »
-    creates none, the order staying on the balance. Once per payment: asked
-    again, it returns the first choice. Raises `OnlinePaymentError`.
+    The online payment is cancelled (its open sessions closed at Stripe by
+    jobs deferred with the choice) and a pending payment is created for the
+    new choice; « cagnotte » creates none, the order staying on the balance.
+    Once per payment: asked again, it returns the first choice. Raises
+    `OnlinePaymentError`. A session paid at Stripe before its job closes it
+    is received all the same, as a payment of its own on the client's balance
+    (`payments.stripe.checkout`).
     """
-    checkouts_close(payment)  # Stripe first, outside our locks
     return _choose_again(payment, choice, chosen_by)
 
 
@@ -47,6 +50,7 @@ def _choose_again(payment: Payment, choice: str, chosen_by) -> PaymentRechoice:
         if done is not None:
             return done
         _check_replaceable(payment, choice, checkout_choices(payment.market, payment.amount))
+        checkouts_close(payment)
         if payment.status == PaymentStatus.PENDING:
             payment_cancel(payment=payment, cancelled_by=chosen_by)
         order = Order.objects.select_for_update().get(pk=payment.order_id)

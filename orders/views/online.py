@@ -15,10 +15,9 @@ from payments.stripe.checkout import (
     can_choose_again,
     member_online_payment,
 )
-from payments.stripe.gateway import GatewayError
 
 from ..checkout_forms import PaymentChoiceForm
-from ..paying.online import pay_online, unavailable
+from ..paying.online import pay_online
 from ..paying.rechoose import payment_choose_again
 from ..services import checkout_choices, online_card_minimum_note
 
@@ -38,9 +37,6 @@ def online_payment_pay(request, payment_id):
 def _choose_again(request, payment: Payment, choice: str):
     try:
         rechoice = payment_choose_again(payment=payment, choice=choice, chosen_by=request.user)
-    except GatewayError:
-        messages.error(request, unavailable())
-        return redirect("online_payment_return", request.market.slug, payment.pk)
     except OnlinePaymentError as error:
         messages.error(request, error.message)
         return redirect("online_payment_return", request.market.slug, payment.pk)

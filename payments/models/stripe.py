@@ -45,12 +45,21 @@ class StripeCheckout(models.Model):
     opened for, or an extra one when that one was settled meanwhile (the
     money did arrive; it stays on the client's balance). ``refunded`` is what
     Stripe has confirmed as refunded, and posted to the ledger.
+
+    The row is written when the client asks to pay, before the session exists:
+    a job opens it (``session_id`` empty until then; ``error``: why Stripe
+    refused it). ``checking``: the client asked for this open session again,
+    and the job has not yet seen it still open at Stripe.
     """
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="stripe_checkouts")
     attempt = models.PositiveSmallIntegerField(default=1)
-    session_id = models.CharField(max_length=255, unique=True)
+    session_id = models.CharField(  # noqa: DJ001  (None: not opened yet; unique otherwise)
+        max_length=255, unique=True, null=True, blank=True
+    )
     url = models.URLField(max_length=2000, blank=True)
+    checking = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
     amount = models.DecimalField(_("montant"), **MONEY)
     status = models.CharField(
         _("statut"), max_length=12, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN
@@ -119,6 +128,9 @@ class StripeRefund(models.Model):
     status = models.CharField(
         _("statut"), max_length=12, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
     )
+    # Stripe's own words when it refused the request, or when its answer was
+    # lost (the job tries again); for the logs and the Django admin only.
+    error = models.TextField(blank=True)
     requested_at = models.DateTimeField(default=timezone.now, editable=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -142,6 +154,8 @@ class StripeRefund(models.Model):
         """Where it stands, as the basket page says it: Stripe's answer to the request
         may say « succeeded », but until its event confirms it (and the ledger
         follows) it is only asked, not done."""
+        if self.status == RefundStatus.REQUESTED and not self.refund_id and not self.error:
+            return _("en attente de Stripe")
         if self.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED) and not self.posted:
             return _("demandé, en attente de confirmation")
         return self.get_status_display()

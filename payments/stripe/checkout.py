@@ -2,10 +2,11 @@
 
 How a payment goes
 ------------------
-1. Checkout records the order with a pending online `Payment`; `checkout_open`
-   opens a Checkout Session for it and the client is sent to Stripe's page.
+1. Checkout records the order with a pending online `Payment`; a job opens a
+   Checkout Session for it and the client is sent to Stripe's page
+   (`payments.stripe.opening`: no request calls Stripe).
 2. Stripe says how it went by webhook (`payments.stripe.webhooks`); the return
-   page and ``manage.py stripe_reconcile`` ask Stripe themselves
+   page's job and ``manage.py stripe_reconcile`` ask Stripe themselves
    (`checkout_sync`). All of them hand the session to `checkout_apply`, the one
    place that changes our records, so the outcome is the same whichever comes
    first and however many times each one comes.
@@ -27,9 +28,6 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
-
-from cagette.i18n import stored_language
 
 from ..ledger import retried_on_conflict
 from ..methods import PaymentMethod
@@ -66,65 +64,14 @@ class OnlinePaymentError(Exception):
         self.message = message
 
 
-# -- Opening a session ------------------------------------------------------------
-
-
-def _line_label(payment: Payment) -> str:
-    with stored_language():
-        if payment.order_id is None:
-            return payment.market.name
-        order = payment.order
-        return _("Panier n° %(number)s — %(market)s, distribution du %(date)s") % {
-            "number": order.number,
-            "market": payment.market.name,
-            "date": f"{order.distribution.date:%d/%m/%Y}",
-        }
-
-
-def checkout_open(*, payment: Payment, success_url: str, cancel_url: str) -> StripeCheckout | None:
-    """The session the client should pay ``payment`` on: the open one, else a new attempt.
-
-    None when there is nothing to pay there any more (paid, or on its way).
-    Raises `GatewayError` when Stripe cannot be reached.
-    """
-    latest = payment.stripe_checkouts.order_by("-attempt").first()
-    if latest is not None and latest.status == CheckoutStatus.OPEN:
-        latest = checkout_sync(latest)
-        if latest.status == CheckoutStatus.OPEN:
-            return latest
-    payment.refresh_from_db(fields=["status"])
-    on_its_way = latest is not None and latest.status in (
-        CheckoutStatus.PROCESSING,
-        CheckoutStatus.PAID,
-    )
-    if payment.status != PaymentStatus.PENDING or on_its_way:
-        return None
-    attempt = latest.attempt + 1 if latest else 1
-    session = gateway.checkout_session_create(
-        payment=payment,
-        attempt=attempt,
-        label=_line_label(payment),
-        success_url=success_url,
-        cancel_url=cancel_url,
-    )
-    # The same attempt asked twice at once gets the same session (same key).
-    checkout, _created = StripeCheckout.objects.get_or_create(
-        session_id=session["id"],
-        defaults={
-            "payment": payment,
-            "attempt": attempt,
-            "url": session.get("url") or "",
-            "amount": payment.amount,
-        },
-    )
-    return checkout
-
-
 # -- Settling a session -------------------------------------------------------------
 
 
 def checkout_sync(checkout: StripeCheckout) -> StripeCheckout:
-    """Ask Stripe how the session stands and settle it (the return page, reconciliation)."""
+    """Ask Stripe how the session stands and settle it (the return page's job,
+    reconciliation); an attempt whose session is not opened yet is left as it is."""
+    if not checkout.session_id:
+        return checkout
     session = gateway.checkout_session_retrieve(checkout.session_id)
     return checkout_apply(session) or checkout
 
@@ -191,8 +138,8 @@ def _locked_checkout(session: Mapping) -> StripeCheckout | None:
 
 
 def _adopt(session: Mapping) -> bool:
-    """A session of ours we have no row for (the request that opened it died
-    before saving it): its metadata names the payment."""
+    """A session of ours we have no row for, or whose row lacks it (the job that
+    opened it died before saving it): its metadata names the payment."""
     metadata = session.get("metadata") or {}
     try:
         payment_id, attempt = int(metadata["payment_id"]), int(metadata.get("attempt") or 1)
@@ -204,6 +151,10 @@ def _adopt(session: Mapping) -> bool:
     ).first()
     if payment is None or not session.get("amount_total"):
         return False
+    # The job that opened it stopped before saving it: the attempt's row awaits it.
+    awaiting = StripeCheckout.objects.filter(payment=payment, attempt=attempt, session_id=None)
+    if awaiting.update(session_id=session["id"], url=session.get("url") or ""):
+        return True
     try:
         with transaction.atomic():
             StripeCheckout.objects.get_or_create(
@@ -261,16 +212,6 @@ def _give_up(checkout: StripeCheckout) -> None:
     others = payment.stripe_checkouts.exclude(pk=checkout.pk).filter(status__in=ALIVE)
     if payment.status == PaymentStatus.PENDING and not others.exists():
         payment_cancel(payment=payment, cancelled_by=None)
-
-
-def checkouts_close(payment: Payment) -> None:
-    """Make sure no open session of ``payment`` can still be paid."""
-    for checkout in payment.stripe_checkouts.filter(status=CheckoutStatus.OPEN):
-        try:
-            session = gateway.checkout_session_expire(checkout.session_id)
-        except gateway.GatewayRefused:  # no longer open: see how it ended
-            session = gateway.checkout_session_retrieve(checkout.session_id)
-        checkout_apply(session)
 
 
 # -- Choosing again ---------------------------------------------------------------------

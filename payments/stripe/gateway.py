@@ -90,28 +90,32 @@ def from_cents(cents: int) -> Decimal:
 
 
 # Some calls are made while rows are locked (a transfer, under its paid session's
-# lock): a stalled Stripe must not hold them, and the pages and webhooks waiting
+# lock): a stalled Stripe must not hold them, and the webhooks and jobs waiting
 # on them, for minutes (the library's default is 80 s per try). At most
-# TIMEOUT seconds per try and NETWORK_RETRIES retry: about ten seconds in all;
-# what did not get through is tried again later (`stripe_reconcile`).
-TIMEOUT = 4
-NETWORK_RETRIES = 1
+# ``settings.STRIPE_TIMEOUT`` seconds per try and ``STRIPE_NETWORK_RETRIES``
+# retry: about ten seconds in all by default; what did not get through is
+# tried again by the job's next try.
 
 
 @lru_cache(maxsize=4)
-def _client(api_key: str, api_base: str) -> stripe.StripeClient:
+def _client(api_key: str, api_base: str, timeout: float, retries: int) -> stripe.StripeClient:
     # Retried requests keep their idempotency key: retrying is always safe.
     return stripe.StripeClient(
         api_key,
         base_addresses={"api": api_base},
-        max_network_retries=NETWORK_RETRIES,
-        http_client=stripe.new_default_http_client(timeout=TIMEOUT),
+        max_network_retries=retries,
+        http_client=stripe.new_default_http_client(timeout=timeout),
     )
 
 
 def client() -> stripe.StripeClient:
     """The client for the configured key and API base (read each time: tests change them)."""
-    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+    return _client(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_TIMEOUT,
+        settings.STRIPE_NETWORK_RETRIES,
+    )
 
 
 def _call(action: str, request):

@@ -1,5 +1,12 @@
-"""Payouts after commit: each producer's transfer asked of Stripe, retried, refused
-or taken back (the rules and the planning are told in `payments.stripe.payouts`).
+"""Payouts by jobs: each producer's transfer asked of Stripe, retried, refused or
+taken back (the rules and the planning are told in `payments.stripe.payouts`).
+
+`payout_send` and `payout_reversal_send` are the bodies of the jobs of the same
+names (`payments.tasks`), deferred in the transaction that decides them. Stripe
+failing or out of reach marks the row failed (the admin sees it on
+Encaissements) and raises `cagette.jobs.Temporary` once that is committed: the
+queue tries again later, for a day. Stripe refusing for good marks it refused;
+the job stops.
 
 Also the accounts a payout flow posts to, locked first by every flow that
 makes several postings (`payment_accounts_lock`).
@@ -14,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
+from cagette.jobs import Temporary
 from cagette.money import ZERO
 
 from ..ledger import (
@@ -33,6 +41,7 @@ from ..models import (
     TransferReversalStatus,
 )
 from . import gateway
+from .deferred import payout_reversal_send_defer, payout_send_defer
 from .shares import (
     producer_totals,
 )
@@ -75,7 +84,7 @@ def take_back_key(row: ProducerTransfer) -> str:
     return f"producer-transfer-reversal-{row.pk}-"
 
 
-# -- Sending, after commit -------------------------------------------------------------------
+# -- Sending, by a job -------------------------------------------------------------------------
 
 
 def _paid_checkout(payment_id: int) -> StripeCheckout | None:
@@ -93,51 +102,59 @@ def _locked(pk: int) -> ProducerTransfer:
     )
 
 
-def payouts_send(ids, *, first: bool = False) -> None:
-    """Ask Stripe for each transfer not sent yet, less what refunds took back.
+def payout_send(pk: int, *, first: bool = False) -> None:
+    """Ask Stripe for the transfer ``pk`` if not sent yet, less what refunds took back.
 
-    ``first``: straight after they were planned, when no earlier attempt can
-    have been made; any other time, Stripe is asked first whether one was.
+    ``first``: straight after it was planned, when no earlier attempt can have
+    been made; any other time, Stripe is asked first whether one was. Raises
+    `Temporary` when Stripe failed or could not be reached (the row says so).
     """
-    for pk in ids:
-        _send(pk, first=first)
+    error = _send(pk, first=first)
+    if error is not None:
+        raise Temporary(error)
 
 
-def _send(pk: int, *, first: bool = False) -> None:
+def _send(pk: int, *, first: bool = False) -> str | None:
+    """Send; the error when Stripe failed for now (the row marked failed), else None."""
     with transaction.atomic():
         row = _locked(pk)
         if row.status not in UNSENT:
-            return
+            return None
         net = row.amount - row.reversed
         try:
             answer = _sent_already(row, net, first=first)
             if answer is None and net <= 0:
                 _save(row, status=Status.CANCELLED)  # never made at Stripe: nothing to send
-                return
+                return None
             answer = answer or _transfer_create(row, net)
         except gateway.GatewayIdempotencyError as error:
             answer = _found_at_stripe(row)
             if answer is None:
                 _refuse(row, error)
-                return
+                return None
         except gateway.GatewayRefused as error:
             _refuse(row, error)
-            return
+            return None
         except gateway.GatewayError as error:
             logger.error("Stripe transfer %s to %s failed: %s", row.pk, row.destination, error)
             _save(row, status=Status.FAILED, error=str(error)[:2000], attempts=row.attempts + 1)
-            return
-        _save(
-            row,
-            status=Status.SENT,
-            transfer_id=answer.get("id", ""),
-            sent_amount=gateway.from_cents(answer.get("amount", gateway.to_cents(net))),
-            error="",
-            sent_at=timezone.now(),
-        )
-        if _stripe_target(row) > row.reversed_at_stripe:  # sent in full after all
-            _save(row, reversal_status=Reversal.PENDING)
-            transaction.on_commit(lambda: payout_reversals_send([pk]))
+            return str(error) or type(error).__name__
+        _sent(row, answer, net)
+    return None
+
+
+def _sent(row: ProducerTransfer, answer: dict, net: Decimal) -> None:
+    _save(
+        row,
+        status=Status.SENT,
+        transfer_id=answer.get("id", ""),
+        sent_amount=gateway.from_cents(answer.get("amount", gateway.to_cents(net))),
+        error="",
+        sent_at=timezone.now(),
+    )
+    if _stripe_target(row) > row.reversed_at_stripe:  # sent in full after all
+        _save(row, reversal_status=Reversal.PENDING)
+        payout_reversal_send_defer(row.pk)
 
 
 def _save(row: ProducerTransfer, **changes) -> None:
@@ -235,11 +252,29 @@ def _refuse(row: ProducerTransfer, error: gateway.GatewayError) -> None:
 
 
 def payouts_retry() -> int:
-    """Send again the transfers not sent (failed, or pending after a crash); how many now sent."""
+    """Send again the transfers not sent (failed, or pending after a crash); how many now sent.
+
+    Run by ``manage.py stripe_reconcile``, never by a request. A job sending
+    the same transfer meanwhile waits for the row's lock, then finds it sent.
+    """
     unsent = ProducerTransfer.objects.filter(status__in=UNSENT).order_by("pk")
     ids = list(unsent.values_list("pk", flat=True))
-    payouts_send(ids)
+    for pk in ids:
+        _send(pk)  # what fails again stays failed, and is reported
     return ProducerTransfer.objects.filter(pk__in=ids, status=Status.SENT).count()
+
+
+def payout_queue_again(pk: int) -> bool:
+    """« Réessayer » on Encaissements: the job of a transfer, or of its reversal,
+    that Stripe failed, queued again. False when there is nothing to queue: made
+    meanwhile, refused, or a try already waiting (a double click asks once)."""
+    row = ProducerTransfer.objects.get(pk=pk)
+    with transaction.atomic():
+        if row.status == Status.FAILED:
+            return payout_send_defer(pk)
+        if row.status == Status.SENT and row.reversal_status == Reversal.FAILED:
+            return payout_reversal_send_defer(pk)
+    return False
 
 
 def payouts_failing() -> QuerySet[ProducerTransfer]:
@@ -249,7 +284,7 @@ def payouts_failing() -> QuerySet[ProducerTransfer]:
     return ProducerTransfer.objects.filter(failing).order_by("pk")
 
 
-# -- Reversing at Stripe, after commit -------------------------------------------------------
+# -- Reversing at Stripe, by a job ----------------------------------------------------------
 
 
 def _stripe_target(row: ProducerTransfer) -> Decimal:
@@ -257,17 +292,21 @@ def _stripe_target(row: ProducerTransfer) -> Decimal:
     return row.reversed - (row.amount - (row.sent_amount or ZERO))
 
 
-def payout_reversals_send(ids) -> None:
-    """Ask Stripe to take back from each sent transfer what refunds took back since."""
-    for pk in ids:
-        _send_reversal(pk)
+def payout_reversal_send(pk: int) -> None:
+    """Ask Stripe to take back from the sent transfer ``pk`` what refunds took back since.
+
+    Raises `Temporary` when Stripe failed or could not be reached (the row says so).
+    """
+    error = _send_reversal(pk)
+    if error is not None:
+        raise Temporary(error)
 
 
-def _send_reversal(pk: int) -> None:
+def _send_reversal(pk: int) -> str | None:
     with transaction.atomic():
         row = _locked(pk)
         if row.status != Status.SENT or row.reversal_status not in TO_REVERSE:
-            return
+            return None
         target = _stripe_target(row)
         try:
             answer = _reversal_create(row, target)
@@ -282,7 +321,7 @@ def _send_reversal(pk: int) -> None:
                 reversal_error=str(error)[:2000],
                 reversal_attempts=attempts,
             )
-            return
+            return None if refused else (str(error) or type(error).__name__)
         _save(
             row,
             reversed_at_stripe=max(target, row.reversed_at_stripe),
@@ -290,6 +329,7 @@ def _send_reversal(pk: int) -> None:
             reversal_id=answer.get("id", row.reversal_id) if answer else row.reversal_id,
             reversal_error="",
         )
+    return None
 
 
 def _reversal_create(row: ProducerTransfer, target: Decimal) -> dict | None:
@@ -317,5 +357,6 @@ def payout_reversals_retry() -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    payout_reversals_send(ids)
+    for pk in ids:
+        _send_reversal(pk)
     return ProducerTransfer.objects.filter(pk__in=ids, reversal_status=Reversal.SENT).count()

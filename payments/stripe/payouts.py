@@ -34,13 +34,18 @@ Once
 Everything is written in the database transaction that receives the payment,
 which happens once (`checkout_apply` moves a session to « paid » once, under
 its row lock); the `ProducerTransfer` rows are unique per payment and
-producer, and the posting keyed. Stripe is called after commit, with the
-idempotency key ``transfer-<payment>-<producer>``, naming the payment's charge
-as ``source_transaction`` (card money is not available at once; a transfer
+producer, and the posting keyed. That transaction also defers one job per
+transfer (``payout_send``, `payments.tasks`): the job calls Stripe, never the
+request or the webhook, with the idempotency key
+``transfer-<payment>-<producer>``, naming the payment's charge as
+``source_transaction`` (card money is not available at once; a transfer
 funded by the charge need not wait for it). A call that fails for a while
-(network, 5xx, 429) marks the row failed; `payouts_retry` (run by
-``manage.py stripe_reconcile``) tries again with the same parameters (the
-charge is kept on the row from the first attempt). Any attempt but the very
+(network, 5xx, 429) marks the row failed and the queue tries the job again
+later, for a day (`cagette.jobs.RETRY`); `payouts_retry` (run by
+``manage.py stripe_reconcile``) queues it again after that, with the same
+parameters (the charge is kept on the row from the first attempt). The
+job holds the row's lock (``transfer-<pk>``): two workers never send one
+transfer at once. Any attempt but the very
 first looks first at Stripe for a transfer an earlier one made (its answer
 lost, or the process stopped while waiting), by the transfer group, the
 destination and the metadata: the idempotency key alone does not protect a
@@ -63,7 +68,7 @@ what was already taken back is posted (keyed on the running total), so
 events arriving twice or out of order take back each cent once: the
 online-payments account debited, the producer's sales account credited by the
 share part, the market's own sales account debited by the commission part.
-A transfer already sent is then reversed at Stripe after commit (key
+A transfer already sent is then reversed at Stripe by a job (key
 ``transfer-reversal-<transfer>-<cents reversed in all>``, retried like
 transfers); one not sent yet is sent less what was taken back, or, when
 nothing is left, cancelled once Stripe is asked whether an earlier attempt made
@@ -83,12 +88,11 @@ refund is being posted. The session first, as `refund_apply` and
 `checkout_apply` do, so they cannot deadlock with it. A flow posting several
 transactions at once locks all the accounts it may touch first, in id order
 (`payment_accounts_lock`). Calls to Stripe give up after about ten seconds
-(`stripe_gateway.TIMEOUT`), so a stalled Stripe does not hold these locks.
+(``settings.STRIPE_TIMEOUT``), so a stalled Stripe does not hold these locks.
 """
 
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cagette.i18n import stored_language
@@ -109,12 +113,8 @@ from ..models import (
     TransferReversalStatus,
 )
 from . import gateway
-from .payout_sending import (
-    UNSENT,
-    payout_reversals_send,
-    payouts_send,
-    take_back_key,
-)
+from .deferred import payout_reversal_send_defer, payout_send_defer
+from .payout_sending import UNSENT, take_back_key
 from .shares import (
     commission_of,
     part_of,
@@ -131,7 +131,7 @@ Reversal = TransferReversalStatus
 
 
 def payouts_plan(payment: Payment, *, charge: str = "") -> list[ProducerTransfer]:
-    """Record the transfers of a just received online payment; Stripe is called after commit.
+    """Record the transfers of a just received online payment; a job calls Stripe.
 
     ``charge``: the payment's charge, when known (else looked up before
     sending). Call inside the database transaction that receives the
@@ -155,9 +155,8 @@ def payouts_plan(payment: Payment, *, charge: str = "") -> list[ProducerTransfer
         if share - commission <= 0:  # the market keeps it all: nothing to send
             continue
         created.append(_record(payment, producer, share, commission, charge))
-    ids = [row.pk for row in created]
-    if ids:
-        transaction.on_commit(lambda: payouts_send(ids, first=True))
+    for row in created:
+        payout_send_defer(row.pk, first=True)
     return created
 
 
@@ -202,8 +201,8 @@ def payouts_reverse(payment: Payment, refunded: Decimal) -> None:
     """Stripe confirmed ``refunded`` in all on ``payment``: take back each transfer's part.
 
     Call inside the transaction that posts the refund, under the session's
-    lock. What was already taken back is not taken twice; Stripe is asked
-    after commit for transfers already sent.
+    lock. What was already taken back is not taken twice; a job asks Stripe
+    for transfers already sent.
     """
     rows = (
         ProducerTransfer.objects.select_for_update(of=("self",))
@@ -217,10 +216,10 @@ def payouts_reverse(payment: Payment, refunded: Decimal) -> None:
     # Nothing left to send: `_send` cancels it, once Stripe says no earlier
     # attempt made it (or reverses what one did).
     to_settle = [row.pk for row in taken if row.status in UNSENT and row.reversed == row.amount]
-    if to_reverse:
-        transaction.on_commit(lambda: payout_reversals_send(to_reverse))
-    if to_settle:
-        transaction.on_commit(lambda: payouts_send(to_settle))
+    for pk in to_reverse:
+        payout_reversal_send_defer(pk)
+    for pk in to_settle:
+        payout_send_defer(pk)
 
 
 def _take_back(row: ProducerTransfer, payment: Payment, refunded: Decimal) -> bool:

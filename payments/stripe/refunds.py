@@ -1,12 +1,17 @@
 """Refunds of online card payments, asked from the basket page.
 
-An admin asks (`refund_request`): Stripe is called with an idempotency key
-made from the form's one-time token, and nothing is posted yet. When Stripe's
-answer is lost (a timeout, a 5xx: it may have made the refund), the request
-stays « réponse de Stripe attendue »: it still counts as asked, so it cannot
-be asked twice, and ``manage.py stripe_reconcile`` sends it again with the
-same key (`refund_resend`). Only a 4xx, Stripe saying it did nothing, marks
-it failed.
+An admin asks (`refund_request`): the request is recorded (« en attente de
+Stripe »), with an idempotency key made from the form's one-time token, and
+its job (``refund_send``, `payments.tasks`) deferred in the same transaction;
+nothing is posted yet and Stripe is not called from the page. The job
+(`refund_deliver`) looks first at the refunds Stripe made on the payment, then
+sends the request with that key. When Stripe's answer is lost (a timeout, a
+5xx: it may have made the refund), the request stays « réponse de Stripe
+attendue »: it still counts as asked, so it cannot be asked twice, and the
+queue tries the job again later, for a day (then ``manage.py
+stripe_reconcile`` sends it again with the same key, `refund_resend`). Only a
+4xx, Stripe saying it did nothing, marks it failed, with Stripe's reason,
+shown on the basket page.
 
 Stripe then says how each refund goes: ``charge.refunded`` (the charge lists
 its refunds), ``charge.refund.updated`` and ``refund.updated``. The ledger
@@ -35,6 +40,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from cagette.jobs import Temporary
 from cagette.money import ZERO, format_euros
 
 from ..models import (
@@ -45,6 +51,7 @@ from ..models import (
 )
 from . import gateway
 from .checkout import OnlinePaymentError
+from .deferred import refund_send_defer
 
 logger = logging.getLogger(__name__)
 # Stripe's refund statuses, as ours; ours only move to a higher rank.
@@ -89,12 +96,12 @@ def refundable(checkout: StripeCheckout) -> Decimal:
 
 
 def refund_request(*, payment: Payment, amount: Decimal, requested_by, token: str) -> StripeRefund:
-    """Ask Stripe to refund ``amount`` of a received online payment.
+    """Ask Stripe, by a job, to refund ``amount`` of a received online payment.
 
     The same ``token`` (a double click) asks once. Nothing is posted here:
-    the ledger follows Stripe's confirmation (`refund_apply`). Without a
-    ``refund_id``, the returned row awaits Stripe's answer (see `_send`).
-    Raises `OnlinePaymentError`, or `GatewayError` when Stripe refused.
+    the ledger follows Stripe's confirmation (`refund_apply`). The returned
+    row awaits Stripe's answer until the job has sent it (`refund_deliver`).
+    Raises `OnlinePaymentError`.
     """
     checkout = paid_checkout(payment)
     if checkout is None or not checkout.payment_intent:
@@ -113,19 +120,45 @@ def refund_request(*, payment: Payment, amount: Decimal, requested_by, token: st
             refund = StripeRefund.objects.create(
                 checkout=checkout, amount=amount, idempotency_key=key, requested_by=requested_by
             )
-    if refund.refund_id:
-        return refund
-    return _send(refund)
+            refund_send_defer(refund.pk, first=True)
+    return refund
+
+
+def refund_deliver(refund_id: int, *, first: bool = False) -> None:
+    """The job: the refund Stripe made for the request, if any, else the request sent.
+
+    ``first``: just asked, never sent (no error recorded yet): sent at once;
+    any other time Stripe is asked first for the refund an earlier try made.
+
+    Under the session's lock, then the request's (as wherever refunds change),
+    so that a second worker, or Stripe's event, waits and then finds it
+    answered. Raises `Temporary` while Stripe's answer is awaited.
+    """
+    with transaction.atomic():
+        checkout_id = StripeRefund.objects.values_list("checkout_id", flat=True).get(pk=refund_id)
+        StripeCheckout.objects.select_for_update().get(pk=checkout_id)
+        locked = StripeRefund.objects.select_for_update().select_related("checkout")
+        refund = locked.get(pk=refund_id)
+        if refund.refund_id or refund.status != RefundStatus.REQUESTED:
+            return  # answered already, or refused: a retried job does nothing
+        try:
+            refund = _send(refund) if first and not refund.error else refund_resend(refund)
+        except gateway.GatewayError as error:
+            if error.not_done:
+                return  # refused for good: marked failed, with Stripe's reason
+            raise Temporary(str(error)) from error
+    if not refund.refund_id:
+        raise Temporary(f"refund request {refund.pk}: Stripe's answer awaited")
 
 
 def _send(refund: StripeRefund) -> StripeRefund:
     """Send the request to Stripe, the first time or again: same key, same
     parameters, so Stripe makes one refund however many times it is sent.
 
-    A 4xx (Stripe did nothing) marks it failed, and is raised. Any other
-    failure leaves it awaiting Stripe's answer and still counted as asked:
-    taking it as failed would let the admin ask again, with a new key, and
-    refund twice.
+    A 4xx (Stripe did nothing) marks it failed, with Stripe's reason, and is
+    raised. Any other failure leaves it awaiting Stripe's answer and still
+    counted as asked: taking it as failed would let the admin ask again, with
+    a new key, and refund twice.
     """
     checkout = refund.checkout
     try:
@@ -141,8 +174,12 @@ def _send(refund: StripeRefund) -> StripeRefund:
     except gateway.GatewayError as error:
         if not error.not_done:
             logger.warning("Refund request %s: Stripe's answer awaited (%s)", refund.pk, error)
+            StripeRefund.objects.filter(pk=refund.pk).update(error=str(error)[:2000])
+            refund.error = str(error)[:2000]
             return refund
-        StripeRefund.objects.filter(pk=refund.pk, refund_id="").update(status=RefundStatus.FAILED)
+        StripeRefund.objects.filter(pk=refund.pk, refund_id="").update(
+            status=RefundStatus.FAILED, error=str(error)[:2000]
+        )
         raise
     return _answer_record(refund, answer)
 
@@ -155,7 +192,8 @@ def _answer_record(refund: StripeRefund, answer: Mapping) -> StripeRefund:
         refund = StripeRefund.objects.select_for_update().get(pk=refund.pk)
         refund.status = status_from(refund, answer.get("status"))
         refund.refund_id = refund.refund_id or answer["id"]
-        refund.save(update_fields=["refund_id", "status"])
+        refund.error = ""
+        refund.save(update_fields=["refund_id", "status", "error"])
     return refund
 
 

@@ -1,22 +1,32 @@
 """A client pays a basket by card online: sent to the (fake) Stripe page, back
-to the market, and the order shows paid once Stripe's signed webhook arrives."""
+to the market, and the order shows paid once Stripe's signed webhook arrives.
+
+Stripe is called by jobs: a real worker runs them, pointed at the fake Stripe.
+"""
 
 import datetime
 import re
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from distributions.models import Distribution
 from orders.models import Order, Product, Unit
 from orders.services import basket_read, order_checkout
-from payments.models import Payment, Transaction
-from payments.stripe.checkout import checkout_open
+from payments.models import Payment, StripeCheckout, Transaction
+from payments.stripe.opening import checkout_request
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.jobs import run_jobs
-from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
+from tests.stripe_fake import (
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    fake_stripe_fixture,  # noqa: F401  (the `fake_stripe` fixture)
+)
+from tests.workers import wait_until
 
 NBSP = "\u00a0"
 
@@ -29,6 +39,26 @@ def online_market(market, fake_stripe):
     ProductFactory(producer=farm, name="Carottes", unit=Unit.KG, unit_price=Decimal("2.80"))
     DistributionFactory(market=market, date=datetime.date(2026, 12, 4), place="La Halle")
     return market
+
+
+@pytest.fixture(autouse=True)
+def stripe_worker(start_worker, fake_stripe):
+    """The job worker, calling the fake Stripe (none of other tests' jobs left)."""
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
+    return start_worker(
+        STRIPE_API_BASE=fake_stripe.url,
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
+
+
+def _soon(condition, what: str) -> None:
+    """Wait for something the worker does at the fake Stripe."""
+    deadline = time.monotonic() + 15
+    while not condition():
+        assert time.monotonic() < deadline, f"Not within 15 s: {what}"
+        time.sleep(0.1)
 
 
 def _order_and_choose_online_card(page):
@@ -136,7 +166,11 @@ def test_a_client_who_leaves_the_stripe_page_can_pay_another_way(
     expect(payments).to_have_count(2)
     expect(payments.nth(0)).to_contain_text("Annulé")
     expect(payments.nth(1)).to_contain_text("Espèces")
-    assert [s["status"] for s in fake_stripe.sessions.values()] == ["expired"]
+    # The session is closed at Stripe by a job.
+    _soon(
+        lambda: [s["status"] for s in fake_stripe.sessions.values()] == ["expired"],
+        "the session expired",
+    )
 
 
 def _paid_online(member, market, fake_stripe, webhook) -> Payment:
@@ -152,7 +186,12 @@ def _paid_online(member, market, fake_stripe, webhook) -> Payment:
     )
     payment = order.payments.get()
     back = "http://testserver/retour"
-    checkout = checkout_open(payment=payment, success_url=back, cancel_url=back)
+    with transaction.atomic():
+        attempt = checkout_request(payment=payment, success_url=back, cancel_url=back)
+    wait_until(
+        lambda: StripeCheckout.objects.get(pk=attempt.pk).session_id, what="the session opened"
+    )
+    checkout = StripeCheckout.objects.get(pk=attempt.pk)
     fake_stripe.pay(checkout.session_id)
     event = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
     assert fake_stripe.deliver(webhook, event) == 200
@@ -181,11 +220,19 @@ def test_an_admin_refunds_a_card_payment_and_sees_stripe_confirm_it(
     box.get_by_role("button", name="Rembourser").click()
 
     expect(page.get_by_role("alert")).to_contain_text(f"Remboursement de 2,00{NBSP}€ demandé")
-    expect(box.locator("li")).to_contain_text("demandé, en attente de confirmation")
+    # Asked of Stripe by a job: shown as awaited until Stripe has answered it.
+    expect(box.locator("li")).to_contain_text(
+        re.compile("en attente de Stripe|demandé, en attente de confirmation")
+    )
 
     # Stripe takes the refund, then the bank confirms it: two signed webhooks.
     (session_id,) = fake_stripe.sessions
+    _soon(lambda: len(fake_stripe.refunds) == 1, "the refund made at Stripe")
     (refund_id,) = fake_stripe.refunds
+    _soon(
+        lambda: payment.stripe_checkouts.get().refund_requests.get().refund_id == refund_id,
+        "Stripe's answer recorded",
+    )
     assert fake_stripe.deliver(webhook, fake_stripe.refunded_event(session_id)) == 200
     run_jobs()
     fake_stripe.refund_ends(refund_id, "succeeded")

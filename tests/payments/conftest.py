@@ -10,7 +10,7 @@ from django.urls import reverse
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.models import PaymentMethod, PaymentStatus
-from payments.stripe.checkout import checkout_open
+from payments.stripe.opening import checkout_request
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.jobs import run_jobs
 from tests.stripe_fake import fake_stripe_fixture  # noqa: F401  (the `fake_stripe` fixture)
@@ -57,7 +57,12 @@ def online_payment(order):
 
 
 def open_session(payment):
-    return checkout_open(payment=payment, success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
+    """The client asks to pay online, and the job opens the session; the attempt."""
+    checkout = checkout_request(payment=payment, success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
+    run_jobs()
+    if checkout is not None:
+        checkout.refresh_from_db()
+    return checkout
 
 
 @pytest.fixture
@@ -126,15 +131,16 @@ def deliver(client, fake_stripe):
 
 
 @pytest.fixture
-def pay(fake_stripe, deliver, django_capture_on_commit_callbacks):
-    """``pay(order)``: the client pays the order's pending online payment; its session."""
+def pay(fake_stripe, deliver):
+    """``pay(order)``: the client pays the order's pending online payment; its session
+    (and the jobs the payment deferred, the producers' transfers, are run)."""
 
     def _pay(order):
         checkout = open_session(online_payment(order))
         fake_stripe.pay(checkout.session_id)
         event = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
-        with django_capture_on_commit_callbacks(execute=True):
-            assert deliver(event).status_code == 200
+        assert deliver(event).status_code == 200
+        run_jobs()
         checkout.refresh_from_db()
         return checkout
 

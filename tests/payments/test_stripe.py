@@ -21,9 +21,10 @@ from payments.models import (
     StripeCheckout,
     Transaction,
 )
-from payments.stripe.checkout import _line_label, checkout_open
 from payments.stripe.gateway import GatewayError, checkout_session_create, from_cents, to_cents
+from payments.stripe.opening import _line_label, checkout_request
 from tests.factories import MembershipFactory
+from tests.jobs import make_due, queued, run_jobs
 
 from .conftest import CANCEL_URL, SUCCESS_URL, online_payment, open_session, order_online
 
@@ -50,6 +51,20 @@ def _check_out_online(client, distribution, product, quantity="2"):
 def _return_url(payment, **params):
     url = _url("online_payment_return", payment.market, payment_id=payment.pk)
     return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def _wait_url(payment):
+    return _url("online_payment_wait", payment.market, payment_id=payment.pk)
+
+
+def _back_from_stripe(shopper, payment, **params):
+    """The client lands on the return page: « en cours de confirmation » while the
+    job asks Stripe; the job runs; the page, looking again, says the outcome."""
+    first = shopper.get(_return_url(payment, **params))
+    assert "Paiement en cours de confirmation" in _text(first)
+    assert '<meta http-equiv="refresh" content="1; url=' in first.content.decode()
+    run_jobs()
+    return shopper.get(_return_url(payment, **params, suivi=1))
 
 
 def _postings(payment) -> int:
@@ -85,15 +100,27 @@ def test_a_float_or_a_fraction_of_a_cent_never_reaches_stripe():
 def test_choosing_online_card_sends_the_client_to_stripe_checkout(
     login, member, online_market, distribution, honey, fake_stripe
 ):
-    response = _check_out_online(login(member), distribution, honey, "2")
+    shopper = login(member)
+    response = _check_out_online(shopper, distribution, honey, "2")
 
     payment = Payment.objects.get()
-    checkout = StripeCheckout.objects.get()
     assert (payment.method, payment.status, payment.amount) == (
         "online_card",
         "pending",
         Decimal("13.60"),
     )
+    # Stripe is not called from the request: the client waits while a job opens the session.
+    assert response.status_code == 302 and response.url == _wait_url(payment)
+    assert not fake_stripe.requests
+    waiting = shopper.get(response.url)
+    assert "Connexion au paiement sécurisé…" in _text(waiting)
+    assert '<meta http-equiv="refresh" content="1">' in waiting.content.decode()
+    assert len(queued("checkout_open")) == 1
+
+    run_jobs()
+
+    checkout = StripeCheckout.objects.get()
+    response = shopper.get(_wait_url(payment))
     assert response.status_code == 302
     assert response.url == f"{fake_stripe.url}/pay/{checkout.session_id}"
     assert (checkout.payment, checkout.attempt, checkout.status) == (payment, 1, "open")
@@ -103,6 +130,7 @@ def test_the_session_asks_the_amount_in_cents_with_a_key_and_metadata_naming_the
     login, member, online_market, distribution, honey, fake_stripe
 ):
     _check_out_online(login(member), distribution, honey, "3")
+    run_jobs()
 
     payment = Payment.objects.get()
     (call,) = fake_stripe.calls("POST", "/v1/checkout/sessions")
@@ -127,9 +155,14 @@ def test_the_session_asks_the_amount_in_cents_with_a_key_and_metadata_naming_the
 
 
 def test_asking_again_for_the_same_attempt_gets_the_same_session(checkout, fake_stripe):
-    again = checkout_open(payment=checkout.payment, success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
+    again = checkout_request(
+        payment=checkout.payment, success_url=SUCCESS_URL, cancel_url=CANCEL_URL
+    )
+    run_jobs()  # the job sees the session still open at Stripe
 
     assert again == checkout
+    again.refresh_from_db()
+    assert again.status == "open" and not again.checking
     assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
     assert len(fake_stripe.sessions) == 1
 
@@ -159,17 +192,46 @@ def test_when_stripe_is_down_the_order_is_kept_and_the_client_can_pay_later(
     shopper = login(member)
 
     response = _check_out_online(shopper, distribution, honey)
+    (ran,) = [ran for ran in run_jobs() if ran.task == "checkout_open"]
 
     payment = Payment.objects.get()
-    assert response.url == _url("order_detail", online_market, order_id=payment.order_id)
-    assert payment.status == "pending" and not StripeCheckout.objects.exists()
+    assert ran.outcome == "retry"  # tried again later, with backoff
+    assert payment.status == "pending" and not StripeCheckout.objects.get().session_id
     page = shopper.get(response.url)
-    assert "momentanément indisponible" in _text(page)
-    assert "Payer en ligne" in _text(page)
+    assert "Connexion au paiement sécurisé…" in _text(page)
+    assert "nous réessayons" in _text(page)
+    assert "Choisir un autre moyen de paiement" in _text(page)
 
+    make_due()
+    run_jobs()
+
+    response = shopper.get(_wait_url(payment))
+    checkout = StripeCheckout.objects.get(payment=payment)
+    assert response.url == checkout.url == f"{fake_stripe.url}/pay/{checkout.session_id}"
+    assert len(fake_stripe.sessions) == 1
+
+
+def test_when_stripe_refuses_the_session_the_client_can_retry_or_pay_another_way(
+    login, member, online_market, distribution, honey, fake_stripe
+):
+    fake_stripe.fail_next = [400]
+    shopper = login(member)
+    response = _check_out_online(shopper, distribution, honey)
+    run_jobs()
+
+    page = shopper.get(response.url)
+
+    assert "n'a pas pu être préparé" in _text(page)
+    assert "<meta" not in page.content.decode().split("<body")[0].split("viewport")[1]
+    assert "Réessayer" in _text(page) and "Choisir un autre moyen de paiement" in _text(page)
+    payment = Payment.objects.get()
+    assert StripeCheckout.objects.get().error
     response = shopper.post(_url("online_payment_pay", online_market, payment_id=payment.pk))
-
-    assert response.url == StripeCheckout.objects.get(payment=payment).url
+    shopper.post(_url("online_payment_pay", online_market, payment_id=payment.pk))  # twice
+    assert len(queued("checkout_open")) == 1
+    run_jobs()
+    assert shopper.get(response.url).url == StripeCheckout.objects.get(attempt=2).url
+    assert len(fake_stripe.sessions) == 1
 
 
 # -- The return page ------------------------------------------------------------------
@@ -182,8 +244,9 @@ def test_the_return_page_shows_a_paid_order_and_receives_the_payment_once(
     fake_stripe.pay(checkout.session_id)
     shopper = login(member)
 
-    page = shopper.get(_return_url(payment, session_id=checkout.session_id))
+    page = _back_from_stripe(shopper, payment, session_id=checkout.session_id)
     shopper.get(_return_url(payment, session_id=checkout.session_id))
+    run_jobs()
 
     assert "Paiement reçu, merci !" in _text(page)
     payment.refresh_from_db()
@@ -197,7 +260,7 @@ def test_the_return_page_says_a_delayed_payment_is_still_processing(
 ):
     fake_stripe.pay(checkout.session_id, later=True)
 
-    page = login(member).get(_return_url(checkout.payment, session_id=checkout.session_id))
+    page = _back_from_stripe(login(member), checkout.payment, session_id=checkout.session_id)
 
     assert 'data-status="processing"' in page.content.decode()
     assert "Paiement en cours de traitement" in _text(page)
@@ -212,7 +275,7 @@ def test_the_return_page_says_a_refused_payment_failed_and_offers_to_retry(
     fake_stripe.pay(checkout.session_id, later=True)
     fake_stripe.settle_later_payment(checkout.session_id, succeeded=False)
 
-    page = login(member).get(_return_url(checkout.payment))
+    page = _back_from_stripe(login(member), checkout.payment)
 
     assert "Le paiement a été refusé" in _text(page)
     assert "Réessayer le paiement en ligne" in _text(page)
@@ -226,14 +289,15 @@ def test_a_client_back_without_paying_sees_it_and_can_pay_the_same_session(
 ):
     shopper = login(member)
 
-    page = shopper.get(_return_url(checkout.payment))
+    page = _back_from_stripe(shopper, checkout.payment)
     response = shopper.post(
         _url("online_payment_pay", checkout.payment.market, payment_id=checkout.payment.pk)
     )
+    run_jobs()
 
     assert "Le paiement n'a pas été effectué" in _text(page)
     assert "Payer en ligne" in _text(page)
-    assert response.url == checkout.url  # the session still open: no second one
+    assert shopper.get(response.url).url == checkout.url  # still open: no second one
     assert len(fake_stripe.sessions) == 1
 
 
@@ -244,6 +308,7 @@ def test_nobody_else_sees_or_pays_a_clients_online_payment(
     payment = checkout.payment
 
     assert other.get(_return_url(payment)).status_code == 404
+    assert other.get(_wait_url(payment)).status_code == 404
     for name in ("online_payment_pay", "online_payment_change"):
         response = other.post(_url(name, online_market, payment_id=payment.pk), {"choice": "cash"})
         assert response.status_code == 404
@@ -260,14 +325,15 @@ def test_after_an_expired_session_the_client_pays_online_again_with_a_new_sessio
     shopper = login(member)
     old = checkout.payment
 
-    page = shopper.get(_return_url(old))
+    page = _back_from_stripe(shopper, old)
     response = shopper.post(_url("online_payment_pay", old.market, payment_id=old.pk))
+    run_jobs()
 
     assert "Le paiement n'a pas été effectué" in _text(page)
     old.refresh_from_db()
     new = online_payment(old.order)
     assert old.status == "cancelled" and new.amount == old.amount
-    assert response.url == StripeCheckout.objects.get(payment=new).url
+    assert shopper.get(response.url).url == StripeCheckout.objects.get(payment=new).url
     assert PaymentRechoice.objects.get(replaced=old).payment == new
 
 
@@ -282,6 +348,8 @@ def test_choosing_another_method_closes_the_session_and_expects_the_new_one(
 
     response = shopper.post(change, data)
     shopper.post(change, data)  # sent twice
+    assert len(queued("checkout_expire")) == 1
+    run_jobs()
 
     assert response.url == _url("order_detail", old.market, order_id=old.order_id)
     assert fake_stripe.sessions[checkout.session_id]["status"] == "expired"
@@ -303,12 +371,16 @@ def test_a_session_paid_just_before_changing_method_is_kept(login, member, check
     change = _url("online_payment_change", old.market, payment_id=old.pk)
 
     response = shopper.post(change, {"choice": "cash", "form_token": uuid.uuid4().hex})
+    run_jobs()  # the session's closing finds it paid: the money is received all the same
 
-    old.refresh_from_db()
-    assert old.status == "received"
-    assert not PaymentRechoice.objects.exists()
-    assert old.order.payments.count() == 1
     assert response.status_code == 302
+    old.refresh_from_db()
+    assert old.status == "cancelled"
+    (received,) = old.order.payments.filter(status=PaymentStatus.RECEIVED)
+    assert (received.method, received.amount) == ("online_card", Decimal("13.60"))
+    checkout.refresh_from_db()
+    assert checkout.status == "paid" and checkout.received_payment == received
+    assert client_account(member).held == Decimal("0.00")  # the cash one is no longer owed
 
 
 def test_the_order_page_offers_to_pay_again_after_an_expired_session(

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from payments.stripe.refunds import refund_request
+from tests.jobs import run_jobs
 
 
 @pytest.fixture
@@ -33,6 +34,9 @@ def test_a_refund_stripe_accepted_but_not_confirmed_reads_as_awaiting_confirmati
     refund = refund_request(
         payment=received.payment, amount=Decimal("4.60"), requested_by=admin.user, token="a" * 32
     )
+    assert "en attente de Stripe" in _refund_line(_basket_page(login(admin), received.payment))
+    run_jobs()  # the job asks Stripe
+    refund.refresh_from_db()
     assert refund.status == "succeeded"  # Stripe's answer to the request
     page = _basket_page(login(admin), received.payment)
 

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from payments.models import ProducerTransfer
 from payments.stripe.refunds import refund_request
+from tests.jobs import run_jobs
 
 TRANSFERS = r"/v1/transfers"
 REVERSALS = r"/v1/transfers/[\w-]+/reversals"
@@ -79,7 +80,7 @@ def test_a_transfer_stripe_made_before_a_crash_is_found_not_sent_twice(
 
 
 def test_a_reversal_whose_answer_was_lost_is_not_made_again_a_day_later(
-    basket, producers, fake_stripe, pay, deliver, django_capture_on_commit_callbacks
+    basket, producers, fake_stripe, pay, deliver
 ):
     checkout = pay(basket)
     refund_request(
@@ -88,9 +89,10 @@ def test_a_reversal_whose_answer_was_lost_is_not_made_again_a_day_later(
         requested_by=None,
         token="r" * 32,
     )
+    run_jobs()  # the refund asked of Stripe
     fake_stripe.lose_answer("POST", REVERSALS)  # made; its answer times out
-    with django_capture_on_commit_callbacks(execute=True):
-        assert deliver(fake_stripe.refunded_event(checkout.session_id)).status_code == 200
+    assert deliver(fake_stripe.refunded_event(checkout.session_id)).status_code == 200
+    run_jobs()
     fake_stripe.later(hours=25)
 
     _reconcile()
@@ -101,7 +103,7 @@ def test_a_reversal_whose_answer_was_lost_is_not_made_again_a_day_later(
 
 
 def test_a_reversal_stripe_saved_a_500_for_is_asked_again_under_a_new_key(
-    basket, producers, fake_stripe, pay, deliver, django_capture_on_commit_callbacks
+    basket, producers, fake_stripe, pay, deliver
 ):
     checkout = pay(basket)
     refund_request(
@@ -110,9 +112,10 @@ def test_a_reversal_stripe_saved_a_500_for_is_asked_again_under_a_new_key(
         requested_by=None,
         token="s" * 32,
     )
+    run_jobs()  # the refund asked of Stripe
     fake_stripe.fail("POST", REVERSALS, 500)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert deliver(fake_stripe.refunded_event(checkout.session_id)).status_code == 200
+    assert deliver(fake_stripe.refunded_event(checkout.session_id)).status_code == 200
+    run_jobs()
 
     assert "1 transfer reversal(s) made." in _reconcile()
 

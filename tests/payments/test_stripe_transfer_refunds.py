@@ -14,8 +14,9 @@ from payments.ledger import posting as ledger
 from payments.models import AccountKind, ProducerTransfer, StripeCheckout, Transaction
 from payments.stripe import gateway
 from payments.stripe.checkout import checkout_sync
-from payments.stripe.payout_sending import payouts_send
+from payments.stripe.payout_sending import payout_send
 from payments.stripe.refunds import refund_request
+from tests.jobs import make_due, run_jobs
 
 from .conftest import online_payment, open_session
 
@@ -24,7 +25,7 @@ REVERSALS = r"/v1/transfers/[\w-]+/reversals"
 
 
 @pytest.fixture
-def refund(fake_stripe, deliver, django_capture_on_commit_callbacks):
+def refund(fake_stripe, deliver):
     """``refund(checkout, amount)``: an admin refunds ``amount``; the confirming event."""
     tokens = iter("abcdefgh")
 
@@ -35,13 +36,14 @@ def refund(fake_stripe, deliver, django_capture_on_commit_callbacks):
             requested_by=None,
             token=next(tokens) * 32,
         )
+        run_jobs()  # the job asks Stripe for the refund
         event = fake_stripe.refunded_event(checkout.session_id)
         redeliver(event)
         return event
 
     def redeliver(event):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert deliver(event).status_code == 200
+        assert deliver(event).status_code == 200
+        run_jobs()
 
     _refund.redeliver = redeliver
     return _refund
@@ -270,13 +272,13 @@ def test_transfers_name_the_charge_of_the_payment_told_by_webhook(
 
 
 def test_transfers_name_the_charge_read_when_the_session_is_looked_up(
-    basket, producers, fake_stripe, django_capture_on_commit_callbacks
+    basket, producers, fake_stripe
 ):
     checkout = open_session(online_payment(basket))
     fake_stripe.pay(checkout.session_id)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        checkout = checkout_sync(checkout)  # the return page, or reconciliation
+    checkout = checkout_sync(checkout)  # the return page, or reconciliation
+    run_jobs()
 
     charge = fake_stripe.charge_for(checkout.session_id)["id"]
     calls = fake_stripe.calls("POST", TRANSFERS)
@@ -315,7 +317,7 @@ def test_a_transfer_being_sent_holds_its_row_so_a_refund_waits(
         return {"id": "tr_test_1", "amount": gateway.to_cents(kwargs["amount"])}
 
     monkeypatch.setattr(gateway, "transfer_create", transfer_create)
-    payouts_send([row.pk])
+    payout_send(row.pk)
 
     assert seen == ["locked"]
     row.refresh_from_db()
@@ -384,6 +386,8 @@ def test_a_transfer_never_made_fully_refunded_is_cancelled(
     failed = next(row for row in _rows(producers).values() if row and row.status == "failed")
 
     refund(checkout, "24.85")
+    make_due()  # the failed transfer's job, tried again
+    run_jobs()
 
     failed.refresh_from_db()
     assert failed.status == "cancelled"

@@ -17,7 +17,9 @@ from payments.ledger import Leg, market_account, sales_account, transaction_post
 from payments.models import AccountKind, Payment, ProducerTransfer, Transaction
 from payments.stripe.refunds import refund_request
 from payments.stripe.shares import commission_of, shares_of
+from tests.factories import MembershipFactory
 from tests.factories_catalog import ProducerFactory, ProductFactory
+from tests.jobs import queued, run_jobs
 
 from .conftest import online_payment, open_session, order_online
 
@@ -34,11 +36,11 @@ def _paid_event(fake_stripe, checkout):
     return fake_stripe.session_event("checkout.session.completed", checkout.session_id)
 
 
-def _deliver_paid(fake_stripe, deliver, checkout, capture, times=1):
+def _deliver_paid(fake_stripe, deliver, checkout, times=1):
     event = _paid_event(fake_stripe, checkout)
     for _ in range(times):
-        with capture(execute=True):
-            assert deliver(event).status_code == 200
+        assert deliver(event).status_code == 200
+        run_jobs()
     return event
 
 
@@ -52,13 +54,12 @@ def test_each_connected_producer_is_sent_their_share_less_the_commission(
     producers,
     fake_stripe,
     deliver,
-    django_capture_on_commit_callbacks,
 ):
     _commission(online_market, "2.50")
     payment = online_payment(basket)
     checkout = open_session(payment)
 
-    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    _deliver_paid(fake_stripe, deliver, checkout)
 
     calls = sorted(_transfer_calls(fake_stripe), key=lambda c: c.params["destination"])
     assert [(c.params["destination"], c.params["amount"]) for c in calls] == [
@@ -108,19 +109,15 @@ def test_each_connected_producer_is_sent_their_share_less_the_commission(
     call_command("check_ledger", stdout=StringIO())
 
 
-def test_the_same_event_delivered_twice_transfers_and_posts_once(
-    basket, fake_stripe, deliver, django_capture_on_commit_callbacks
-):
+def test_the_same_event_delivered_twice_transfers_and_posts_once(basket, fake_stripe, deliver):
     checkout = open_session(online_payment(basket))
-    event = _deliver_paid(
-        fake_stripe, deliver, checkout, django_capture_on_commit_callbacks, times=2
-    )
+    event = _deliver_paid(fake_stripe, deliver, checkout, times=2)
     # Even another event saying the same thing changes nothing.
     later = fake_stripe.session_event(
         "checkout.session.async_payment_succeeded", event["data"]["object"]["id"]
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        assert deliver(later).status_code == 200
+    assert deliver(later).status_code == 200
+    run_jobs()
 
     assert len(_transfer_calls(fake_stripe)) == 2
     assert len(fake_stripe.transfers) == 2
@@ -129,10 +126,8 @@ def test_the_same_event_delivered_twice_transfers_and_posts_once(
     call_command("check_ledger", stdout=StringIO())
 
 
-def test_no_transfer_when_no_producer_has_an_account(
-    checkout, fake_stripe, deliver, django_capture_on_commit_callbacks
-):
-    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+def test_no_transfer_when_no_producer_has_an_account(checkout, fake_stripe, deliver):
+    _deliver_paid(fake_stripe, deliver, checkout)
 
     assert Payment.objects.get(pk=checkout.payment_id).status == "received"
     assert _transfer_calls(fake_stripe) == []
@@ -141,14 +136,14 @@ def test_no_transfer_when_no_producer_has_an_account(
 
 
 def test_a_partial_payment_is_split_in_proportion_and_the_cents_left_stay_with_the_market(
-    online_market, basket, producers, fake_stripe, deliver, django_capture_on_commit_callbacks
+    online_market, basket, producers, fake_stripe, deliver
 ):
     payment = online_payment(basket)
     Payment.objects.filter(pk=payment.pk).update(amount=Decimal("10.00"))  # a part of 24,85
     payment.refresh_from_db()
     checkout = open_session(payment)
 
-    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    _deliver_paid(fake_stripe, deliver, checkout)
 
     amounts = {c.params["destination"]: c.params["amount"] for c in _transfer_calls(fake_stripe)}
     # 13,60 × 10 / 24,85 = 5,4728… and 10,05 × 10 / 24,85 = 4,0442…, rounded down.
@@ -165,9 +160,7 @@ def test_a_complement_pays_only_what_is_still_unpaid(
     producers,
     fake_stripe,
     deliver,
-    django_capture_on_commit_callbacks,
 ):
-    capture = django_capture_on_commit_callbacks
     honey = ProductFactory(
         producer=producers["hives"], name="Miel", unit=Unit.PIECE, unit_price=Decimal("6.80")
     )
@@ -175,7 +168,7 @@ def test_a_complement_pays_only_what_is_still_unpaid(
         producer=producers["greens"], name="Salade", unit=Unit.PIECE, unit_price=Decimal("10.00")
     )
     order = order_online(member, distribution, honey)  # 13,60 €, paid and transferred
-    _deliver_paid(fake_stripe, deliver, open_session(online_payment(order)), capture)
+    _deliver_paid(fake_stripe, deliver, open_session(online_payment(order)))
     order_checkout(
         membership=member,
         distribution=distribution,
@@ -187,7 +180,7 @@ def test_a_complement_pays_only_what_is_still_unpaid(
     complement = online_payment(order)
     assert complement.amount == Decimal("10.00")
 
-    _deliver_paid(fake_stripe, deliver, open_session(complement), capture)
+    _deliver_paid(fake_stripe, deliver, open_session(complement))
 
     # The salad's producer has no account: the market pays them; the honey is paid already.
     assert [c.params["amount"] for c in _transfer_calls(fake_stripe)] == ["1360"]
@@ -212,12 +205,12 @@ def test_shares_add_up_to_no_more_than_the_payment():
 
 
 def test_a_failed_transfer_is_marked_and_sent_again_by_reconciliation(
-    basket, producers, fake_stripe, deliver, django_capture_on_commit_callbacks
+    basket, producers, fake_stripe, deliver
 ):
     checkout = open_session(online_payment(basket))
     fake_stripe.fail("POST", "/v1/transfers", 503)  # Stripe fails the first one, for a while
 
-    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    _deliver_paid(fake_stripe, deliver, checkout)
 
     statuses = sorted(ProducerTransfer.objects.values_list("status", flat=True))
     assert statuses == ["failed", "sent"]
@@ -236,6 +229,42 @@ def test_a_failed_transfer_is_marked_and_sent_again_by_reconciliation(
     assert len(keys) == 3 and keys[2] == f"{keys[0]}-attempt-2"
 
 
+def test_a_transfer_whose_tries_ran_out_is_sent_again_by_reessayer_on_encaissements(
+    login, treasurer, other_market, basket, distribution, producers, fake_stripe, deliver, settings
+):
+    settings.JOB_RETRY_FOR_HOURS = 0  # the job gives up at once
+    fake_stripe.fail("POST", "/v1/transfers", 503)
+    _deliver_paid_jobs_failing(fake_stripe, deliver, open_session(online_payment(basket)))
+    failed = ProducerTransfer.objects.get(status="failed")
+    assert queued("payout_send") == []  # no try left: it waits for someone
+    cash = reverse("cash_summary", args=[basket.market.slug, distribution.pk])
+    staff = login(treasurer)
+
+    page = staff.get(cash).content.decode()
+
+    assert "Pas encore fait" in page and "Réessayer" in page
+    retry = reverse("payout_retry", args=[basket.market.slug, distribution.pk, failed.pk])
+    assert f'action="{retry}"' in page
+    stranger = login(MembershipFactory(market=other_market, role="admin"))
+    elsewhere = retry.replace(f"/m/{basket.market.slug}/", f"/m/{other_market.slug}/")
+    assert stranger.post(elsewhere).status_code == 404
+    staff = login(treasurer)
+    assert staff.post(retry).url == cash
+    staff.post(retry)  # a double click
+    assert len(queued("payout_send")) == 1
+
+    run_jobs()
+
+    failed.refresh_from_db()
+    assert failed.status == "sent" and len(fake_stripe.transfers) == 2
+    assert "Pas encore fait" not in staff.get(cash).content.decode()
+
+
+def _deliver_paid_jobs_failing(fake_stripe, deliver, checkout):
+    assert deliver(_paid_event(fake_stripe, checkout)).status_code == 200
+    run_jobs(raise_errors=False)
+
+
 def test_encaissements_shows_the_split(
     login,
     treasurer,
@@ -244,11 +273,10 @@ def test_encaissements_shows_the_split(
     distribution,
     fake_stripe,
     deliver,
-    django_capture_on_commit_callbacks,
 ):
     _commission(online_market, "2.50")
     checkout = open_session(online_payment(basket))
-    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    _deliver_paid(fake_stripe, deliver, checkout)
 
     response = login(treasurer).get(
         reverse("cash_summary", args=[online_market.slug, distribution.pk])
@@ -272,15 +300,15 @@ def test_encaissements_shows_refused_transfers_and_leaves_refunds_out_of_what_st
     distribution,
     fake_stripe,
     deliver,
-    django_capture_on_commit_callbacks,
 ):
     fake_stripe.unknown_accounts = {"acct_1Farm"}
     checkout = open_session(online_payment(basket))
-    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    _deliver_paid(fake_stripe, deliver, checkout)
     payment = Payment.objects.get(pk=checkout.payment_id)
     refund_request(payment=payment, amount=Decimal("10.00"), requested_by=None, token="r" * 32)
-    with django_capture_on_commit_callbacks(execute=True):
-        deliver(fake_stripe.refunded_event(checkout.session_id))
+    run_jobs()
+    deliver(fake_stripe.refunded_event(checkout.session_id))
+    run_jobs()
 
     page = (
         login(treasurer)
@@ -309,11 +337,10 @@ def test_the_split_keeps_apart_two_producers_of_the_same_name(
     producers,
     fake_stripe,
     deliver,
-    django_capture_on_commit_callbacks,
 ):
     # Names are unique within a market, but the split must not rest on a name.
     checkout = open_session(online_payment(basket))
-    _deliver_paid(fake_stripe, deliver, checkout, django_capture_on_commit_callbacks)
+    _deliver_paid(fake_stripe, deliver, checkout)
     namesake = ProducerFactory(market=other_market, name="Rucher des Lilas")
     hives = ProducerTransfer.objects.get(producer=producers["hives"])
     ProducerTransfer.objects.create(
