@@ -109,3 +109,18 @@ def wait_until(condition: Callable[[], bool], *, seconds: float = 30, what: str 
             return
         time.sleep(0.1)
     pytest.fail(f"Not within {seconds} s: {what}")
+
+
+def jobs_waiting() -> int:
+    """Jobs due now that no worker has finished (todo or doing)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
+            " AND (scheduled_at IS NULL OR scheduled_at <= now())"
+        )
+        return cursor.fetchone()[0]
+
+
+def wait_for_jobs(*, seconds: float = 30) -> None:
+    """Wait until the workers have run every job that is due."""
+    wait_until(lambda: jobs_waiting() == 0, seconds=seconds, what="the workers to run the jobs")

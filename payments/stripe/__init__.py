@@ -6,8 +6,7 @@
 - `deferred`: deferring those jobs (`payments.tasks`) in the deciding transaction;
 - `webhooks`: Stripe's events, verified, recorded once and handed to the above;
 - `refunds`: refunds asked by an admin, confirmed by Stripe, posted to the ledger;
-- `adopt`: rows for refunds posted as a running total before payments migration
-  0010 (``manage.py stripe_refunds_adopt``, once after such an upgrade);
+- `reconcile`: what the webhooks did not settle, asked to Stripe (a periodic job);
 - `shares` and `payouts`: each producer's share of an online payment and the
   Stripe Connect payouts (transfers to connected accounts) that send it;
 - `forms`, `views`, `urls`: the waiting and return pages, the webhook, the refund

@@ -5,8 +5,8 @@ refund fails afterwards, and compared with Stripe by ``manage.py stripe_reconcil
 Only the refunds' rows are read. A session refunded before payments migration
 0010, whose refunds were posted as a running total, has refunds in the ledger
 without rows marked posted: it is refused (`RefundsNotAdopted`) until
-``manage.py stripe_refunds_adopt`` gives them rows (`payments.stripe.adopt`),
-since posting its refunds again would refund them twice in the books.
+``manage.py stripe_refunds_adopt`` gives them rows, since posting its refunds
+again would refund them twice in the books.
 """
 
 import logging
@@ -254,7 +254,7 @@ def _reverse_refund(payment: Payment, refund: StripeRefund) -> None:
     market = payment.membership.market
     key = failed_key(refund)
     posted = Transaction.objects.filter(market=market, idempotency_key=posting_key(refund)).first()
-    if posted is None:  # in a running total, before migration 0010 (`payments.stripe.adopt`)
+    if posted is None:  # in a running total, before migration 0010 (stripe_refunds_adopt)
         _post_refund(payment, -refund.amount, key=key)
         return
     with stored_language():

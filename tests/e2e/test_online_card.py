@@ -20,13 +20,12 @@ from orders.services import basket_read, order_checkout
 from payments.models import Payment, StripeCheckout, Transaction
 from payments.stripe.opening import checkout_request
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
-from tests.jobs import run_jobs
 from tests.stripe_fake import (
     SECRET_KEY,
     WEBHOOK_SECRET,
     fake_stripe_fixture,  # noqa: F401  (the `fake_stripe` fixture)
 )
-from tests.workers import wait_until
+from tests.workers import wait_for_jobs, wait_until
 
 NBSP = "\u00a0"
 
@@ -103,7 +102,7 @@ def test_a_client_pays_by_card_online_and_sees_the_order_paid(
     webhook = f"{live_server.url}/stripe/webhook/"
     assert fake_stripe.deliver(webhook, event) == 200
     assert fake_stripe.deliver(webhook, event) == 200
-    run_jobs()  # what the worker does with the stored event
+    wait_for_jobs()  # the worker applies the stored event
     assert _postings() == 1
 
     page.get_by_role("link", name="Voir ma commande").click()
@@ -136,7 +135,7 @@ def test_a_delayed_card_payment_shows_paid_once_the_signed_webhook_is_delivered(
     fake_stripe.settle_later_payment(session_id)
     event = fake_stripe.session_event("checkout.session.async_payment_succeeded", session_id)
     assert fake_stripe.deliver(f"{live_server.url}/stripe/webhook/", event) == 200
-    run_jobs()  # what the worker does with the stored event
+    wait_for_jobs()  # the worker applies the stored event
 
     # The return page refreshes itself (every 5 seconds).
     expect(page.locator("#online-status")).to_contain_text("Paiement reçu, merci !", timeout=15_000)
@@ -195,7 +194,7 @@ def _paid_online(member, market, fake_stripe, webhook) -> Payment:
     fake_stripe.pay(checkout.session_id)
     event = fake_stripe.session_event("checkout.session.completed", checkout.session_id)
     assert fake_stripe.deliver(webhook, event) == 200
-    run_jobs()
+    wait_for_jobs()
     return payment
 
 
@@ -234,10 +233,10 @@ def test_an_admin_refunds_a_card_payment_and_sees_stripe_confirm_it(
         "Stripe's answer recorded",
     )
     assert fake_stripe.deliver(webhook, fake_stripe.refunded_event(session_id)) == 200
-    run_jobs()
+    wait_for_jobs()
     fake_stripe.refund_ends(refund_id, "succeeded")
     assert fake_stripe.deliver(webhook, fake_stripe.refund_event(refund_id)) == 200
-    run_jobs()
+    wait_for_jobs()
     page.reload()
 
     expect(box.locator("li")).to_contain_text("Effectué")

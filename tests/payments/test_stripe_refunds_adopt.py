@@ -90,6 +90,8 @@ def test_a_request_the_old_code_took_as_failed_gets_stripes_refund_on_its_own_ro
     asked = refund_request(
         payment=received.received_payment, amount=Decimal("4.00"), requested_by=None, token="w" * 32
     )
+    run_jobs()  # the refund_send job asks Stripe
+    asked.refresh_from_db()  # Stripe's refund id
     # The old code lost Stripe's answer and marked it failed; the event then came.
     StripeRefund.objects.filter(pk=asked.pk).update(status="failed", refund_id="")
     _posted_the_old_way(received, fake_stripe, "4.00")
@@ -128,6 +130,7 @@ def test_a_refund_event_after_the_adoption_posts_only_the_new_refund(
     refund_request(
         payment=received.received_payment, amount=Decimal("2.00"), requested_by=None, token="z" * 32
     )
+    run_jobs()  # the refund_send job asks Stripe
 
     event = fake_stripe.refunded_event(received.session_id)
     assert deliver(event).status_code == 200
@@ -234,6 +237,7 @@ def test_a_refund_event_on_a_session_not_adopted_waits_and_posts_nothing_until_a
     refund_request(
         payment=received.received_payment, amount=Decimal("2.00"), requested_by=None, token="v" * 32
     )
+    run_jobs()  # the refund_send job asks Stripe
     event = fake_stripe.refunded_event(received.session_id)
 
     with caplog.at_level(logging.ERROR, logger="payments.stripe.refund_events"):
