@@ -15,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from cagette.http import outside_requests
 from cagette.jobs import Temporary, retry_attempts
 
 from .models import EmailStatus, OutgoingEmail
@@ -45,6 +46,7 @@ def _send(email: OutgoingEmail) -> tuple[bool, str | None]:
     )
     if email.html:
         message.attach_alternative(email.html, "text/html")
+    outside_requests("An email sent")
     try:
         message.send()
     except smtplib.SMTPRecipientsRefused as error:

@@ -1,5 +1,7 @@
 """Small HTTP helpers shared by the apps' views."""
 
+import logging
+from contextvars import ContextVar
 from functools import wraps
 
 from django.conf import settings
@@ -42,3 +44,39 @@ def client_ip(request) -> str:
     if proxies > 0 and forwarded:
         return forwarded[-min(proxies, len(forwarded))]
     return request.META.get("REMOTE_ADDR", "")
+
+
+# -- Nothing slow or external inside a web request -------------------------------------
+
+_IN_REQUEST: ContextVar[bool] = ContextVar("in_web_request", default=False)
+_logger = logging.getLogger(__name__)
+
+
+class WebRequestScope:
+    """Middleware marking the time a web request is served (see `outside_requests`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _IN_REQUEST.set(True)
+        try:
+            return self.get_response(request)
+        finally:
+            _IN_REQUEST.reset(token)
+
+
+class CalledFromRequest(RuntimeError):
+    """A mail server or Stripe spoken to while a web request is served."""
+
+
+def outside_requests(what: str) -> None:
+    """Say so loudly when ``what`` (a call to Stripe, an email sent) happens in a web
+    request: such work belongs to a job (`cagette.jobs`). Under DEBUG and the tests
+    it is an error, so that no page ever comes to wait on another service; in
+    production it is logged and goes on, rather than fail the person's page."""
+    if not _IN_REQUEST.get():
+        return
+    if settings.DEBUG or settings.TESTING:
+        raise CalledFromRequest(f"{what} during a web request: defer a job instead")
+    _logger.error("%s during a web request: it should be a job", what)

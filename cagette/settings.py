@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Marks the request, so that a call to Stripe or a mail server in it is caught.
+    "cagette.http.WebRequestScope",
     "django.middleware.security.SecurityMiddleware",
     "cagette.middleware.PagePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -19,6 +19,7 @@ from functools import lru_cache
 import stripe
 from django.conf import settings
 
+from cagette.http import outside_requests
 from cagette.money import CENT
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def client() -> stripe.StripeClient:
 
 
 def _call(action: str, request):
+    outside_requests(f"Stripe ({action})")
     try:
         answer = request()
     except (stripe.InvalidRequestError, stripe.PermissionError, stripe.CardError) as error:
