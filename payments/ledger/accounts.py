@@ -1,6 +1,8 @@
 """The accounts of a market's chart: its system accounts, sales, one per client.
 
-Each is created on first use, named in the market's stored language.
+Each is created on first use, named in the market's stored language. A look-up
+of an existing account is one SELECT: ``get_or_create`` (its savepoint, and the
+name it would give) only runs when the account is missing.
 """
 
 from accounts.models import Market, Membership
@@ -13,6 +15,9 @@ def market_account(market: Market, kind: str) -> Account:
     """The market's system account of this kind (created on first use)."""
     if kind in (AccountKind.CLIENT, AccountKind.SALES):
         raise ValueError(f"{kind} accounts are not one per market")
+    account = Account.objects.filter(market=market, kind=kind).first()
+    if account is not None:
+        return account
     with stored_language():
         name = str(AccountKind(kind).label)
     account, _ = Account.objects.get_or_create(market=market, kind=kind, defaults={"name": name})
@@ -21,6 +26,11 @@ def market_account(market: Market, kind: str) -> Account:
 
 def sales_account(market: Market, producer=None) -> Account:
     """Sales, per producer when given (what the market owes that producer)."""
+    account = Account.objects.filter(
+        market=market, kind=AccountKind.SALES, producer=producer
+    ).first()
+    if account is not None:
+        return account
     with stored_language():
         name = str(AccountKind.SALES.label) + (f" — {producer.name}" if producer else "")
     account, _ = Account.objects.get_or_create(
@@ -30,6 +40,9 @@ def sales_account(market: Market, producer=None) -> Account:
 
 
 def client_account(membership: Membership) -> Account:
+    account = Account.objects.filter(membership=membership).first()
+    if account is not None:
+        return account
     account, _ = Account.objects.get_or_create(
         membership=membership,
         defaults={

@@ -16,8 +16,8 @@ from datetime import date as date_type
 from decimal import Decimal
 from typing import ParamSpec, TypeVar
 
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Case, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -26,7 +26,7 @@ from cagette.i18n import stored_language
 from cagette.money import ZERO
 
 from ..labels import REVERSAL
-from ..models import Account, Transaction, TransactionKind
+from ..models import Account, AccountKind, Transaction, TransactionKind
 
 MAX_ENTRY_AMOUNT = Decimal("999999999999.99")
 
@@ -136,23 +136,47 @@ def _validate_legs(market: Market, legs: Sequence[Leg]) -> None:
         raise UnbalancedTransactionError(f"entries sum to {total}, not 0")
 
 
+def _lock_order():
+    # One order for every lock on accounts: client accounts first, by id, then
+    # the market's shared accounts (money, sales…), by id. A posting can then
+    # hold a client's row while it checks the floor and come to the shared
+    # rows last, for one statement, without two postings ever waiting on each
+    # other in a cycle.
+    return [Case(When(kind=AccountKind.CLIENT, then=0), default=1), "pk"]
+
+
 def _lock_accounts(account_ids) -> dict[int, Account]:
-    # ORDER BY id before FOR UPDATE: every posting takes its locks in the same
-    # order, so two postings on the same accounts cannot deadlock.
-    locked = Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
+    locked = Account.objects.select_for_update().filter(pk__in=account_ids).order_by(*_lock_order())
     return {account.pk: account for account in locked}
 
 
 def accounts_lock(accounts) -> None:
-    """Lock ``accounts`` now, in id order, for a flow that makes several postings.
+    """Lock ``accounts`` now, in the one lock order, for a flow that makes several postings.
 
-    Each posting locks its own accounts in id order, but a second posting in
-    the same database transaction would lock its accounts after the first
-    one's (a producer's sales account after the client's): another flow
-    locking them in id order could then close a cycle. Locking the union of
-    every account the flow may touch first keeps the one order.
+    Each posting takes its locks in that order, but a second posting in the
+    same database transaction would lock its accounts after the first one's
+    (a producer's sales account after the client's): another flow locking
+    them in order could then close a cycle. Locking the union of every
+    account the flow may touch first keeps the one order.
     """
-    _lock_accounts(sorted({account.pk for account in accounts}))
+    _lock_accounts({account.pk for account in accounts})
+
+
+def _floor_locks(legs: Sequence[Leg], floors: Mapping[Account, Decimal]) -> dict[int, Account]:
+    """Lock, before anything is written, the rows whose floor is checked.
+
+    Floors are on client accounts, which come first in the lock order: the
+    posting's client accounts are locked (and read) now, its shared accounts
+    only by the balance update at the end. A floor on another account locks
+    every account of the posting now, in the same order.
+    """
+    if not floors:
+        return {}
+    if all(account.kind == AccountKind.CLIENT for account in floors):
+        return _lock_accounts(
+            {leg.account.pk for leg in legs if leg.account.kind == AccountKind.CLIENT}
+        )
+    return _lock_accounts({leg.account.pk for leg in legs})
 
 
 def _check_floors(locked, deltas, floors: Mapping[Account, Decimal]) -> None:
@@ -186,35 +210,41 @@ def transaction_post(
     With an ``idempotency_key`` already used in this market, nothing is posted
     and the first transaction is returned with ``created=False``. ``floors``
     maps client accounts to the least they must still hold afterwards.
+
+    Always inside an atomic block (`retried_on_conflict` opens one), with no
+    savepoint of its own: every refusal is raised before the first write, so
+    a caller that catches it can carry on.
     """
     _validate_legs(market, legs)
     deltas: dict[int, Decimal] = defaultdict(Decimal)
     for leg in legs:
         deltas[leg.account.pk] += leg.amount
-
-    with transaction.atomic():
-        locked = _lock_accounts(sorted(deltas))
-        existing = _already_posted(market, idempotency_key)
-        if existing is not None:
-            return existing, False
-        if reverses is not None and Transaction.objects.filter(reverses=reverses).exists():
-            raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed")
+    locked = _floor_locks(legs, floors or {})
+    try:
         _check_floors(locked, deltas, floors or {})
-        fields = {
-            "market": market,
-            "kind": kind,
-            "label": label[:200],
-            "date": date or timezone.localdate(),
-            "created_by": posted_by,
-            "idempotency_key": idempotency_key or None,
-            "reverses": reverses,
-            "reason": reason,
-            "order": order,
-        }
-        txn, created = _transaction_create(fields)
-        if created:
-            _entries_write(txn, legs, deltas)
-    return txn, created
+    except InsufficientBalanceError:
+        existing = _already_posted(market, idempotency_key)
+        if existing is not None:  # posted before, when the client still held enough
+            return existing, False
+        raise
+    txn = _transaction_insert(
+        Transaction(
+            market=market,
+            kind=kind,
+            label=label[:200],
+            date=date or timezone.localdate(),
+            created_by=posted_by,
+            idempotency_key=idempotency_key or None,
+            reverses=reverses,
+            reason=reason,
+            order=order,
+        )
+    )
+    if txn is None:
+        return _conflicting(market, idempotency_key, reverses), False
+    _entries_write(txn, legs)
+    _balances_add(deltas)
+    return txn, True
 
 
 def _already_posted(market: Market, idempotency_key: str | None) -> Transaction | None:
@@ -223,29 +253,89 @@ def _already_posted(market: Market, idempotency_key: str | None) -> Transaction 
     return Transaction.objects.filter(market=market, idempotency_key=idempotency_key).first()
 
 
-def _transaction_create(fields: dict) -> tuple[Transaction, bool]:
-    try:
-        with transaction.atomic():
-            return Transaction.objects.create(**fields), True
-    except IntegrityError:
-        # A concurrent posting with the same key or reversing the same
-        # transaction committed first (it did not touch our accounts).
-        existing = _already_posted(fields["market"], fields["idempotency_key"])
-        if existing is not None:
-            return existing, False
-        reverses = fields["reverses"]
-        if reverses is not None:
-            raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed") from None
-        raise
+TRANSACTION_FIELDS = (
+    "market_id",
+    "kind",
+    "label",
+    "date",
+    "created_at",
+    "created_by_id",
+    "idempotency_key",
+    "reverses_id",
+    "reason",
+    "order_id",
+)
 
 
-def _entries_write(txn: Transaction, legs: Sequence[Leg], deltas: Mapping[int, Decimal]) -> None:
+def _transaction_insert(txn: Transaction) -> Transaction | None:
+    """INSERT the transaction, or nothing if its key (or the transaction it
+    reverses) is already taken: then ``None``, and no error to roll back, no
+    savepoint needed.
+
+    A concurrent posting with the same key or reversing the same transaction
+    makes this INSERT wait for its end; it then inserts or does nothing.
+    """
+    columns = ", ".join(f'"{name}"' for name in TRANSACTION_FIELDS)
+    values = ", ".join(["%s"] * len(TRANSACTION_FIELDS))
+    table = Transaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" ({columns}) VALUES ({values})'
+            ' ON CONFLICT DO NOTHING RETURNING "id"',
+            [getattr(txn, name) for name in TRANSACTION_FIELDS],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    txn.pk = row[0]
+    txn._state.adding = False
+    txn._state.db = connection.alias
+    return txn
+
+
+def _conflicting(market: Market, idempotency_key, reverses) -> Transaction:
+    existing = _already_posted(market, idempotency_key)
+    if existing is not None:
+        return existing
+    if reverses is not None:
+        raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed")
+    raise LedgerError("the transaction conflicts with another one")
+
+
+def _entries_write(txn: Transaction, legs: Sequence[Leg]) -> None:
     txn.entries.bulk_create(
         [txn.entries.model(transaction=txn, account=leg.account, amount=leg.amount) for leg in legs]
     )
-    for account_id, delta in deltas.items():
-        if delta:
-            Account.objects.filter(pk=account_id).update(balance=F("balance") + delta)
+
+
+def _balances_add(deltas: Mapping[int, Decimal]) -> None:
+    """Add each account's delta to its cached balance, in one statement, last.
+
+    The rows are locked in the one lock order (client accounts already locked
+    for a floor stay locked), then updated: a market's shared money account
+    is held from here to COMMIT only.
+    """
+    deltas = {pk: delta for pk, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    table = Account._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH delta (id, amount) AS (SELECT * FROM unnest(%s::bigint[], %s::numeric[])),
+            locked AS (
+                SELECT a.id FROM "{table}" a WHERE a.id IN (SELECT id FROM delta)
+                ORDER BY a.kind <> %s, a.id
+                FOR UPDATE
+            )
+            UPDATE "{table}" a SET balance = a.balance + delta.amount
+            FROM delta JOIN locked USING (id)
+            WHERE a.id = delta.id
+            """,
+            [list(deltas), list(deltas.values()), AccountKind.CLIENT.value],
+        )
+        if cursor.rowcount != len(deltas):
+            raise LedgerError(f"{len(deltas) - cursor.rowcount} accounts not found")
 
 
 def transaction_reverse(

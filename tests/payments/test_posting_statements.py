@@ -18,9 +18,9 @@ from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-PAYMENT_RECORD_STATEMENTS = 14
-PAYMENT_RECEIVE_STATEMENTS = 17
-ORDER_POSTING_STATEMENTS = 9
+PAYMENT_RECORD_STATEMENTS = 8
+PAYMENT_RECEIVE_STATEMENTS = 9
+ORDER_POSTING_STATEMENTS = 4
 
 
 def statements(work) -> list[str]:
