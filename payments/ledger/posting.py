@@ -16,7 +16,7 @@ from datetime import date as date_type
 from decimal import Decimal
 from typing import ParamSpec, TypeVar
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Case, When
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -27,6 +27,7 @@ from cagette.money import ZERO
 
 from ..labels import REVERSAL
 from ..models import Account, AccountKind, Transaction, TransactionKind
+from .statement import rows_write
 
 MAX_ENTRY_AMOUNT = Decimal("999999999999.99")
 
@@ -227,23 +228,19 @@ def transaction_post(
         if existing is not None:  # posted before, when the client still held enough
             return existing, False
         raise
-    txn = _transaction_insert(
-        Transaction(
-            market=market,
-            kind=kind,
-            label=label[:200],
-            date=date or timezone.localdate(),
-            created_by=posted_by,
-            idempotency_key=idempotency_key or None,
-            reverses=reverses,
-            reason=reason,
-            order=order,
-        )
+    txn = Transaction(
+        market=market,
+        kind=kind,
+        label=label[:200],
+        date=date or timezone.localdate(),
+        created_by=posted_by,
+        idempotency_key=idempotency_key or None,
+        reverses=reverses,
+        reason=reason,
+        order=order,
     )
-    if txn is None:
+    if not rows_write(txn, legs, deltas):
         return _conflicting(market, idempotency_key, reverses), False
-    _entries_write(txn, legs)
-    _balances_add(deltas)
     return txn, True
 
 
@@ -253,46 +250,6 @@ def _already_posted(market: Market, idempotency_key: str | None) -> Transaction 
     return Transaction.objects.filter(market=market, idempotency_key=idempotency_key).first()
 
 
-TRANSACTION_FIELDS = (
-    "market_id",
-    "kind",
-    "label",
-    "date",
-    "created_at",
-    "created_by_id",
-    "idempotency_key",
-    "reverses_id",
-    "reason",
-    "order_id",
-)
-
-
-def _transaction_insert(txn: Transaction) -> Transaction | None:
-    """INSERT the transaction, or nothing if its key (or the transaction it
-    reverses) is already taken: then ``None``, and no error to roll back, no
-    savepoint needed.
-
-    A concurrent posting with the same key or reversing the same transaction
-    makes this INSERT wait for its end; it then inserts or does nothing.
-    """
-    columns = ", ".join(f'"{name}"' for name in TRANSACTION_FIELDS)
-    values = ", ".join(["%s"] * len(TRANSACTION_FIELDS))
-    table = Transaction._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO "{table}" ({columns}) VALUES ({values})'
-            ' ON CONFLICT DO NOTHING RETURNING "id"',
-            [getattr(txn, name) for name in TRANSACTION_FIELDS],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    txn.pk = row[0]
-    txn._state.adding = False
-    txn._state.db = connection.alias
-    return txn
-
-
 def _conflicting(market: Market, idempotency_key, reverses) -> Transaction:
     existing = _already_posted(market, idempotency_key)
     if existing is not None:
@@ -300,42 +257,6 @@ def _conflicting(market: Market, idempotency_key, reverses) -> Transaction:
     if reverses is not None:
         raise AlreadyReversedError(f"transaction {reverses.pk} is already reversed")
     raise LedgerError("the transaction conflicts with another one")
-
-
-def _entries_write(txn: Transaction, legs: Sequence[Leg]) -> None:
-    txn.entries.bulk_create(
-        [txn.entries.model(transaction=txn, account=leg.account, amount=leg.amount) for leg in legs]
-    )
-
-
-def _balances_add(deltas: Mapping[int, Decimal]) -> None:
-    """Add each account's delta to its cached balance, in one statement, last.
-
-    The rows are locked in the one lock order (client accounts already locked
-    for a floor stay locked), then updated: a market's shared money account
-    is held from here to COMMIT only.
-    """
-    deltas = {pk: delta for pk, delta in deltas.items() if delta}
-    if not deltas:
-        return
-    table = Account._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH delta (id, amount) AS (SELECT * FROM unnest(%s::bigint[], %s::numeric[])),
-            locked AS (
-                SELECT a.id FROM "{table}" a WHERE a.id IN (SELECT id FROM delta)
-                ORDER BY a.kind <> %s, a.id
-                FOR UPDATE
-            )
-            UPDATE "{table}" a SET balance = a.balance + delta.amount
-            FROM delta JOIN locked USING (id)
-            WHERE a.id = delta.id
-            """,
-            [list(deltas), list(deltas.values()), AccountKind.CLIENT.value],
-        )
-        if cursor.rowcount != len(deltas):
-            raise LedgerError(f"{len(deltas) - cursor.rowcount} accounts not found")
 
 
 def transaction_reverse(

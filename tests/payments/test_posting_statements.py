@@ -18,9 +18,9 @@ from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-PAYMENT_RECORD_STATEMENTS = 8
-PAYMENT_RECEIVE_STATEMENTS = 9
-ORDER_POSTING_STATEMENTS = 4
+PAYMENT_RECORD_STATEMENTS = 6
+PAYMENT_RECEIVE_STATEMENTS = 7
+ORDER_POSTING_STATEMENTS = 2
 
 
 def statements(work) -> list[str]:
@@ -76,7 +76,7 @@ def test_an_order_posting_with_a_floor_costs_at_most_its_ceiling_of_statements(m
     client, sales = client_account(member), sales_account(market)
 
     def post():
-        transaction_post(
+        return transaction_post(
             market=market,
             kind=TransactionKind.ORDER,
             label="Panier",
@@ -89,3 +89,10 @@ def test_an_order_posting_with_a_floor_costs_at_most_its_ceiling_of_statements(m
     assert len(sql) <= ORDER_POSTING_STATEMENTS
     client.refresh_from_db()
     assert client.held == Decimal("-16.00")
+    # The entries are written in the order of the legs (a history lists them so).
+    txn, created = post()
+    assert created
+    assert list(txn.entries.order_by("pk").values_list("account_id", flat=True)) == [
+        client.pk,
+        sales.pk,
+    ]
