@@ -4,6 +4,7 @@ Each thread gets its own database connection (Django keeps one per thread),
 and a barrier releases them together so that their postings overlap.
 """
 
+import logging
 import random
 from collections import defaultdict
 from decimal import Decimal
@@ -123,3 +124,56 @@ def test_concurrent_postings_with_the_same_idempotency_key_post_once(market, tre
     assert Transaction.objects.count() == 1
     assert Payment.objects.count() == 1
     assert client_account(member).held == Decimal("12.00")
+
+
+HOT_WORKERS = 16
+
+
+def test_sixteen_workers_posting_on_the_same_cash_box_all_post_without_a_deadlock(
+    market, treasurer, caplog
+):
+    # Every posting touches the market's one cash box (the hot row), a client
+    # account, and for half of them a floor-checked order on another client.
+    members = [MembershipFactory(market=market) for _ in range(HOT_WORKERS)]
+    clients = [client_account(member) for member in members]
+    for member in members:
+        opening_balance_record(
+            membership=member, amount=Decimal("50.00"), label="Reprise", recorded_by=None
+        )
+    cash, sales = market_account(market, AccountKind.CASH), sales_account(market)
+
+    def post_many(i):
+        rng = random.Random(i)
+        for n in range(10):
+            payment_record(
+                membership=members[rng.randrange(HOT_WORKERS)],
+                method=PaymentMethod.CASH,
+                amount=Decimal(rng.randint(1, 3000)) / 100,
+                recorded_by=treasurer.user,
+                idempotency_key=f"caisse-{i}-{n}",
+            )
+            client = clients[rng.randrange(HOT_WORKERS)]
+            transaction_post(
+                market=market,
+                kind=TransactionKind.ORDER,
+                label=f"Panier {i}-{n}",
+                legs=[Leg(client, Decimal("1.00")), Leg(sales, Decimal("-1.00"))],
+                floors={client: Decimal("0.00")},
+            )
+        return i
+
+    with caplog.at_level(logging.WARNING, logger="payments.ledger.posting"):
+        results, errors = run_together(post_many, HOT_WORKERS)
+
+    assert errors == []
+    # Not even a deadlock retried out of sight: the locks are taken in one order.
+    assert [r.getMessage() for r in caplog.records if r.name == "payments.ledger.posting"] == []
+    assert sorted(results) == list(range(HOT_WORKERS))
+    assert Payment.objects.filter(method=PaymentMethod.CASH).count() == HOT_WORKERS * 10
+    assert Transaction.objects.filter(kind=TransactionKind.ORDER).count() == HOT_WORKERS * 10
+    cash.refresh_from_db()
+    assert cash.balance == Payment.objects.aggregate(total=Sum("amount"))["total"]
+    assert_balances_match_entries([cash, sales, *clients])
+    out = StringIO()
+    call_command("check_ledger", stdout=out)
+    assert "Ledger OK" in out.getvalue()
