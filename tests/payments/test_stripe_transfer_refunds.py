@@ -326,22 +326,27 @@ def test_a_transfer_being_sent_holds_its_row_so_a_refund_waits(
 
 @pytest.fixture
 def locks(monkeypatch):
-    """Each call to lock accounts, in order: the ids it locked."""
+    """Each time accounts are locked, in order: the ids locked (up front by a
+    flow or for a floor, or by a posting's balance update)."""
     calls = []
-    original = ledger._lock_accounts
+    original_lock, original_write = ledger._lock_accounts, ledger.rows_write
 
-    def spy(account_ids):
-        calls.append(list(account_ids))
-        return original(account_ids)
+    def lock_spy(account_ids):
+        calls.append(sorted(account_ids))
+        return original_lock(account_ids)
 
-    monkeypatch.setattr(ledger, "_lock_accounts", spy)
+    def write_spy(txn, legs, deltas):
+        calls.append(sorted(pk for pk, delta in deltas.items() if delta))
+        return original_write(txn, legs, deltas)
+
+    monkeypatch.setattr(ledger, "_lock_accounts", lock_spy)
+    monkeypatch.setattr(ledger, "rows_write", write_spy)
     return calls
 
 
 def _first_lock_covers_the_rest(calls) -> None:
     assert len(calls) > 1
     first = calls[0]
-    assert first == sorted(first)
     later = {pk for call in calls[1:] for pk in call}
     assert later <= set(first), f"locked after the first lock: {sorted(later - set(first))}"
 
