@@ -32,11 +32,15 @@ Invariants (see DESIGN.md) and where they are enforced
    so a transaction is reversed at most once).
 3. Amounts are `Decimal` with 2 places; a CHECK constraint forbids zero.
 4. ``Account.balance`` equals the sum of its entries: updated by the posting
-   service in the same database transaction, under row locks taken in id
-   order; a deadlock or serialization failure left over is run again by
-   `payments.ledger.retried_on_conflict`, never shown to the caller.
+   service in the same database transaction, in one statement that locks the
+   rows in one order (client accounts by id, then the shared accounts by id:
+   `payments.ledger.posting`), the same order as every other lock on
+   accounts, so postings cannot deadlock; a deadlock or serialization
+   failure left over is run again by `payments.ledger.retried_on_conflict`,
+   never shown to the caller.
 5. Idempotency: ``(market, idempotency_key)`` is unique.
-6. Balance floors are checked under the same locks.
+6. Balance floors are checked under a row lock on the client account, taken
+   before anything is written.
 7. Every transaction records ``created_by`` and ``created_at``;
    ``manage.py check_ledger`` verifies 1, 3 and 4, that each reversal mirrors
    its original, and that each payment and order agrees with its postings.

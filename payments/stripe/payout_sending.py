@@ -57,7 +57,7 @@ TO_REVERSE = [Reversal.PENDING, Reversal.FAILED]
 
 
 def payment_accounts_lock(payment: Payment) -> None:
-    """Lock, in id order, every account receiving or refunding ``payment`` may post to.
+    """Lock every account receiving or refunding ``payment`` may post to (in the lock order).
 
     Call at the start of a flow that makes several postings (the payment and
     its transfers, a refund and its take-backs): see `ledger.accounts_lock`.

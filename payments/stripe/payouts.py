@@ -86,8 +86,8 @@ for the duration of the call to Stripe: a refund being applied waits for it
 (and the other way round), so a transfer is never sent in full while its
 refund is being posted. The session first, as `refund_apply` and
 `checkout_apply` do, so they cannot deadlock with it. A flow posting several
-transactions at once locks all the accounts it may touch first, in id order
-(`payment_accounts_lock`). Calls to Stripe give up after about ten seconds
+transactions at once locks all the accounts it may touch first, in the
+ledger's lock order (`payment_accounts_lock`). Calls to Stripe give up after about ten seconds
 (``settings.STRIPE_TIMEOUT``), so a stalled Stripe does not hold these locks.
 """
 
