@@ -6,13 +6,31 @@ quickly. The counts include the savepoints and exclude nothing.
 """
 
 from decimal import Decimal
+from io import StringIO
 
 import pytest
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from payments.ledger import Leg, client_account, market_account, sales_account, transaction_post
-from payments.models import AccountKind, Payment, PaymentMethod, PaymentStatus, TransactionKind
+from payments.ledger import (
+    AlreadyReversedError,
+    InsufficientBalanceError,
+    Leg,
+    client_account,
+    market_account,
+    sales_account,
+    transaction_post,
+    transaction_reverse,
+)
+from payments.models import (
+    AccountKind,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Transaction,
+    TransactionKind,
+)
 from payments.services import payment_receive, payment_record
 from tests.factories import MembershipFactory
 
@@ -96,3 +114,34 @@ def test_an_order_posting_with_a_floor_costs_at_most_its_ceiling_of_statements(m
         client.pk,
         sales.pk,
     ]
+
+
+def test_a_refused_posting_without_its_own_savepoint_leaves_the_caller_free_to_go_on(member):
+    # No savepoint any more: a refusal must come before the first write.
+    market = member.market
+    client, sales = client_account(member), sales_account(market)
+    order = [Leg(client, Decimal("8.00")), Leg(sales, Decimal("-8.00"))]
+    with transaction.atomic():
+        with pytest.raises(InsufficientBalanceError):
+            transaction_post(
+                market=market,
+                kind=TransactionKind.ORDER,
+                label="Panier",
+                legs=order,
+                floors={client: Decimal("0.00")},
+            )
+        first, _ = transaction_post(
+            market=market, kind=TransactionKind.ORDER, label="Panier", legs=order
+        )
+        with pytest.raises(AlreadyReversedError):
+            for _ in range(2):
+                transaction_reverse(txn=first, reason="Erreur de saisie")
+        again, created = transaction_post(
+            market=market, kind=TransactionKind.ORDER, label="Panier", legs=order
+        )
+    assert created
+    assert Transaction.objects.filter(kind=TransactionKind.ORDER).count() == 2
+    assert Transaction.objects.filter(kind=TransactionKind.REVERSAL).count() == 1
+    client.refresh_from_db()
+    assert client.held == Decimal("-8.00")
+    call_command("check_ledger", stdout=StringIO())
