@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run test install system-deps lint format bench check-ledger
+.PHONY: run test install system-deps lint format bench bench-balance check-ledger
 
 # System packages first (`make run` and `make test` both start here): on Debian,
 # `python3 -m venv` fails without python3-venv.
@@ -42,7 +42,16 @@ format: install
 check-ledger: install
 	$(DEV_ENV) $(PY) manage.py check_ledger
 
+# The speed benchmarks (bench/): each in a database of its own, named after
+# BENCH_DATABASE_URL (default cagette_bench) with a suffix; each prints its
+# figures and ends with one line of ratios. BENCH_SECONDS shortens the runs.
+BENCH_SECONDS ?=
 bench: install
+	$(PY) bench/posting.py $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
+	$(PY) bench/distribution_day.py
+	$(PY) bench/pages.py $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
+
+bench-balance: install
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cagette_bench} $(PY) bench/balance_page.py
 
 # Update the English catalog from the French source strings, then compile it.
