@@ -28,6 +28,9 @@ from django.conf import settings
 from django.db import transaction
 from procrastinate import RetryDecision
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import JobDeferrer
+from procrastinate.manager import JobManager
 from procrastinate.retry import BaseRetryStrategy
 
 logger = logging.getLogger(__name__)
@@ -67,16 +70,27 @@ class Backoff(BaseRetryStrategy):
 RETRY = Backoff()
 
 
+# Jobs are written through Django's own connection, always. In a worker the
+# app's connector is the worker's pool, whose connection is not the one a job
+# holds its transaction on: a job deferred by a job through it would be
+# committed at once, seen by another worker before the rows it reads exist,
+# and kept when the transaction that decided it rolls back.
+_JOBS = JobManager(DjangoConnector())
+
+
 def defer(task, **kwargs) -> None:
-    """Defer ``task`` with ``kwargs`` in the current transaction (the outbox rule).
+    """Defer ``task`` (a task, or one configured with its locks) with ``kwargs`` in
+    the current transaction (the outbox rule), in a request as in a job.
 
     Called outside an atomic block, it would commit the job on its own, apart
-    from the write that decided it: refused, so that no caller forgets.
+    from the write that decided it: refused, so that no caller forgets. A
+    queueing lock already taken raises procrastinate's ``AlreadyEnqueued``.
     """
+    deferrer = task if isinstance(task, JobDeferrer) else task.configure()
     if not transaction.get_connection().in_atomic_block:
-        name = getattr(task, "name", None) or task.job.task_name  # a task, or one configured
+        name = deferrer.job.task_name
         raise RuntimeError(f"{name} must be deferred inside the transaction that decides it")
-    task.defer(**kwargs)
+    _JOBS.defer_job(deferrer.make_new_job(**kwargs))
 
 
 # A worker that sends no heartbeat for this long is dead: its jobs go back.

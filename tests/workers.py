@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+_running: list[Worker] = []  # the workers of the test now running, for a failure's report
 
 
 def database_url() -> str:
@@ -93,11 +94,13 @@ def start_worker(tmp_path) -> Callable[..., Worker]:
             )
         worker = Worker(process, log)
         started.append(worker)
+        _running.append(worker)
         return worker
 
     yield _start
     for worker in started:
         worker.stop()
+    _running.clear()
 
 
 def wait_until(condition: Callable[[], bool], *, seconds: float = 30, what: str = "") -> None:
@@ -108,7 +111,22 @@ def wait_until(condition: Callable[[], bool], *, seconds: float = 30, what: str 
         if condition():
             return
         time.sleep(0.1)
-    pytest.fail(f"Not within {seconds} s: {what}")
+    pytest.fail(f"Not within {seconds} s: {what}\n{_queue_report()}")
+
+
+def _queue_report() -> str:
+    """The queue's jobs and the tail of each worker's output, to tell why a wait failed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, task_name, status, lock, queueing_lock, attempts, scheduled_at, args"
+            " FROM procrastinate_jobs ORDER BY id"
+        )
+        jobs = [" ".join(str(value) for value in row) for row in cursor.fetchall()]
+    lines = ["jobs:", *jobs]
+    for index, worker in enumerate(_running):
+        state = "running" if worker.process.poll() is None else f"exited {worker.process.poll()}"
+        lines += [f"worker {index} ({state}):", *worker.output().splitlines()[-60:]]
+    return "\n".join(lines)
 
 
 def jobs_waiting() -> int:

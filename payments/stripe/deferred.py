@@ -17,6 +17,8 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.exceptions import AlreadyEnqueued
 
+from cagette.jobs import defer
+
 PAYOUT_SEND = "payout_send"
 PAYOUT_REVERSAL_SEND = "payout_reversal_send"
 REFUND_SEND = "refund_send"
@@ -31,7 +33,7 @@ def _defer(name: str, *, lock: str, queueing_lock: str | None = None, **kwargs) 
         raise RuntimeError(f"{name} must be deferred inside the transaction that decides it")
     try:
         with transaction.atomic():  # a savepoint: a refused queueing lock spoils nothing
-            app.configure_task(name, lock=lock, queueing_lock=queueing_lock).defer(**kwargs)
+            defer(app.configure_task(name, lock=lock, queueing_lock=queueing_lock), **kwargs)
     except AlreadyEnqueued:
         return False
     return True
