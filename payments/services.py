@@ -22,7 +22,9 @@ from .labels import payment_wording
 from .ledger import (
     Leg,
     client_account,
+    client_ref,
     market_account,
+    market_ref,
     retried_on_conflict,
     transaction_post,
     transaction_reverse,
@@ -87,8 +89,8 @@ def _post_payment(*, membership, method, amount, label, posted_by, date, key, or
         kind=TransactionKind.PAYMENT,
         label=label,
         legs=[
-            Leg(market_account(membership.market, METHOD_ACCOUNT[method]), amount),
-            Leg(client_account(membership), -amount),
+            Leg(market_ref(membership.market, METHOD_ACCOUNT[method]), amount),
+            Leg(client_ref(membership), -amount),
         ],
         posted_by=posted_by,
         date=date,

@@ -13,7 +13,7 @@ May import `accounts`, `cagette` and what `payments` describes its rows with
 domain app.
 """
 
-from .accounts import client_account, market_account, sales_account
+from .accounts import client_account, client_ref, market_account, market_ref, sales_account
 from .posting import (
     AlreadyReversedError,
     CrossMarketError,
@@ -38,7 +38,9 @@ __all__ = [
     "UnbalancedTransactionError",
     "accounts_lock",
     "client_account",
+    "client_ref",
     "market_account",
+    "market_ref",
     "retried_on_conflict",
     "sales_account",
     "transaction_post",

@@ -27,7 +27,8 @@ from cagette.money import ZERO
 
 from ..labels import REVERSAL
 from ..models import Account, AccountKind, Transaction, TransactionKind
-from .statement import rows_write
+from .accounts import ref_refresh
+from .statement import StaleAccounts, rows_write
 
 MAX_ENTRY_AMOUNT = Decimal("999999999999.99")
 
@@ -239,7 +240,16 @@ def transaction_post(
         reason=reason,
         order=order,
     )
-    if not rows_write(txn, legs, deltas):
+    try:
+        written = rows_write(txn, legs, deltas)
+    except StaleAccounts:  # a remembered account is gone: read again, nothing was written
+        legs = [Leg(ref_refresh(leg.account), leg.amount) for leg in legs]
+        _validate_legs(market, legs)
+        deltas = defaultdict(Decimal)
+        for leg in legs:
+            deltas[leg.account.pk] += leg.amount
+        written = rows_write(txn, legs, deltas)
+    if not written:
         return _conflicting(market, idempotency_key, reverses), False
     return txn, True
 

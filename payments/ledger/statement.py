@@ -7,6 +7,10 @@ savepoint), its entries, and adds each account's delta to its cached balance.
 Every part hangs on the inserted row, so nothing at all is written when the
 INSERT does nothing.
 
+Each account is named by a reference (`payments.ledger.accounts`): the
+statement checks first that every one is the row it says (its market, kind
+and client), and writes nothing otherwise (`StaleAccounts`).
+
 The rows of the accounts are locked in the one lock order of
 `payments.ledger.posting` (client accounts by id, then the market's shared
 accounts by id) before they are updated: a market's money account is held
@@ -16,6 +20,7 @@ on any others (balanced at COMMIT, append-only, entries only for a
 transaction of the same database transaction).
 """
 
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -37,13 +42,31 @@ TRANSACTION_FIELDS = (
 )
 
 
+class StaleAccounts(Exception):
+    """An account reference is not its row (the row gone, or another one): nothing written."""
+
+
+def _column_type(name: str) -> str:
+    return Transaction._meta.get_field(name.removesuffix("_id")).db_type(connection)
+
+
+@functools.cache
 def _sql() -> str:
     txn, entry, account = (m._meta.db_table for m in (Transaction, Entry, Account))
     columns = ", ".join(f'"{name}"' for name in TRANSACTION_FIELDS)
-    values = ", ".join(["%(" + name + ")s" for name in TRANSACTION_FIELDS])
+    values = ", ".join(f"%({name})s::{_column_type(name)}" for name in TRANSACTION_FIELDS)
     return f"""
-    WITH txn AS (
-        INSERT INTO "{txn}" ({columns}) VALUES ({values})
+    WITH checked AS (
+        SELECT count(*) AS n FROM "{account}" a JOIN unnest(
+            %(ref_ids)s::bigint[], %(ref_markets)s::bigint[],
+            %(ref_kinds)s::varchar[], %(ref_memberships)s::bigint[]
+        ) AS ref (id, market_id, kind, membership_id)
+        ON a.id = ref.id AND a.market_id = ref.market_id AND a.kind = ref.kind
+            AND a.membership_id IS NOT DISTINCT FROM ref.membership_id
+    ),
+    txn AS (
+        INSERT INTO "{txn}" ({columns})
+        SELECT {values} FROM checked WHERE checked.n = %(ref_count)s
         ON CONFLICT DO NOTHING RETURNING "id"
     ),
     entries AS (
@@ -69,16 +92,24 @@ def _sql() -> str:
         WHERE a.id = delta.id
         RETURNING a.id
     )
-    SELECT txn.id, (SELECT count(*) FROM entries), (SELECT count(*) FROM balances) FROM txn
+    SELECT checked.n, txn.id, (SELECT count(*) FROM entries), (SELECT count(*) FROM balances)
+    FROM checked LEFT JOIN txn ON true
     """
 
 
 def rows_write(txn: Transaction, legs: Sequence, deltas: Mapping[int, Decimal]) -> bool:
     """Write ``txn`` (unsaved), its ``legs`` and the balances; False if the
-    transaction was already there (nothing written)."""
+    transaction was already there (nothing written). `StaleAccounts` if an
+    account of the legs is not the row it says (nothing written)."""
     deltas = {pk: delta for pk, delta in deltas.items() if delta}
+    accounts = list({leg.account.pk: leg.account for leg in legs}.values())
     params = {name: getattr(txn, name) for name in TRANSACTION_FIELDS}
     params |= {
+        "ref_ids": [a.pk for a in accounts],
+        "ref_markets": [a.market_id for a in accounts],
+        "ref_kinds": [str(a.kind) for a in accounts],
+        "ref_memberships": [a.membership_id for a in accounts],
+        "ref_count": len(accounts),
         "leg_accounts": [leg.account.pk for leg in legs],
         "leg_amounts": [leg.amount for leg in legs],
         "delta_accounts": list(deltas),
@@ -87,10 +118,11 @@ def rows_write(txn: Transaction, legs: Sequence, deltas: Mapping[int, Decimal]) 
     }
     with connection.cursor() as cursor:
         cursor.execute(_sql(), params)
-        row = cursor.fetchone()
-    if row is None:
+        checked, pk, entries, balances = cursor.fetchone()
+    if checked != len(accounts):
+        raise StaleAccounts([a.pk for a in accounts])
+    if pk is None:
         return False
-    pk, entries, balances = row
     if entries != len(legs) or balances != len(deltas):
         raise RuntimeError(f"transaction {pk}: {entries} entries, {balances} balances written")
     txn.pk = pk

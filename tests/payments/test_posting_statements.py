@@ -19,10 +19,12 @@ from payments.ledger import (
     Leg,
     client_account,
     market_account,
+    market_ref,
     sales_account,
     transaction_post,
     transaction_reverse,
 )
+from payments.ledger import accounts as accounts_module
 from payments.models import (
     AccountKind,
     Payment,
@@ -36,7 +38,7 @@ from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-PAYMENT_RECORD_STATEMENTS = 6
+PAYMENT_RECORD_STATEMENTS = 4
 PAYMENT_RECEIVE_STATEMENTS = 7
 ORDER_POSTING_STATEMENTS = 2
 
@@ -55,7 +57,9 @@ def member(market):
     return member
 
 
-def test_a_recorded_payment_costs_at_most_its_ceiling_of_statements(member, treasurer):
+def test_a_recorded_payment_costs_at_most_its_ceiling_of_statements(
+    member, treasurer, django_capture_on_commit_callbacks
+):
     def record():
         payment_record(
             membership=member,
@@ -64,9 +68,10 @@ def test_a_recorded_payment_costs_at_most_its_ceiling_of_statements(member, trea
             recorded_by=treasurer.user,
         )
 
-    record()  # the first posting of a process may look its accounts up
+    with django_capture_on_commit_callbacks(execute=True):
+        record()  # the first posting of a process looks its accounts up, known once committed
     sql = statements(record)
-    assert len(sql) <= PAYMENT_RECORD_STATEMENTS
+    assert len(sql) <= PAYMENT_RECORD_STATEMENTS, sql  # known accounts: not looked up again
     assert Payment.objects.filter(status=PaymentStatus.RECEIVED).count() == 2
 
 
@@ -145,3 +150,48 @@ def test_a_refused_posting_without_its_own_savepoint_leaves_the_caller_free_to_g
     client.refresh_from_db()
     assert client.held == Decimal("-8.00")
     call_command("check_ledger", stdout=StringIO())
+
+
+@pytest.mark.parametrize("remembered", ["a row that is gone", "another market's account"])
+def test_a_remembered_account_that_is_not_its_row_any_more_is_read_again(
+    member, treasurer, remembered, django_capture_on_commit_callbacks
+):
+    # A posting remembers its accounts' ids; if one is not the row it was (a
+    # database restored, a row gone), the statement writes nothing and the
+    # posting reads the account again, so the money goes where it belongs.
+    cash = market_account(member.market, AccountKind.CASH)
+    other_cash = market_account(MembershipFactory().market, AccountKind.CASH)
+    with django_capture_on_commit_callbacks(execute=True):
+        market_ref(member.market, AccountKind.CASH)  # remembered once committed
+    key = next(k for k in accounts_module._IDS if k[1:3] == (member.market_id, "cash"))
+    accounts_module._IDS[key] = 10**12 if remembered == "a row that is gone" else other_cash.pk
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_record(
+            membership=member,
+            method=PaymentMethod.CASH,
+            amount=Decimal("12.00"),
+            recorded_by=treasurer.user,
+        )
+
+    cash.refresh_from_db()
+    other_cash.refresh_from_db()
+    assert (cash.balance, other_cash.balance) == (Decimal("12.00"), Decimal("0.00"))
+    assert accounts_module._IDS[key] == cash.pk
+    assert Transaction.objects.filter(kind=TransactionKind.PAYMENT).count() == 1
+    out = StringIO()
+    call_command("check_ledger", stdout=out)
+    assert "Ledger OK" in out.getvalue()
+
+
+def test_an_account_created_by_a_transaction_that_rolls_back_is_not_remembered(
+    member, django_capture_on_commit_callbacks
+):
+    market = member.market
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            market_ref(market, AccountKind.CHEQUES)  # created now, then rolled back
+            raise RuntimeError
+        market_ref(market, AccountKind.BANK)  # created now, and kept
+    remembered = {k[2] for k in accounts_module._IDS if k[1] == market.pk}
+    assert remembered == {"bank"}
