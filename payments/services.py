@@ -6,13 +6,13 @@ of the ledger hold here too. ``amount`` arguments are in the client's view:
 positive means the client gains credit.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import date as date_type
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import Market, Membership, Role, User
 from cagette.i18n import stored_language
@@ -25,10 +25,12 @@ from .ledger import (
     client_ref,
     market_account,
     market_ref,
+    payment_key,
+    payments_post,
     retried_on_conflict,
     transaction_post,
-    transaction_reverse,
 )
+from .ledger.corrections import CorrectionRefused, correction_refusal, transaction_correct
 from .methods import CAGNOTTE
 from .models import (
     METHOD_ACCOUNT,
@@ -40,6 +42,10 @@ from .models import (
     Transaction,
     TransactionKind,
 )
+
+__all__ = ["CorrectionRefused", "correction_refusal", "transaction_correct"]  # read from here
+# What receiving a payment writes on its row, besides its posting.
+RECEIVED_FIELDS = ["status", "cheque_number", "bank", "paid_on", "received_at", "received_by"]
 
 
 def membership_create(*, user: User, market: Market, role: str = Role.CLIENT) -> Membership:
@@ -218,7 +224,7 @@ def payment_receive(
             label=_payment_label(method, payment.cheque_number),
             posted_by=received_by,
             date=payment.paid_on,
-            key=f"payment:{payment.pk}",
+            key=payment_key(payment.pk),
             order=payment.order,
         )
         payment.status = PaymentStatus.RECEIVED
@@ -226,6 +232,43 @@ def payment_receive(
         payment.received_by = received_by
         payment.save()
     return payment
+
+
+@retried_on_conflict
+def payments_receive(
+    *, payments: Sequence[Payment], received_by, cheques: Mapping[int, tuple[str, str]]
+) -> list[Payment]:
+    """Confirm expected payments of one market as received, as declared (their
+    method and amount; ``cheques``: a cheque's (number, bank) typed meanwhile).
+
+    As `payment_receive` does for each, under each payment's lock and keyed on
+    the payment, so a bulk racing a single confirmation posts once; but each
+    payment's own transaction is posted with the others in one statement
+    (`transactions_post_batch`). Returns ``payments`` as they now are, one
+    received meanwhile or cancelled left so.
+    """
+    locked = list(
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("market", "membership__user")
+        .filter(pk__in=[p.pk for p in payments])
+        .order_by("pk")
+    )
+    pending = [p for p in locked if p.status == PaymentStatus.PENDING]
+    for payment in pending:
+        _check_receivable(payment, PaymentMethod(payment.method))
+        number, bank = cheques.get(payment.pk, ("", ""))
+        cheque = payment.method == PaymentMethod.CHEQUE
+        payment.cheque_number = (number or payment.cheque_number) if cheque else ""
+        payment.bank = (bank or payment.bank) if cheque else ""
+        payment.paid_on = timezone.localdate()
+    posted = payments_post(pending, posted_by=received_by)
+    now = timezone.now()
+    for payment in pending:
+        payment.transaction = posted[payment.pk]
+        payment.status, payment.received_at = PaymentStatus.RECEIVED, now
+        payment.received_by = received_by
+    Payment.objects.bulk_update(pending, [*RECEIVED_FIELDS, "transaction"])
+    return locked
 
 
 def _check_receivable(payment: Payment, method: PaymentMethod) -> None:
@@ -302,82 +345,3 @@ def refund_record(
         order=order,
     )
     return txn
-
-
-class CorrectionRefused(Exception):
-    """This operation is not corrected by a reversal; the message says what to do instead."""
-
-
-# What « Annuler » cannot undo, and what to do instead.
-_NOT_CORRECTED_BY_REVERSAL = {
-    TransactionKind.ORDER: gettext_lazy(
-        "Une commande ne s'annule pas depuis l'historique : pour corriger son montant, "
-        "modifiez la commande (liste des commandes de sa distribution)."
-    ),
-    TransactionKind.ORDER_ADJUSTMENT: gettext_lazy(
-        "Un ajustement de commande ne s'annule pas depuis l'historique : "
-        "modifiez à nouveau la commande."
-    ),
-    TransactionKind.REFUND: gettext_lazy(
-        "Un remboursement sur la carte ne s'annule pas : Stripe a rendu l'argent au client. "
-        "S'il vous le redonne, enregistrez un paiement."
-    ),
-    TransactionKind.REVERSAL: gettext_lazy(
-        "Une annulation ne s'annule pas : enregistrez une nouvelle opération."
-    ),
-}
-_NOT_FROM_THE_HISTORY = gettext_lazy(
-    "Cette opération ne s'annule pas depuis l'historique du client."
-)
-_ONLINE_NOT_CORRECTED = gettext_lazy(
-    "Un paiement en ligne ne s'annule pas depuis l'historique : l'argent est chez Stripe. "
-    "Remboursez-le depuis la page du panier, à la distribution."
-)
-
-
-def correction_refusal(txn: Transaction) -> str | None:
-    """Why « Annuler » cannot reverse ``txn``, in French; None when it can.
-
-    A reversal only undoes the ledger. It is sound where the ledger is all
-    there is (an opening balance, cash given back by mistake: the till and
-    the basket read a reversed refund as never made) or where the one other
-    record follows it (a payment recorded by hand or received at the
-    distribution becomes cancelled). An order's debit mirrors its lines and
-    total, which a reversal would leave behind; money paid online sits with
-    Stripe, and what Stripe refunded has left it.
-    """
-    if txn.kind == TransactionKind.OPENING_BALANCE:
-        return None
-    if txn.kind == TransactionKind.REFUND and not _moves_online_money(txn):
-        return None
-    if txn.kind == TransactionKind.PAYMENT:
-        payment = getattr(txn, "payment", None)  # None: not a payment anyone recorded
-        if payment is None:
-            return str(_NOT_FROM_THE_HISTORY)
-        return str(_ONLINE_NOT_CORRECTED) if payment.method == PaymentMethod.ONLINE_CARD else None
-    return str(_NOT_CORRECTED_BY_REVERSAL.get(txn.kind, _NOT_FROM_THE_HISTORY))
-
-
-def _moves_online_money(txn: Transaction) -> bool:
-    return txn.entries.filter(account__kind=AccountKind.ONLINE).exists()
-
-
-@retried_on_conflict
-def transaction_correct(
-    *, txn: Transaction, reason: str, corrected_by, idempotency_key: str | None = None
-) -> Transaction:
-    """Correct a mistaken operation by reversing it; a reversed payment is cancelled.
-
-    Raises `CorrectionRefused` for operations a reversal would not undo
-    (see `correction_refusal`).
-    """
-    refusal = correction_refusal(txn)
-    if refusal:
-        raise CorrectionRefused(refusal)
-    with transaction.atomic():
-        reversal, created = transaction_reverse(
-            txn=txn, reason=reason, posted_by=corrected_by, idempotency_key=idempotency_key
-        )
-        if created:
-            Payment.objects.filter(transaction=txn).update(status=PaymentStatus.CANCELLED)
-    return reversal

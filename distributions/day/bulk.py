@@ -1,5 +1,5 @@
 """« Valider les paniers payés comme déclaré »: what it will do, then doing it,
-one basket per database transaction.
+in chunks of baskets, one database transaction per chunk.
 """
 
 import time
@@ -13,12 +13,18 @@ from cagette.money import ZERO
 from orders.models import Order
 from payments.ledger import retried_on_conflict
 from payments.methods import PaymentMethod
-from payments.models import Payment
-from payments.services import payment_receive
+from payments.models import Payment, PaymentStatus
+from payments.services import payments_receive
 
 from ..models import Distribution
 from ..status import distribution_validate_if_done
-from .pickup import basket_pending, basket_validate, lock_basket
+from .pickup import basket_pending, baskets_validate, lock_baskets
+
+# Baskets validated per database transaction. The first chunk is one basket
+# and each next one twice the last, up to CHUNK: a confirmation short of time
+# (see `bulk_validate`'s ``until``) still commits its first baskets early,
+# and a big day is posted a hundred baskets per round trip.
+CHUNK = 100
 
 
 @dataclass
@@ -126,12 +132,12 @@ def bulk_validate(
     waits for the next confirmation. ``payment_ids`` are the payments it
     showed: a basket whose expected payments changed since (an addition, say)
     waits too, so no money is taken that the admin did not see. ``cheques``
-    gives each cheque's number and bank. Each basket is its own database
-    transaction: one that changed meanwhile (a payment confirmed in another
-    tab) is taken as it now is.
+    gives each cheque's number and bank. Each chunk of baskets (see `CHUNK`)
+    is its own database transaction: a basket that changed meanwhile (a
+    payment confirmed in another tab) is taken as it now is.
 
     ``until``: a `time.monotonic` deadline. Past it, the baskets not reached
-    yet are left in ``later`` for another confirmation (each basket validated
+    yet are left in ``later`` for another confirmation (each chunk validated
     is committed, so stopping between two loses nothing), which keeps one
     request within what a web worker is given.
     """
@@ -140,47 +146,45 @@ def bulk_validate(
     cheques = cheques or {}
     plan = bulk_plan(distribution)
     done = BulkPlan(blocked=plan.blocked)
-    for order, _payments in plan.ready:
-        if order.pk not in listed:
-            continue
+    waiting = [order for order, _payments in plan.ready if order.pk in listed]
+    size = 1
+    while waiting:
         if until is not None and done.ready and time.monotonic() > until:
-            done.later.append(order)
-            continue
-        outcome = _bulk_validate_one(order, validated_by, shown, cheques)
-        if outcome is not None:
-            order, reasons, payments = outcome
+            done.later += waiting
+            break
+        chunk, waiting = waiting[:size], waiting[size:]
+        for order, reasons, payments in _bulk_validate_chunk(chunk, validated_by, shown, cheques):
             if reasons:
                 done.blocked.append((order, reasons))
             else:
                 done.ready.append((order, payments))
+        size = min(2 * size, CHUNK)
     if done.ready:
         distribution_validate_if_done(distribution.pk, validated_by=validated_by)
     return done
 
 
 @retried_on_conflict
-def _bulk_validate_one(order: Order, validated_by, shown, cheques):
-    """One basket of `bulk_validate`, in its own database transaction:
-    ``(order, reasons it waits, payments received)``, or None if done already."""
-    # The basket first, as every change to one basket does (see
+def _bulk_validate_chunk(orders: list[Order], validated_by, shown, cheques) -> list:
+    """Baskets of `bulk_validate` in one database transaction: for each,
+    ``(order, reasons it waits, payments received)``; one done already is left out."""
+    # The baskets first, as every change to one basket does (see
     # `lock_open_basket`): a payment confirmed or marked not paid on the
     # basket page meanwhile is seen here, never raced.
-    order = lock_basket(order)
-    if order.validated_at is not None:
-        return None
-    reasons = _bulk_blockers(order, cheques)
-    if shown is not None and not {p.pk for p in basket_pending(order)} <= shown:
-        reasons.append(_("paiement attendu modifié depuis l'affichage"))
-    if reasons:
-        return order, reasons, []
-    payments = [_receive_as_declared(p, validated_by, cheques) for p in basket_pending(order)]
-    basket_validate(order=order, validated_by=validated_by, distribution_check=False)
-    return order, [], payments
-
-
-def _receive_as_declared(payment: Payment, received_by, cheques) -> Payment:
-    number, bank = cheques.get(payment.pk, ("", ""))
-    number, bank = number or payment.cheque_number, bank or payment.bank
-    return payment_receive(
-        payment=payment, received_by=received_by, cheque_number=number, bank=bank
-    )
+    outcomes = {}
+    for order in lock_baskets([order.pk for order in orders]):
+        if order.validated_at is not None:
+            continue
+        reasons = _bulk_blockers(order, cheques)
+        if shown is not None and not {p.pk for p in basket_pending(order)} <= shown:
+            reasons.append(_("paiement attendu modifié depuis l'affichage"))
+        outcomes[order.pk] = (order, reasons, basket_pending(order))
+    ready = [pk for pk, (_o, reasons, _ps) in outcomes.items() if not reasons]
+    to_receive = [p for pk in ready for p in outcomes[pk][2]]
+    received = payments_receive(payments=to_receive, received_by=validated_by, cheques=cheques)
+    baskets_validate(order_ids=ready, validated_by=validated_by)
+    received = {p.pk: p for p in received if p.status == PaymentStatus.RECEIVED}
+    for pk in ready:
+        order, _reasons, payments = outcomes[pk]
+        outcomes[pk] = (order, [], [received[p.pk] for p in payments if p.pk in received])
+    return [outcomes[order.pk] for order in orders if order.pk in outcomes]

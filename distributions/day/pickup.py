@@ -84,6 +84,21 @@ def basket_validate(*, order: Order, validated_by, distribution_check: bool = Tr
     return order
 
 
+def baskets_validate(*, order_ids: list[int], validated_by) -> None:
+    """Validate many baskets at once, as `basket_validate` does each, in one UPDATE
+    (`bulk_validate`): the caller holds their locks (`lock_baskets`) and has
+    settled their pickup, which is read again here, as the baskets now are."""
+    if not order_ids:
+        return
+    for order in lock_baskets(order_ids):
+        reasons = basket_blockers(order)
+        if reasons:
+            raise BasketNotReady(reasons)
+    Order.objects.filter(pk__in=order_ids, validated_at=None).update(
+        validated_at=timezone.now(), validated_by=validated_by
+    )
+
+
 class BasketLocked(Exception):
     """The basket is validated: it changes only by a reversal in the client's history."""
 
@@ -181,4 +196,16 @@ def lock_basket(order: Order) -> Order:
         .select_related("membership__user", "membership__market", "distribution")
         .prefetch_related("payments")
         .get(pk=order.pk)
+    )
+
+
+def lock_baskets(order_ids: list[int]) -> list[Order]:
+    """Lock many baskets at once, in id order (so two of these never wait on each
+    other in a cycle), each read with its payments."""
+    return list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(pk__in=order_ids)
+        .select_related("membership__user", "membership__market", "distribution")
+        .prefetch_related("payments")
+        .order_by("pk")
     )

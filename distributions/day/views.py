@@ -30,6 +30,7 @@ from .forms import AddPaymentForm, ReceiveForm, RefundForm, manual_methods, on_s
 from .pickup import (
     basket_blockers,
 )
+from .rows import basket_rows
 
 FILTER_LABELS = {
     "": gettext_lazy("Tous"),
@@ -102,7 +103,11 @@ def day_distribution(request, distribution_id):
     totals = day_totals(baskets)
     context = {
         "distribution": as_read(distribution, count=totals["count"], validated=totals["validated"]),
-        "rows": day_baskets_search(shown, search).order_by("number"),
+        "rows": basket_rows(
+            day_baskets_search(shown, search).order_by("number"),
+            market_slug=request.market.slug,
+            distribution_id=distribution.pk,
+        ),
         "totals": totals,
         "filter_links": _filter_links(active, search, totals),
         "active_filter": active,

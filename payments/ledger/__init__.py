@@ -3,6 +3,8 @@
 - `accounts`: the chart of accounts (system accounts, sales, one per client);
 - `posting`: the one posting service (`transaction_post`, `transaction_reverse`),
   its locks, retries and specific exceptions;
+- `batch`: many postings in one statement (payments received in bulk);
+- `corrections`: « Annuler », an operation corrected by its reversal;
 - `balances`: the « Solde des clients » reading of the client accounts;
 - `checks`: what ``manage.py check_ledger`` verifies over the whole database;
 - `check_runs`: the nightly job's runs of those checks, and the superusers' alarm.
@@ -13,7 +15,15 @@ May import `accounts`, `cagette` and what `payments` describes its rows with
 domain app.
 """
 
-from .accounts import client_account, client_ref, market_account, market_ref, sales_account
+from .accounts import (
+    client_account,
+    client_accounts,
+    client_ref,
+    market_account,
+    market_ref,
+    sales_account,
+)
+from .batch import Posting, payment_key, payments_post, transactions_post_batch
 from .posting import (
     AlreadyReversedError,
     CrossMarketError,
@@ -35,14 +45,19 @@ __all__ = [
     "InvalidAmountError",
     "LedgerError",
     "Leg",
+    "Posting",
     "UnbalancedTransactionError",
     "accounts_lock",
     "client_account",
+    "client_accounts",
     "client_ref",
     "market_account",
     "market_ref",
+    "payment_key",
+    "payments_post",
     "retried_on_conflict",
     "sales_account",
     "transaction_post",
     "transaction_reverse",
+    "transactions_post_batch",
 ]

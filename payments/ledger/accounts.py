@@ -63,6 +63,16 @@ def client_account(membership: Membership) -> Account:
     return account
 
 
+def client_accounts(memberships) -> dict[int, Account]:
+    """Each membership's client account, by membership id: one query for those
+    that exist, `client_account` for a missing one."""
+    found = {a.membership_id: a for a in Account.objects.filter(membership__in=memberships)}
+    for membership in memberships:
+        if membership.pk not in found:
+            found[membership.pk] = client_account(membership)
+    return found
+
+
 # (database, market id, kind, membership id) -> account id, for this process.
 _IDS: dict[tuple, int] = {}
 _IDS_MAX = 100_000  # a bound, far above any market's clients: forgotten past it
