@@ -240,18 +240,23 @@ def transaction_post(
         reason=reason,
         order=order,
     )
+    if not _rows_write(market, txn, legs, deltas):
+        return _conflicting(market, idempotency_key, reverses), False
+    return txn, True
+
+
+def _rows_write(market: Market, txn: Transaction, legs: Sequence[Leg], deltas) -> bool:
+    """`rows_write`, with the legs' accounts read again if one of them is not
+    the row it says (nothing was written then)."""
     try:
-        written = rows_write(txn, legs, deltas)
-    except StaleAccounts:  # a remembered account is gone: read again, nothing was written
+        return rows_write(txn, legs, deltas)
+    except StaleAccounts:
         legs = [Leg(ref_refresh(leg.account), leg.amount) for leg in legs]
         _validate_legs(market, legs)
         deltas = defaultdict(Decimal)
         for leg in legs:
             deltas[leg.account.pk] += leg.amount
-        written = rows_write(txn, legs, deltas)
-    if not written:
-        return _conflicting(market, idempotency_key, reverses), False
-    return txn, True
+        return rows_write(txn, legs, deltas)
 
 
 def _already_posted(market: Market, idempotency_key: str | None) -> Transaction | None:
