@@ -252,3 +252,29 @@ class OrderLine(models.Model):
     @property
     def amount(self) -> Decimal:
         return round_cents(self.quantity * self.unit_price)
+
+
+class OrderMoney(models.Model):
+    """Per order, the sums `orders.money` reads, each computed once: a database view.
+
+    ``received`` and ``pending`` sum the order's received and expected payments;
+    ``refunded`` sums the client's side of the refunds tied to the order, a
+    refund later reversed left out. The view (migration 0009) has one row per
+    order, zeros where nothing was paid; it aggregates each order's payments and
+    refunds on their own, so a page of baskets reads them once per basket
+    rather than once per figure that uses them.
+    """
+
+    order = models.OneToOneField(
+        Order, on_delete=models.DO_NOTHING, primary_key=True, related_name="money"
+    )
+    received = models.DecimalField(max_digits=14, decimal_places=2)
+    pending = models.DecimalField(max_digits=14, decimal_places=2)
+    refunded = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        managed = False
+        db_table = "orders_order_money"
+
+    def __str__(self):
+        return f"Argent du panier {self.order_id}"

@@ -15,6 +15,10 @@ A refund rule therefore changes in one place.
 - **uncovered**: what no payment, received or expected, covers yet;
   **overpaid**: what was received beyond the total.
 
+Which payments and refunds count is written once, in the view behind
+`orders.models.OrderMoney` (received and expected payments, refunds not
+reversed); the figures above are built here from its sums.
+
 May import `payments` (models, methods) and `orders.models`, never
 `distributions`: the distribution's figures are sums over its orders.
 """
@@ -28,10 +32,8 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -40,7 +42,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from cagette.money import ZERO
 from payments.methods import CAGNOTTE
-from payments.models import MONEY, AccountKind, Entry, Payment, PaymentStatus, TransactionKind
+from payments.models import MONEY, Payment, PaymentStatus
 
 from .models import Order
 
@@ -50,44 +52,23 @@ MONEY_FIELD = DecimalField(**MONEY)
 ON_BALANCE = ["", CAGNOTTE]
 
 
-def _per_order_sum(queryset, order_field: str):
-    """A subquery: the ``amount`` of ``queryset`` summed for the outer order, zero if none."""
-    summed = (
-        queryset.filter(**{order_field: OuterRef("pk")})
-        .order_by()
-        .values(order_field)
-        .annotate(sum=Sum("amount"))
-        .values("sum")
-    )
-    return Coalesce(
-        Subquery(summed, output_field=MONEY_FIELD), Value(ZERO), output_field=MONEY_FIELD
-    )
-
-
-def refund_client_entries() -> QuerySet[Entry]:
-    """The client's side (positive) of each refund tied to an order, reversed ones left out."""
-    return Entry.objects.filter(
-        account__kind=AccountKind.CLIENT,
-        transaction__kind=TransactionKind.REFUND,
-        transaction__reversal__isnull=True,
-    )
-
-
 def with_money(orders: QuerySet[Order]) -> QuerySet[Order]:
     """``orders`` annotated with ``received``, ``refunded``, ``pending``, ``on_balance``,
-    ``paid`` and ``due`` (see the module's docstring), in the same query."""
-    received = _per_order_sum(Payment.objects.filter(status=PaymentStatus.RECEIVED), "order")
-    refunded = _per_order_sum(refund_client_entries(), "transaction__order")
-    pending = _per_order_sum(Payment.objects.filter(status=PaymentStatus.PENDING), "order")
-    return (
-        orders.annotate(
-            refunded=refunded,
-            received=ExpressionWrapper(received - refunded, output_field=MONEY_FIELD),
-            pending=pending,
-            on_balance=ExpressionWrapper(Q(payment_method__in=ON_BALANCE), BooleanField()),
-        )
-        .annotate(paid=Case(When(on_balance=True, then=F("total")), default=F("received")))
-        .annotate(due=Greatest(F("total") - F("paid"), Value(ZERO), output_field=MONEY_FIELD))
+    ``paid`` and ``due`` (see the module's docstring), in the same query.
+
+    The sums come from `OrderMoney`, joined once: each is aggregated once per
+    order, however many figures read it (``paid`` and ``due`` are read from
+    ``received``)."""
+    received = F("money__received") - F("money__refunded")
+    on_balance = Q(payment_method__in=ON_BALANCE)
+    paid = Case(When(on_balance, then=F("total")), default=received, output_field=MONEY_FIELD)
+    return orders.annotate(
+        refunded=F("money__refunded"),
+        received=ExpressionWrapper(received, output_field=MONEY_FIELD),
+        pending=F("money__pending"),
+        on_balance=ExpressionWrapper(on_balance, BooleanField()),
+        paid=paid,
+        due=Greatest(F("total") - paid, Value(ZERO), output_field=MONEY_FIELD),
     )
 
 

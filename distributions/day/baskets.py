@@ -23,9 +23,10 @@ def day_baskets(distribution: Distribution) -> QuerySet[Order]:
     `orders.money.with_money` reads it (``received``, ``pending``, ``paid``,
     ``due``...) and ``is_new``: the client's first order in this market (no lower number).
     """
-    earlier = Order.objects.filter(
-        market=OuterRef("market"), membership=OuterRef("membership"), number__lt=OuterRef("number")
-    )
+    # A membership is of one market: its earlier orders are this market's. Matched
+    # on the membership alone, they are read by its index, a few rows per basket,
+    # not by the market's numbers, every earlier basket of the day for each one.
+    earlier = Order.objects.filter(membership=OuterRef("membership"), number__lt=OuterRef("number"))
     return with_money(
         Order.objects.filter(distribution=distribution)
         .select_related("membership__user", "membership__account", "validated_by")
