@@ -88,7 +88,9 @@ def _payment_label(method: PaymentMethod, cheque_number: str = "") -> str:
         return str(payment_wording(method, cheque_number))
 
 
-def _post_payment(*, membership, method, amount, label, posted_by, date, key, order=None):
+def _post_payment(
+    *, membership, method, amount, label, posted_by, date, key, order=None, record=None
+):
     """Money received: the method's money account debited, the client credited."""
     return transaction_post(
         market=membership.market,
@@ -102,6 +104,7 @@ def _post_payment(*, membership, method, amount, label, posted_by, date, key, or
         date=date,
         idempotency_key=key,
         order=order,
+        record=record,
     )
 
 
@@ -142,6 +145,22 @@ def payment_record(
     """
     method = PaymentMethod(method)
     paid_on = paid_on or timezone.localdate()
+    payment = Payment(
+        market=membership.market,
+        membership=membership,
+        method=method,
+        amount=amount,
+        status=PaymentStatus.RECEIVED,
+        reference=reference or (order.reference if order else ""),
+        cheque_number=cheque_number,
+        bank=bank,
+        paid_on=paid_on,
+        created_by=recorded_by,
+        received_at=timezone.now(),
+        received_by=recorded_by,
+        order=order,
+        distribution=order.distribution if order else None,
+    )
     with transaction.atomic():
         txn, created = _post_payment(
             membership=membership,
@@ -152,26 +171,9 @@ def payment_record(
             date=paid_on,
             key=idempotency_key,
             order=order,
+            record=payment,  # written with the transaction, in its statement
         )
-        if not created:
-            return txn.payment
-        return Payment.objects.create(
-            market=membership.market,
-            membership=membership,
-            method=method,
-            amount=amount,
-            status=PaymentStatus.RECEIVED,
-            reference=reference or (order.reference if order else ""),
-            cheque_number=cheque_number,
-            bank=bank,
-            paid_on=paid_on,
-            created_by=recorded_by,
-            received_at=timezone.now(),
-            received_by=recorded_by,
-            transaction=txn,
-            order=order,
-            distribution=order.distribution if order else None,
-        )
+    return payment if created else txn.payment
 
 
 class PaymentStateError(Exception):

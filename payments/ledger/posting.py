@@ -206,21 +206,21 @@ def transaction_post(
     reverses: Transaction | None = None,
     reason: str = "",
     order=None,
+    record=None,
 ) -> tuple[Transaction, bool]:
     """Post one balanced transaction; return ``(transaction, created)``.
 
     With an ``idempotency_key`` already used in this market, nothing is posted
     and the first transaction is returned with ``created=False``. ``floors``
-    maps client accounts to the least they must still hold afterwards.
+    maps client accounts to the least they must still hold afterwards. ``record``:
+    an unsaved row pointing to the transaction (a `Payment`), written with it.
 
     Always inside an atomic block (`retried_on_conflict` opens one), with no
     savepoint of its own: every refusal is raised before the first write, so
     a caller that catches it can carry on.
     """
     _validate_legs(market, legs)
-    deltas: dict[int, Decimal] = defaultdict(Decimal)
-    for leg in legs:
-        deltas[leg.account.pk] += leg.amount
+    deltas = _deltas(legs)
     locked = _floor_locks(legs, floors or {})
     try:
         _check_floors(locked, deltas, floors or {})
@@ -240,23 +240,27 @@ def transaction_post(
         reason=reason,
         order=order,
     )
-    if not _rows_write(market, txn, legs, deltas):
+    if not _rows_write(market, txn, legs, deltas, record):
         return _conflicting(market, idempotency_key, reverses), False
     return txn, True
 
 
-def _rows_write(market: Market, txn: Transaction, legs: Sequence[Leg], deltas) -> bool:
+def _deltas(legs: Sequence[Leg]) -> dict[int, Decimal]:
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for leg in legs:
+        deltas[leg.account.pk] += leg.amount
+    return deltas
+
+
+def _rows_write(market: Market, txn: Transaction, legs: Sequence[Leg], deltas, record) -> bool:
     """`rows_write`, with the legs' accounts read again if one of them is not
     the row it says (nothing was written then)."""
     try:
-        return rows_write(txn, legs, deltas)
+        return rows_write(txn, legs, deltas, record)
     except StaleAccounts:
         legs = [Leg(ref_refresh(leg.account), leg.amount) for leg in legs]
         _validate_legs(market, legs)
-        deltas = defaultdict(Decimal)
-        for leg in legs:
-            deltas[leg.account.pk] += leg.amount
-        return rows_write(txn, legs, deltas)
+        return rows_write(txn, legs, _deltas(legs), record)
 
 
 def _already_posted(market: Market, idempotency_key: str | None) -> Transaction | None:

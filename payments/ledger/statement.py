@@ -50,9 +50,29 @@ def _column_type(name: str) -> str:
     return Transaction._meta.get_field(name.removesuffix("_id")).db_type(connection)
 
 
+def _record_fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _record_sql(model) -> str:
+    """The row written with the transaction (a payment, say), its ``transaction`` the new one."""
+    fields = _record_fields(model)
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    values = ", ".join(
+        "txn.id" if f.name == "transaction" else f"%(record_{f.column})s::{f.db_type(connection)}"
+        for f in fields
+    )
+    return f"""
+    record AS (
+        INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {values} FROM txn RETURNING "id"
+    ),"""
+
+
 @functools.cache
-def _sql() -> str:
+def _sql(record_model=None) -> str:
     txn, entry, account = (m._meta.db_table for m in (Transaction, Entry, Account))
+    record = _record_sql(record_model) if record_model is not None else ""
+    record_id = "(SELECT id FROM record)" if record_model is not None else "NULL"
     columns = ", ".join(f'"{name}"' for name in TRANSACTION_FIELDS)
     values = ", ".join(f"%({name})s::{_column_type(name)}" for name in TRANSACTION_FIELDS)
     return f"""
@@ -76,7 +96,7 @@ def _sql() -> str:
             WITH ORDINALITY AS leg (account_id, amount, n)
         ORDER BY leg.n
         RETURNING "id"
-    ),
+    ),{record}
     delta (id, amount) AS (
         SELECT * FROM unnest(%(delta_accounts)s::bigint[], %(delta_amounts)s::numeric[])
     ),
@@ -92,15 +112,23 @@ def _sql() -> str:
         WHERE a.id = delta.id
         RETURNING a.id
     )
-    SELECT checked.n, txn.id, (SELECT count(*) FROM entries), (SELECT count(*) FROM balances)
+    SELECT checked.n, txn.id, (SELECT count(*) FROM entries), (SELECT count(*) FROM balances),
+        {record_id}
     FROM checked LEFT JOIN txn ON true
     """
 
 
-def rows_write(txn: Transaction, legs: Sequence, deltas: Mapping[int, Decimal]) -> bool:
+def rows_write(
+    txn: Transaction, legs: Sequence, deltas: Mapping[int, Decimal], record=None
+) -> bool:
     """Write ``txn`` (unsaved), its ``legs`` and the balances; False if the
     transaction was already there (nothing written). `StaleAccounts` if an
-    account of the legs is not the row it says (nothing written)."""
+    account of the legs is not the row it says (nothing written).
+
+    ``record``: an unsaved row with a ``transaction`` key (a `Payment`),
+    written in the same statement, pointing to ``txn``: the posting then
+    holds its locks for no other round trip before COMMIT.
+    """
     deltas = {pk: delta for pk, delta in deltas.items() if delta}
     accounts = list({leg.account.pk: leg.account for leg in legs}.values())
     params = {name: getattr(txn, name) for name in TRANSACTION_FIELDS}
@@ -116,9 +144,14 @@ def rows_write(txn: Transaction, legs: Sequence, deltas: Mapping[int, Decimal]) 
         "delta_amounts": list(deltas.values()),
         "client": AccountKind.CLIENT.value,
     }
+    if record is not None:
+        for field in _record_fields(type(record)):
+            if field.name != "transaction":
+                value = field.pre_save(record, add=True)
+                params[f"record_{field.column}"] = field.get_db_prep_save(value, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_sql(), params)
-        checked, pk, entries, balances = cursor.fetchone()
+        cursor.execute(_sql(None if record is None else type(record)), params)
+        checked, pk, entries, balances, record_pk = cursor.fetchone()
     if checked != len(accounts):
         raise StaleAccounts([a.pk for a in accounts])
     if pk is None:
@@ -128,4 +161,8 @@ def rows_write(txn: Transaction, legs: Sequence, deltas: Mapping[int, Decimal]) 
     txn.pk = pk
     txn._state.adding = False
     txn._state.db = connection.alias
+    if record is not None:
+        record.pk, record.transaction = record_pk, txn
+        record._state.adding = False
+        record._state.db = connection.alias
     return True

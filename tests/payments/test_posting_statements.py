@@ -38,7 +38,7 @@ from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-PAYMENT_RECORD_STATEMENTS = 4
+PAYMENT_RECORD_STATEMENTS = 3
 PAYMENT_RECEIVE_STATEMENTS = 7
 ORDER_POSTING_STATEMENTS = 2
 
@@ -195,3 +195,25 @@ def test_an_account_created_by_a_transaction_that_rolls_back_is_not_remembered(
         market_ref(market, AccountKind.BANK)  # created now, and kept
     remembered = {k[2] for k in accounts_module._IDS if k[1] == market.pk}
     assert remembered == {"bank"}
+
+
+def test_a_payment_written_in_its_posting_statement_reads_back_as_it_was_recorded(
+    member, treasurer
+):
+    recorded = payment_record(
+        membership=member,
+        method=PaymentMethod.CHEQUE,
+        amount=Decimal("23.45"),
+        recorded_by=treasurer.user,
+        reference="CONTRAT-7",
+        cheque_number="0001234",
+        bank="Crédit Agricole",
+    )
+
+    stored = Payment.objects.select_related("transaction").get(pk=recorded.pk)
+    fields = ("market_id", "membership_id", "method", "amount", "status", "reference")
+    fields += ("cheque_number", "bank", "paid_on", "created_by_id", "received_by_id")
+    assert [getattr(stored, f) for f in fields] == [getattr(recorded, f) for f in fields]
+    assert stored.received_at == recorded.received_at and stored.created_at is not None
+    assert stored.transaction == recorded.transaction
+    assert stored.transaction.entries.count() == 2

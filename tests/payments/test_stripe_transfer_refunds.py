@@ -335,9 +335,9 @@ def locks(monkeypatch):
         calls.append(sorted(account_ids))
         return original_lock(account_ids)
 
-    def write_spy(txn, legs, deltas):
+    def write_spy(txn, legs, deltas, record=None):
         calls.append(sorted(pk for pk, delta in deltas.items() if delta))
-        return original_write(txn, legs, deltas)
+        return original_write(txn, legs, deltas, record)
 
     monkeypatch.setattr(ledger, "_lock_accounts", lock_spy)
     monkeypatch.setattr(ledger, "rows_write", write_spy)
