@@ -7,10 +7,14 @@ imaginary HTTPS proxy: each request says ``X-Forwarded-Proto: https``) on the
 demo data (``seed_demo``) in ``cagette_bench_pages`` (see `bench/_common.py`).
 gunicorn with ``--workers`` processes; the load comes from Debian's ``wrk``
 (``apt-get install wrk``) or, when it is missing, a small threaded client,
-with ``--connections`` connections for ``--seconds`` per page. The login page
+with ``--connections`` connections for ``--seconds`` per page, after
+``--warmup`` seconds of the same load that are not counted (every worker has
+then compiled its templates and opened its database connection). The login page
 is the floor; each key page is fetched with a session logged in through the
-login form (the admin; « Mon compte » as the demo client). Last line: each
-page's requests per second divided by the login page's.
+login form (the admin; « Mon compte » as the demo client), by the same gunicorn.
+Each page's line says how many database connections the workers opened while
+it was measured: production keeps them (``CONN_MAX_AGE``), so it is 0. Last
+line: each page's requests per second divided by the login page's.
 """
 
 import argparse
@@ -34,6 +38,7 @@ URL = django_setup("pages")
 import os  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from accounts.models import Membership, Role  # noqa: E402
@@ -152,11 +157,30 @@ def rate_threads(port, path, cookies, connections, seconds) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
+def backends() -> set[int]:
+    """The server processes connected to the benchmark's database, but this one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def measure(rate, port, path, cookies, args) -> tuple[float, int]:
+    """Requests per second on ``path``, and the connections opened meanwhile."""
+    rate(port, path, cookies, args.connections, args.warmup)
+    before = backends()
+    per_second = rate(port, path, cookies, args.connections, args.seconds)
+    return per_second, len(backends() - before)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     call_command("seed_demo", verbosity=0)
     pages = page_urls()
@@ -179,8 +203,9 @@ def main() -> None:
             cookies = sessions[who] if who else {}
             status, _text = request(port, "GET", path, dict(cookies))
             assert status == 200, f"{path}: {status}"
-            rates[name] = rate(port, path, cookies, args.connections, args.seconds)
-            print(f"{name:<12} {path:<60} {rates[name]:8.1f} req/s", flush=True)
+            rates[name], opened = measure(rate, port, path, cookies, args)
+            line = f"{name:<12} {path:<60} {rates[name]:8.1f} req/s"
+            print(f"{line}  ({opened} connections opened)", flush=True)
     finally:
         process.terminate()
         process.wait(timeout=30)
