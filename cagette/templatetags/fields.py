@@ -1,11 +1,13 @@
-"""``{% form_fields form %}``: a form's fields as Bootstrap 5 markup, built in Python.
+"""Form fields built in Python, for pages shown often whose forms are plain.
 
-The markup is the one crispy-forms' bootstrap5 pack gives a plain form (the
-form-wide errors, the hidden fields, then each field's label, widget, errors and
-help text), for pages shown often whose forms are plain: crispy renders a dozen
-templates per field, which cost a client's history page a fifth of its time.
-Only the widgets those forms use are known here (inputs and single selects);
-any other is a `FieldWidgetUnknown`, and its form keeps ``{% crispy %}``.
+``{% form_fields form %}`` gives the markup crispy-forms' bootstrap5 pack gives
+a plain form (the form-wide errors, the hidden fields, then each field's label,
+widget, errors and help text); ``{% widget field %}`` the widget ``{{ field }}``
+gives. Both without templates: crispy renders a dozen per field, Django two or
+three per widget, which cost a client's history page a fifth of its time and a
+basket's page a tenth. Only the widgets those forms use are known here (inputs
+and single selects); any other is a `FieldWidgetUnknown`, and its form keeps
+``{% crispy %}`` or ``{{ field }}``.
 """
 
 from django import forms, template
@@ -24,7 +26,7 @@ class FieldWidgetUnknown(TypeError):
 @register.simple_tag
 def form_fields(form: forms.Form) -> SafeString:
     parts = [_form_errors(form)]
-    parts += [_widget(field) for field in form.hidden_fields()]
+    parts += [_widget(field, _attrs(field)) for field in form.hidden_fields()]
     parts += [_field(field) for field in form.visible_fields()]
     return mark_safe("".join(parts))
 
@@ -69,13 +71,28 @@ def _field(field) -> str:
         '<div id="div_{}" class="mb-3">{}{}{}{}</div>',
         field.auto_id,
         label,
-        _widget(field),
+        _widget(field, _attrs(field)),
         errors,
         help_text,
     )
 
 
+@register.simple_tag
+def widget(field) -> SafeString:
+    """``{{ field }}``: the widget with the attributes Django gives it."""
+    if field.field.show_hidden_initial:
+        raise FieldWidgetUnknown(f"{field.html_name} shows its initial value: use {{{{ field }}}}")
+    return _widget(field, _with_id(field, field.build_widget_attrs({})))
+
+
+def _with_id(field, attrs: dict) -> dict:
+    if field.auto_id and "id" not in field.field.widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    return attrs
+
+
 def _attrs(field) -> dict:
+    """The attributes crispy gives the widget: its classes, and what describes it."""
     widget = field.field.widget
     attrs = dict(widget.attrs)
     if not widget.is_hidden:
@@ -90,15 +107,15 @@ def _attrs(field) -> dict:
         described.append(f"{field.auto_id}_error")
     if described:
         attrs["aria-describedby"] = " ".join(described)
-    if field.auto_id and "id" not in widget.attrs:
-        attrs.setdefault("id", field.auto_id)
-    return attrs
+    return _with_id(field, attrs)
 
 
-def _widget(field) -> str:
+def _widget(field, attrs: dict) -> str:
     widget = field.field.widget
+    if field.field.localize:
+        widget.is_localized = True
     if isinstance(widget, Select) and not widget.allow_multiple_selected:
-        context = widget.get_context(field.html_name, field.value(), _attrs(field))["widget"]
+        context = widget.get_context(field.html_name, field.value(), attrs)["widget"]
         return format_html(
             '<select name="{}"{}>{}</select>',
             context["name"],
@@ -106,7 +123,7 @@ def _widget(field) -> str:
             _options(context),
         )
     if isinstance(widget, Input) and not isinstance(widget, FileInput):
-        context = widget.get_context(field.html_name, field.value(), _attrs(field))["widget"]
+        context = widget.get_context(field.html_name, field.value(), attrs)["widget"]
         value = context["value"]
         return format_html(
             '<input type="{}" name="{}"{}{}>',

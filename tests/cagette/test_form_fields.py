@@ -1,5 +1,7 @@
-"""``{% form_fields %}`` gives the markup ``{% crispy %}`` gives, elements and attributes alike."""
+"""``{% form_fields %}`` gives the markup ``{% crispy %}`` gives, and ``{% widget %}`` the
+markup ``{{ field }}`` gives: elements and attributes alike."""
 
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -7,7 +9,9 @@ from django import forms
 from django.template import engines
 
 from cagette.templatetags.fields import FieldWidgetUnknown
+from distributions.day.forms import AddPaymentForm, RefundForm
 from payments.forms import OpeningBalanceForm, PaymentForm
+from payments.methods import PaymentMethod
 from payments.views.clients import MANUAL_METHODS
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -32,9 +36,9 @@ class _Elements(HTMLParser):
             self.found.append(" ".join(data.split()))
 
 
-def _elements(template: str, form) -> list:
+def _elements(template: str, form, **context) -> list:
     parser = _Elements()
-    parser.feed(engines["django"].from_string(template).render({"form": form}))
+    parser.feed(engines["django"].from_string(template).render({"form": form, **context}))
     return parser.found
 
 
@@ -97,3 +101,28 @@ def test_a_widget_it_does_not_know_is_refused():
 
     with pytest.raises(FieldWidgetUnknown):
         _form_fields(Notes())
+
+
+BASKET_FORMS = {
+    "fresh added payment": lambda: AddPaymentForm(
+        methods=[PaymentMethod.CASH, PaymentMethod.CHEQUE], amount=Decimal("12.50")
+    ),
+    "added payment with errors": lambda: AddPaymentForm(
+        {"ajout-method": "cheque", "ajout-amount": "douze", "ajout-bank": "<La Poste>"},
+        methods=[PaymentMethod.CASH, PaymentMethod.CHEQUE],
+    ),
+    "fresh change": lambda: RefundForm(amount=Decimal("3.20")),
+    "change with errors": lambda: RefundForm({"monnaie-amount": ""}),
+    "opening balance with help": lambda: OpeningBalanceForm(initial={"form_token": TOKEN}),
+}
+
+
+@pytest.mark.parametrize("make", BASKET_FORMS.values(), ids=BASKET_FORMS.keys())
+def test_each_widget_is_the_one_django_renders(make):
+    form = make()
+    if form.is_bound:
+        form.is_valid()
+
+    for field in form:
+        django = _elements("{{ field }}", form, field=field)
+        assert _elements("{% load fields %}{% widget field %}", form, field=field) == django
