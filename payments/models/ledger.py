@@ -243,15 +243,14 @@ class EntryQuerySet(models.QuerySet):
         the order the entries were posted (date, then transaction, then entry).
         """
         return (
-            # One join per row's own transaction; what it refers to comes in a
-            # few small queries, each only when some row refers to something.
-            # Joining all of it (a dozen outer joins) made PostgreSQL spend
-            # several milliseconds planning each page of the history.
-            self.select_related("transaction__created_by")
+            # The row's transaction, its author and its reversal are joined; what
+            # else it refers to comes in a few small queries, each only when some
+            # row refers to something. Joining all of it (a dozen outer joins) made
+            # PostgreSQL spend several milliseconds planning each page of the history.
+            self.select_related("transaction__created_by", "transaction__reversal")
             .prefetch_related(
                 _transaction_related("payment", "distribution"),
                 _transaction_related("order", "distribution"),
-                "transaction__reversal",
                 # What the labels are rendered from (`Transaction.display_label`).
                 _transaction_related("reverses", "order__distribution", "payment"),
             )
