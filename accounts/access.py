@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 
 from .models import STAFF_ROLES, Membership, Role
@@ -18,16 +18,24 @@ from .models import STAFF_ROLES, Membership, Role
 SESSION_MARKET_KEY = "market_slug"
 
 
-def get_membership_for_user(user, market_slug: str) -> Membership:
-    return get_object_or_404(
-        Membership.objects.select_related("market", "user"), market__slug=market_slug, user=user
-    )
+def memberships_of(user) -> list[Membership]:
+    """The person's memberships with their markets, by market name."""
+    return list(user.memberships.select_related("market", "user").order_by("market__name"))
+
+
+def get_membership_for_user(user, market_slug: str, memberships=None) -> Membership:
+    """The person's membership in the market (404 if none), among ``memberships`` if given."""
+    for membership in memberships_of(user) if memberships is None else memberships:
+        if membership.market.slug == market_slug:
+            return membership
+    raise Http404
 
 
 def market_view(*roles: str):
     """Decorate a view taking ``(request, market_slug, ...)``.
 
-    Sets ``request.market`` and ``request.membership``; with ``roles``, only
+    Sets ``request.market`` and ``request.membership`` (and
+    ``request.my_memberships``, all of the person's); with ``roles``, only
     those roles may enter.
     """
 
@@ -35,7 +43,10 @@ def market_view(*roles: str):
         @login_required
         @wraps(view)
         def wrapper(request, market_slug, *args, **kwargs):
-            membership = get_membership_for_user(request.user, market_slug)
+            # Read once for both: the market switcher of every page lists them
+            # (`accounts.context_processors.markets`).
+            request.my_memberships = memberships_of(request.user)
+            membership = get_membership_for_user(request.user, market_slug, request.my_memberships)
             # Set before the role check: the 403 page leads back to this market's home.
             request.market = membership.market
             request.membership = membership

@@ -1,3 +1,6 @@
+from .access import memberships_of
+
+
 def markets(request):
     """The signed-in person's markets, for the market switcher."""
     user = getattr(request, "user", None)
@@ -5,6 +8,8 @@ def markets(request):
         return {}
 
     def my_memberships():
-        return list(user.memberships.select_related("market").order_by("market__name"))
+        # A market page read them already (`accounts.access.market_view`).
+        memberships = getattr(request, "my_memberships", None)
+        return memberships_of(user) if memberships is None else memberships
 
     return {"my_memberships": my_memberships}

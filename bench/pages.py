@@ -1,16 +1,22 @@
 """Benchmark the key pages under gunicorn vs the login page, in one run.
 
     .venv/bin/python bench/pages.py [--seconds 10] [--connections 8] [--workers 4]
+        [--warmup 2] [--rounds 5]
 
 Production settings (DEBUG=0, collectstatic into a temporary folder, an
 imaginary HTTPS proxy: each request says ``X-Forwarded-Proto: https``) on the
 demo data (``seed_demo``) in ``cagette_bench_pages`` (see `bench/_common.py`).
 gunicorn with ``--workers`` processes; the load comes from Debian's ``wrk``
 (``apt-get install wrk``) or, when it is missing, a small threaded client,
-with ``--connections`` connections for ``--seconds`` per page. The login page
+with ``--connections`` connections for ``--seconds`` per page, after
+``--warmup`` seconds of the same load that are not counted (every worker has
+then compiled its templates and opened its database connection). The pages take
+turns (``--rounds``), so that the machine's other work weighs on each alike. The login page
 is the floor; each key page is fetched with a session logged in through the
-login form (the admin; « Mon compte » as the demo client). Last line: each
-page's requests per second divided by the login page's.
+login form (the admin; « Mon compte » as the demo client), by the same gunicorn.
+Each page's line says how many database connections the workers opened while
+it was measured: production keeps them (``CONN_MAX_AGE``), so it is 0. Last
+line: each page's requests per second divided by the login page's.
 """
 
 import argparse
@@ -34,6 +40,7 @@ URL = django_setup("pages")
 import os  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from accounts.models import Membership, Role  # noqa: E402
@@ -152,11 +159,46 @@ def rate_threads(port, path, cookies, connections, seconds) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
+def backends() -> set[int]:
+    """The server processes connected to the benchmark's database, but this one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def measure(rate, port, pages: dict, sessions: dict, args) -> dict[str, tuple[float, int]]:
+    """Each page's requests per second, and the connections opened while it was measured.
+
+    The pages take turns, ``--rounds`` times for ``--seconds / --rounds`` each (whole
+    seconds), so that whatever else the machine does meanwhile weighs on all of
+    them alike.
+    """
+    targets = {name: (path, sessions[who] if who else {}) for name, (path, who) in pages.items()}
+    for path, cookies in targets.values():
+        status, _text = request(port, "GET", path, dict(cookies))
+        assert status == 200, f"{path}: {status}"
+        rate(port, path, cookies, args.connections, args.warmup)
+    rates = {name: [] for name in targets}
+    opened = dict.fromkeys(targets, 0)
+    turn = max(1, args.seconds // args.rounds)  # wrk counts whole seconds
+    for _round in range(args.rounds):
+        for name, (path, cookies) in targets.items():
+            before = backends()
+            rates[name].append(rate(port, path, cookies, args.connections, turn))
+            opened[name] += len(backends() - before)
+    return {name: (sum(r) / len(r), opened[name]) for name, r in rates.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     call_command("seed_demo", verbosity=0)
     pages = page_urls()
@@ -174,16 +216,14 @@ def main() -> None:
     process, port = gunicorn_start(env, args.workers, log)
     try:
         sessions = {who: login(port, who) for who in (ADMIN, CLIENT)}
-        rates = {}
-        for name, (path, who) in pages.items():
-            cookies = sessions[who] if who else {}
-            status, _text = request(port, "GET", path, dict(cookies))
-            assert status == 200, f"{path}: {status}"
-            rates[name] = rate(port, path, cookies, args.connections, args.seconds)
-            print(f"{name:<12} {path:<60} {rates[name]:8.1f} req/s", flush=True)
+        measured = measure(rate, port, pages, sessions, args)
+        for name, (per_second, opened) in measured.items():
+            line = f"{name:<12} {pages[name][0]:<60} {per_second:8.1f} req/s"
+            print(f"{line}  ({opened} connections opened)", flush=True)
     finally:
         process.terminate()
         process.wait(timeout=30)
+    rates = {name: per_second for name, (per_second, _opened) in measured.items()}
     floor = rates.pop("login")
     print(" ".join(f"{name}={value / floor:.2f}" for name, value in rates.items()))
 

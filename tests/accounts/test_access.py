@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from payments.models import Payment, Transaction
@@ -219,3 +221,16 @@ def test_the_500_page_needs_no_context(db):
 
     assert "Erreur du serveur" in page
     assert 'href="/"' in page
+
+
+def test_a_page_reads_the_persons_memberships_once_for_access_and_market_switcher(
+    login, market, other_market, member
+):
+    MembershipFactory(user=member.user, market=other_market)
+    browser = login(member)
+    with CaptureQueriesContext(connection) as queries:
+        page = browser.get(_url("my_account", market)).content.decode()
+    read = [q["sql"] for q in queries if q["sql"].startswith('SELECT "accounts_membership"')]
+    assert len(read) == 1
+    # The switcher lists both markets, from that one read.
+    assert reverse("market_home", args=[other_market.slug]) in page
