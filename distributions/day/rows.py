@@ -10,6 +10,8 @@ and ``data-label`` attributes, which ``table-stack`` turns into one card per
 basket on a phone. The template places the rows in its table.
 """
 
+import html
+
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -100,21 +102,27 @@ def basket_rows(baskets, *, market_slug: str, distribution_id: int) -> list[Orde
 
 
 def _row(order: Order, url: str, row_format: str, marks) -> SafeString:
+    # Escaped here, once, with the standard library: the client's name and the
+    # payment's label come from people; amounts are digits, a comma, spaces
+    # and « € »; the marks are markup already. (`format_html` escaping each of
+    # the dozen values through Django's lazy-aware wrapper was a third of a row.)
     held = order.membership.account.held
     cagnotte = order.on_balance and order.in_cagnotte_mode
-    due = format_html('<span class="balance-debt">{}</span>', format_euros(order.due))
-    return format_html(
-        row_format,
-        number=order.number,
-        url=url,
-        name=order.membership.user.display_name,
-        new=marks["new"] if order.is_new else "",
-        total=format_euros(order.total),
-        choice=marks["cagnotte"] if cagnotte else order.payment_choice_staff_label,
-        paid=format_euros(order.paid),
-        on_balance=marks["on_balance"] if order.on_balance else "",
-        due=due if order.due else marks["nothing_due"],
-        held_class=_held_class(held),
-        held=format_euros(held),
-        status=marks["validated"] if order.is_validated else marks["to_validate"],
+    due = f'<span class="balance-debt">{format_euros(order.due)}</span>'
+    choice = marks["cagnotte"] if cagnotte else html.escape(str(order.payment_choice_staff_label))
+    return mark_safe(  # every value is escaped above, or is markup of ours
+        row_format.format(
+            number=order.number,
+            url=html.escape(url),
+            name=html.escape(order.membership.user.display_name),
+            new=marks["new"] if order.is_new else "",
+            total=format_euros(order.total),
+            choice=choice,
+            paid=format_euros(order.paid),
+            on_balance=marks["on_balance"] if order.on_balance else "",
+            due=due if order.due else marks["nothing_due"],
+            held_class=_held_class(held),
+            held=format_euros(held),
+            status=marks["validated"] if order.is_validated else marks["to_validate"],
+        )
     )

@@ -186,6 +186,22 @@ def test_the_page_lists_each_basket_with_its_method_payment_and_balance(
     assert _url("day_basket", lea) in text
 
 
+def test_a_name_people_typed_is_shown_as_text_in_the_list_never_as_markup(
+    login, admin, market, distribution, honey
+):
+    _order(
+        _client(market, '<img src=x onerror="alert(1)">', "O'Brien & Fils"),
+        distribution,
+        honey,
+        "cash",
+    )
+
+    page = login(admin).get(_day_url(distribution)).content.decode()
+
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; O&#x27;Brien &amp; Fils" in page
+
+
 def test_the_star_marks_a_clients_first_order_in_this_market(
     login, admin, market, distribution, honey
 ):
