@@ -97,7 +97,13 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.email
+        return display_name(self.first_name, self.last_name, self.email)
+
+
+def display_name(first_name: str, last_name: str, email: str) -> str:
+    """How a person is named on pages: their full name, else their address
+    (`User.display_name`, for lists that read the three columns alone)."""
+    return f"{first_name} {last_name}".strip() or email
 
 
 def _default_methods():
