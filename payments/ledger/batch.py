@@ -39,6 +39,7 @@ from ..models import (
 )
 from .accounts import client_accounts, market_account
 from .posting import LedgerError, Leg, _validate_legs
+from .statement import balances_sql
 
 
 @dataclass(frozen=True)
@@ -81,18 +82,7 @@ def _sql() -> str:
     delta (id, amount) AS (
         SELECT account_id, sum(amount) FROM entries GROUP BY account_id
     ),
-    locked AS (
-        SELECT a.id FROM "{account}" a
-        WHERE a.id IN (SELECT id FROM delta)
-        ORDER BY a.kind <> %(client)s, a.id
-        FOR UPDATE OF a
-    ),
-    balances AS (
-        UPDATE "{account}" a SET "balance" = a."balance" + delta.amount
-        FROM delta JOIN locked USING (id)
-        WHERE a.id = delta.id
-        RETURNING a.id
-    )
+    {balances_sql(account)}
     SELECT txn.id, txn.idempotency_key,
         (SELECT count(*) FROM entries), (SELECT count(*) FROM balances)
     FROM txn

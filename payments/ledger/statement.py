@@ -68,6 +68,27 @@ def _record_sql(model) -> str:
     ),"""
 
 
+def balances_sql(account: str, *, gate: str = "") -> str:
+    """The CTEs ``locked`` and ``balances``: each account of the CTE ``delta``
+    (``id``, ``amount``) locked in the one lock order of `payments.ledger.posting`
+    (client accounts by id, then the market's shared accounts by id), then its
+    amount added to its cached balance. ``gate``: a CTE that must have a row
+    (the inserted transaction) for anything to be locked."""
+    source = f", {gate}" if gate else ""
+    return f"""locked AS (
+        SELECT a.id FROM "{account}" a{source}
+        WHERE a.id IN (SELECT id FROM delta)
+        ORDER BY a.kind <> %(client)s, a.id
+        FOR UPDATE OF a
+    ),
+    balances AS (
+        UPDATE "{account}" a SET "balance" = a."balance" + delta.amount
+        FROM delta JOIN locked USING (id)
+        WHERE a.id = delta.id
+        RETURNING a.id
+    )"""
+
+
 @functools.cache
 def _sql(record_model=None) -> str:
     txn, entry, account = (m._meta.db_table for m in (Transaction, Entry, Account))
@@ -100,18 +121,7 @@ def _sql(record_model=None) -> str:
     delta (id, amount) AS (
         SELECT * FROM unnest(%(delta_accounts)s::bigint[], %(delta_amounts)s::numeric[])
     ),
-    locked AS (
-        SELECT a.id FROM "{account}" a, txn
-        WHERE a.id IN (SELECT id FROM delta)
-        ORDER BY a.kind <> %(client)s, a.id
-        FOR UPDATE OF a
-    ),
-    balances AS (
-        UPDATE "{account}" a SET "balance" = a."balance" + delta.amount
-        FROM delta JOIN locked USING (id)
-        WHERE a.id = delta.id
-        RETURNING a.id
-    )
+    {balances_sql(account, gate="txn")}
     SELECT checked.n, txn.id, (SELECT count(*) FROM entries), (SELECT count(*) FROM balances),
         {record_id}
     FROM checked LEFT JOIN txn ON true
