@@ -9,8 +9,11 @@ cash payments of random clients, as the pickup does, for ``--seconds`` each:
 first as processes, each with its own database connection (the app runs so:
 gunicorn's and the job queue's workers are processes), then as threads of one
 process, each with its own connection (``--no-threads`` skips them), which
-Python's global lock holds to about one core. Printed: the tps of each, the SQL statements of one
-posting as Django reports them (SAVEPOINT and COMMIT included), then
+Python's global lock holds to about one core. Before they start, every
+client's account reference is known (the workers inherit it): the steady
+state of a worker that has served the market a while. Printed: the tps of
+each, the SQL statements PostgreSQL ran for one posting and the round trips
+(read off the connection's protocol trace, BEGIN and COMMIT included), then
 ``check_ledger``, which fails the benchmark on any drift. The last line:
 ``ratio8=<posting tps (processes) / pgbench tps, 8 workers> ratio1=<…, 1>
 statements=<n> threads8=<the same ratio with threads> threads1=<…>``.
@@ -23,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from decimal import Decimal
@@ -42,9 +46,10 @@ from _common import (  # noqa: E402
 URL = django_setup("posting")
 
 from django.db import connection, connections, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from psycopg.pq import Trace  # noqa: E402
 
 from accounts.models import Market, Membership, Role  # noqa: E402
+from payments.ledger.accounts import client_ref  # noqa: E402
 from payments.services import payment_record  # noqa: E402
 
 SLUG = "bench-posting"
@@ -71,6 +76,15 @@ def market_parts(market: Market):
     )
     treasurer = Membership.objects.get(market=market, role=Role.TREASURER).user
     return clients, treasurer
+
+
+def refs_warm() -> None:
+    """Every client's account reference known before the workers start (they
+    inherit it): the steady state of a worker that has served the market for
+    a while, not the first posting of each client after a restart."""
+    clients, _ = market_parts(Market.objects.get(slug=SLUG))
+    for membership in clients:
+        client_ref(membership)
 
 
 def post_one(clients, treasurer, rng) -> None:
@@ -132,12 +146,28 @@ def posting_tps_processes(workers: int, seconds: float) -> float:
     return sum(rates)
 
 
-def statements_per_posting() -> tuple[int, list[str]]:
+def statements_per_posting() -> tuple[int, list[str], int]:
+    """The SQL statements PostgreSQL ran for one posting (after one that
+    warmed the caches), and the round trips, read off the connection's
+    protocol trace: what the server was sent, whatever Django logs."""
     clients, treasurer = market_parts(Market.objects.get(slug=SLUG))
-    post_one(clients, treasurer, random.Random(1))  # warm: this client's accounts known
-    with CaptureQueriesContext(connection) as queries:
+    for _ in range(2):  # warm: this client's accounts known, the statement prepared
         post_one(clients, treasurer, random.Random(1))
-    return len(queries), [q["sql"].split()[0] for q in queries]
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        try:
+            post_one(clients, treasurer, random.Random(1))
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        messages = [line.rstrip("\n").split("\t") for line in trace]
+    server = [m for m in messages if m[0] == "B"]
+    done = [m[3].strip(' "').split()[0] for m in server if m[2] == "CommandComplete"]
+    trips = sum(1 for m in server if m[2] == "ReadyForQuery")
+    return len(done), done, trips
 
 
 def pgbench_tps(clients: int, seconds: int) -> float:
@@ -180,8 +210,9 @@ def main() -> None:
 
     market_build()
     pgbench_init()
-    statements, kinds = statements_per_posting()
-    print(f"one posting: {statements} statements ({' '.join(kinds)})")
+    refs_warm()
+    statements, kinds, trips = statements_per_posting()
+    print(f"one posting: {statements} statements ({' '.join(kinds)}), {trips} round trips")
     print("django-hordak reference: skipped (not installed in this environment)")
     ratios, thread_ratios = {}, {}
     for workers in args.workers:

@@ -106,6 +106,15 @@ DATABASES["default"].setdefault(
     "CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0 if (DEBUG or TESTING) else 600)
 )
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
+# Django binds parameters on the client, and so prepares nothing; the ledger's
+# posting statement binds on the server (`payments.ledger.statement`) and is
+# prepared at its first use on each connection, with the one plan that suits
+# every posting (PostgreSQL would otherwise plan it again each time, as it
+# does for an unprepared statement). Behind a pooler in transaction mode, that
+# needs one that keeps prepared statements (PgBouncer 1.21 and later).
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options.setdefault("prepare_threshold", 0)
+_options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -6,10 +6,11 @@ are registered here too: each one is created with its client account.
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
 
-from .ledger import client_account
+from .ledger import client_account, with_balance
 from .models import (
     Account,
     Entry,
@@ -49,9 +50,16 @@ class EntryInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["name", "market", "kind", "balance"]
+    list_display = ["name", "market", "kind", "cached_balance"]
     list_filter = ["market", "kind"]
     search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return with_balance(super().get_queryset(request))
+
+    @admin.display(description=_("solde"), ordering="cached_balance")
+    def cached_balance(self, account):
+        return account.cached_balance
 
 
 @admin.register(Transaction)

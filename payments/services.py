@@ -89,7 +89,7 @@ def _payment_label(method: PaymentMethod, cheque_number: str = "") -> str:
 
 
 def _post_payment(
-    *, membership, method, amount, label, posted_by, date, key, order=None, record=None
+    *, membership, method, amount, label, posted_by, date, key, order=None, record=None, last=False
 ):
     """Money received: the method's money account debited, the client credited."""
     return transaction_post(
@@ -105,6 +105,7 @@ def _post_payment(
         idempotency_key=key,
         order=order,
         record=record,
+        last=last,
     )
 
 
@@ -172,6 +173,7 @@ def payment_record(
             key=idempotency_key,
             order=order,
             record=payment,  # written with the transaction, in its statement
+            last=True,  # and committed with it, when this block is the outermost
         )
     return payment if created else txn.payment
 

@@ -16,12 +16,14 @@ domain app.
 """
 
 from .accounts import (
+    account_balance,
     client_account,
     client_accounts,
     client_ref,
     market_account,
     market_ref,
     sales_account,
+    with_balance,
 )
 from .batch import Posting, payment_key, payments_post, transactions_post_batch
 from .posting import (
@@ -47,6 +49,7 @@ __all__ = [
     "Leg",
     "Posting",
     "UnbalancedTransactionError",
+    "account_balance",
     "accounts_lock",
     "client_account",
     "client_accounts",
@@ -60,4 +63,5 @@ __all__ = [
     "transaction_post",
     "transaction_reverse",
     "transactions_post_batch",
+    "with_balance",
 ]

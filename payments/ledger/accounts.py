@@ -10,14 +10,23 @@ once it is known. A reference is not a reading: its ``balance`` is not the
 account's. The posting statement checks each reference against its row
 (`payments.ledger.statement`), and `ref_refresh` looks it up again if the row
 is not what the reference says.
+
+An account's cached balance is its row's ``balance``, plus its parts for a
+shared account (`payments.models.BalanceSlot`): `account_balance` reads it,
+`with_balance` adds it to a query of accounts.
 """
 
+from decimal import Decimal
+
 from django.db import connection, transaction
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Market, Membership
 from cagette.i18n import stored_language
+from cagette.money import ZERO
 
-from ..models import Account, AccountKind
+from ..models import MONEY, Account, AccountKind, BalanceSlot
 
 
 def market_account(market: Market, kind: str) -> Account:
@@ -129,3 +138,23 @@ def ref_refresh(account: Account) -> Account:
         fresh = market_account(Market.objects.get(pk=account.market_id), account.kind)
     _remember(key, fresh.pk)
     return fresh
+
+
+def with_balance(accounts: QuerySet) -> QuerySet:
+    """``accounts``, each with ``cached_balance``: its row's balance plus its parts."""
+    parts = (
+        BalanceSlot.objects.filter(account=OuterRef("pk"))
+        .values("account")
+        .annotate(total=Sum("balance"))
+        .values("total")
+    )
+    money = DecimalField(**MONEY)
+    return accounts.annotate(
+        cached_balance=F("balance") + Coalesce(Subquery(parts, output_field=money), Value(ZERO))
+    )
+
+
+def account_balance(account: Account) -> Decimal:
+    """``account``'s cached balance, read now (debit-positive, see `payments.models`)."""
+    rows = with_balance(Account.objects.filter(pk=account.pk))
+    return rows.values_list("cached_balance", flat=True).get()

@@ -63,6 +63,7 @@ from ..models import (
     Transaction,
     TransactionKind,
 )
+from .accounts import with_balance
 
 # The model orders are posted for, without importing the orders app (which
 # depends on this one): the ledger's own link to it.
@@ -146,17 +147,18 @@ def _describe_entry(row: dict) -> str:
 
 def _drifted_accounts(scope: Scope) -> QuerySet:
     return (
-        scope.accounts.annotate(total=_entries_total())
-        .annotate(drift=F("balance") - F("total"))
+        with_balance(scope.accounts)
+        .annotate(total=_entries_total())
+        .annotate(drift=F("cached_balance") - F("total"))
         .filter(~Q(drift=0))
-        .values("pk", "name", "market__slug", "balance", "total")
+        .values("pk", "name", "market__slug", "cached_balance", "total")
     )
 
 
 def _describe_account(row: dict) -> str:
     return (
         f"Account #{row['pk']} « {row['name']} » ({row['market__slug']}): cached balance "
-        f"{row['balance']}, entries sum to {_cents(row['total'])}."
+        f"{row['cached_balance']}, entries sum to {_cents(row['total'])}."
     )
 
 

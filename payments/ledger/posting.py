@@ -148,7 +148,10 @@ def _lock_order():
 
 
 def _lock_accounts(account_ids) -> dict[int, Account]:
-    locked = Account.objects.select_for_update().filter(pk__in=account_ids).order_by(*_lock_order())
+    # As an UPDATE locks a row: the keys of entries and parts pointing to a
+    # locked shared account are still checked, so postings go on meanwhile.
+    locked = Account.objects.select_for_update(no_key=True).filter(pk__in=account_ids)
+    locked = locked.order_by(*_lock_order())
     return {account.pk: account for account in locked}
 
 
@@ -169,16 +172,16 @@ def _floor_locks(legs: Sequence[Leg], floors: Mapping[Account, Decimal]) -> dict
 
     Floors are on client accounts, which come first in the lock order: the
     posting's client accounts are locked (and read) now, its shared accounts
-    only by the balance update at the end. A floor on another account locks
-    every account of the posting now, in the same order.
+    only by the balance update at the end. A shared account has no floor: its
+    balance is kept in parts (`BalanceSlot`), which no one row holds.
     """
     if not floors:
         return {}
-    if all(account.kind == AccountKind.CLIENT for account in floors):
-        return _lock_accounts(
-            {leg.account.pk for leg in legs if leg.account.kind == AccountKind.CLIENT}
-        )
-    return _lock_accounts({leg.account.pk for leg in legs})
+    if any(account.kind != AccountKind.CLIENT for account in floors):
+        raise LedgerError("a floor is checked on a client account only")
+    return _lock_accounts(
+        {leg.account.pk for leg in legs if leg.account.kind == AccountKind.CLIENT}
+    )
 
 
 def _check_floors(locked, deltas, floors: Mapping[Account, Decimal]) -> None:
@@ -207,6 +210,7 @@ def transaction_post(
     reason: str = "",
     order=None,
     record=None,
+    last: bool = False,
 ) -> tuple[Transaction, bool]:
     """Post one balanced transaction; return ``(transaction, created)``.
 
@@ -214,6 +218,9 @@ def transaction_post(
     and the first transaction is returned with ``created=False``. ``floors``
     maps client accounts to the least they must still hold afterwards. ``record``:
     an unsaved row pointing to the transaction (a `Payment`), written with it.
+    ``last``: the caller's atomic block does nothing after this posting; when
+    it is the outermost block, the database transaction is committed with the
+    posting's statement, in one round trip (`payments.ledger.statement`).
 
     Always inside an atomic block (`retried_on_conflict` opens one), with no
     savepoint of its own: every refusal is raised before the first write, so
@@ -221,14 +228,10 @@ def transaction_post(
     """
     _validate_legs(market, legs)
     deltas = _deltas(legs)
-    locked = _floor_locks(legs, floors or {})
-    try:
-        _check_floors(locked, deltas, floors or {})
-    except InsufficientBalanceError:
-        existing = _already_posted(market, idempotency_key)
+    if floors:
+        existing = _floors_hold(market, legs, deltas, floors, idempotency_key)
         if existing is not None:  # posted before, when the client still held enough
             return existing, False
-        raise
     txn = Transaction(
         market=market,
         kind=kind,
@@ -240,9 +243,23 @@ def transaction_post(
         reason=reason,
         order=order,
     )
-    if not _rows_write(market, txn, legs, deltas, record):
+    if not _rows_write(market, txn, legs, deltas, record, last):
         return _conflicting(market, idempotency_key, reverses), False
     return txn, True
+
+
+def _floors_hold(market, legs, deltas, floors, idempotency_key) -> Transaction | None:
+    """Check the floors under their locks; the transaction already posted with
+    ``idempotency_key`` instead of a refusal, if there is one."""
+    locked = _floor_locks(legs, floors)
+    try:
+        _check_floors(locked, deltas, floors)
+    except InsufficientBalanceError:
+        existing = _already_posted(market, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    return None
 
 
 def _deltas(legs: Sequence[Leg]) -> dict[int, Decimal]:
@@ -252,15 +269,17 @@ def _deltas(legs: Sequence[Leg]) -> dict[int, Decimal]:
     return deltas
 
 
-def _rows_write(market: Market, txn: Transaction, legs: Sequence[Leg], deltas, record) -> bool:
+def _rows_write(
+    market: Market, txn: Transaction, legs: Sequence[Leg], deltas, record, last
+) -> bool:
     """`rows_write`, with the legs' accounts read again if one of them is not
     the row it says (nothing was written then)."""
     try:
-        return rows_write(txn, legs, deltas, record)
+        return rows_write(txn, legs, deltas, record, commit=last)
     except StaleAccounts:
         legs = [Leg(ref_refresh(leg.account), leg.amount) for leg in legs]
         _validate_legs(market, legs)
-        return rows_write(txn, legs, _deltas(legs), record)
+        return rows_write(txn, legs, _deltas(legs), record, commit=last)
 
 
 def _already_posted(market: Market, idempotency_key: str | None) -> Transaction | None:

@@ -14,11 +14,13 @@ from ..methods import PaymentMethod
 from .exports import ACTIVE as EXPORT_ACTIVE
 from .exports import Export, ExportKind, ExportStatus
 from .ledger import (
+    BALANCE_SLOTS,
     LABEL_WORDINGS,
     MONEY,
     POSTING_ORDER,
     Account,
     AccountKind,
+    BalanceSlot,
     Entry,
     EntryQuerySet,
     LedgerCheckRun,
@@ -40,12 +42,14 @@ from .stripe import (
 )
 
 __all__ = [
+    "BALANCE_SLOTS",
     "LABEL_WORDINGS",
     "METHOD_ACCOUNT",
     "MONEY",
     "POSTING_ORDER",
     "Account",
     "AccountKind",
+    "BalanceSlot",
     "CheckoutStatus",
     "EXPORT_ACTIVE",
     "Entry",

@@ -11,7 +11,8 @@ rows move amounts between accounts.
 Sign convention
 ---------------
 ``Entry.amount`` is **positive for a debit and negative for a credit**, and
-``Account.balance`` is the sum of its entries with that same sign. So:
+an account's cached balance (``Account.balance``, plus its `BalanceSlot`
+parts for a shared account) is the sum of its entries with that same sign. So:
 
 * an order debits the client account (+) and credits sales (−);
 * a received payment debits a money account (+) and credits the client (−).
@@ -31,13 +32,15 @@ Invariants (see DESIGN.md) and where they are enforced
    Mistakes are corrected by a reversal (`Transaction.reverses`, one-to-one,
    so a transaction is reversed at most once).
 3. Amounts are `Decimal` with 2 places; a CHECK constraint forbids zero.
-4. ``Account.balance`` equals the sum of its entries: updated by the posting
-   service in the same database transaction, in one statement that locks the
-   rows in one order (client accounts by id, then the shared accounts by id:
-   `payments.ledger.posting`), the same order as every other lock on
-   accounts, so postings cannot deadlock; a deadlock or serialization
-   failure left over is run again by `payments.ledger.retried_on_conflict`,
-   never shown to the caller.
+4. An account's cached balance equals the sum of its entries: updated by
+   the posting service in the same database transaction, in one statement
+   that locks the rows in one order (client accounts by id, then the shared
+   accounts' `BalanceSlot` parts by account id: `payments.ledger.posting`),
+   the same order as every other lock on accounts, so postings cannot
+   deadlock; a deadlock or serialization failure left over is run again by
+   `payments.ledger.retried_on_conflict`, never shown to the caller. A
+   client account's cached balance is its row's ``balance``; a shared
+   account's, its row's plus its parts (`BalanceSlot`).
 5. Idempotency: ``(market, idempotency_key)`` is unique.
 6. Balance floors are checked under a row lock on the client account, taken
    before anything is written.
@@ -134,6 +137,40 @@ class Account(models.Model):
     def held(self) -> Decimal:
         """What the client holds: positive = credit (avoir), negative = debt."""
         return -self.balance
+
+
+# How many parts a shared account's cached balance is kept in (`BalanceSlot`).
+BALANCE_SLOTS = 16
+
+
+class BalanceSlot(models.Model):
+    """One part of a market's shared account's cached balance.
+
+    Every posting of a method touches the market's one money account of that
+    method (every order, its sales account): were its balance one row, each
+    posting would wait for the one before to commit. A posting adds its
+    amount to one of `BALANCE_SLOTS` parts instead, the one of its database
+    connection, under that part's row lock, in the same statement as its
+    entries; postings on other connections never wait on it. A shared
+    account's cached balance is its row's ``balance`` plus its parts
+    (`payments.ledger.account_balance`); a client account has none (its row
+    is locked whole, to check its floor). ``check_ledger`` compares that sum
+    with the entries.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="slots")
+    slot = models.PositiveSmallIntegerField()
+    balance = models.DecimalField(default=Decimal("0.00"), **MONEY)
+
+    class Meta:
+        verbose_name = _("part de solde")
+        verbose_name_plural = _("parts de solde")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "slot"], name="balance_slot_one_per_part"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id}/{self.slot}"
 
 
 class TransactionKind(models.TextChoices):

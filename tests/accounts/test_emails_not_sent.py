@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import EmailStatus, OutgoingEmail
 from orders.services import basket_read, order_checkout
@@ -74,7 +75,8 @@ def test_a_refused_recap_is_shown_on_the_basket_page_with_why_and_a_resend_butto
 
     assert order.recap.status == EmailStatus.FAILED
     assert "Un email n'a pas pu être envoyé" in page
-    assert f"À camille@exemple.fr, demandé le {order.recap.created_at:%d/%m/%Y}" in page
+    asked = timezone.localtime(order.recap.created_at)  # the market's day, not UTC's
+    assert f"À camille@exemple.fr, demandé le {asked:%d/%m/%Y}" in page
     assert order.recap.subject in page
     assert REFUSED in page
     assert "<summary>Détail technique</summary>" in page

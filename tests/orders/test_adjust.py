@@ -9,7 +9,7 @@ from django.urls import reverse
 from distributions.models import DistributionStatus
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
-from payments.ledger import client_account, sales_account
+from payments.ledger import account_balance, client_account, sales_account
 from payments.models import Transaction, TransactionKind
 from tests.factories import MembershipFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
@@ -82,7 +82,7 @@ def test_removing_a_missing_product_credits_the_client_with_a_reason(
     assert adjustment.created_by == admin.user
     assert adjustment.order == order
     dairy = catalogue["cheese"].producer
-    assert sales_account(order.market, dairy).balance == Decimal("0.00")
+    assert account_balance(sales_account(order.market, dairy)) == Decimal("0.00")
 
 
 def test_a_price_fixed_at_pickup_posts_the_difference(login, admin, member, order, catalogue):

@@ -18,8 +18,24 @@ from django.db import connection
 from django.db.models import F
 
 from accounts.models import Membership
-from payments.ledger import InvalidAmountError, Leg, client_account, sales_account, transaction_post
-from payments.models import Account, Entry, PaymentMethod, Transaction, TransactionKind
+from payments.ledger import (
+    InvalidAmountError,
+    Leg,
+    account_balance,
+    client_account,
+    market_account,
+    sales_account,
+    transaction_post,
+)
+from payments.models import (
+    Account,
+    AccountKind,
+    BalanceSlot,
+    Entry,
+    PaymentMethod,
+    Transaction,
+    TransactionKind,
+)
 from payments.services import payment_record
 from tests.factories import MembershipFactory
 
@@ -110,6 +126,17 @@ def test_a_drifted_cached_balance_is_reported_with_its_account(books, member):
     assert f"Account #{account.pk} « {account.name} »" in output
     assert "cached balance -7.49, entries sum to -7.50" in output
     assert "Ledger OK" not in output
+
+
+def test_a_drifted_part_of_a_shared_accounts_balance_is_reported(books, member):
+    cash = market_account(member.market, AccountKind.CASH)
+    assert account_balance(cash) == Decimal("20.00")  # all of it in the cash box's parts
+    BalanceSlot.objects.filter(account=cash).update(balance=F("balance") - Decimal("0.01"))
+
+    output = check_ledger_finds_drift()
+
+    assert f"Account #{cash.pk} « {cash.name} »" in output
+    assert "cached balance 19.99, entries sum to 20.00" in output
 
 
 def test_an_account_without_entries_must_have_a_zero_balance(member):

@@ -17,10 +17,12 @@ from django.db.models import Sum
 from payments.ledger import (
     InsufficientBalanceError,
     Leg,
+    account_balance,
     client_account,
     market_account,
     sales_account,
     transaction_post,
+    with_balance,
 )
 from payments.models import (
     Account,
@@ -40,9 +42,9 @@ THREADS = 8
 
 
 def assert_balances_match_entries(accounts) -> None:
-    for account in Account.objects.filter(pk__in=[a.pk for a in accounts]):
+    for account in with_balance(Account.objects.filter(pk__in=[a.pk for a in accounts])):
         total = account.entries.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
-        assert account.balance == total, account.name
+        assert account.cached_balance == total, account.name
 
 
 def test_concurrent_postings_on_the_same_accounts_keep_every_balance_exact(market):
@@ -72,8 +74,8 @@ def test_concurrent_postings_on_the_same_accounts_keep_every_balance_exact(marke
 
     assert errors == []
     assert Transaction.objects.count() == THREADS * 25
-    for account in Account.objects.filter(pk__in=account_ids):
-        assert account.balance == sum(posted[account.pk] for posted in results)
+    for account in with_balance(Account.objects.filter(pk__in=account_ids)):
+        assert account.cached_balance == sum(posted[account.pk] for posted in results)
     assert_balances_match_entries([cash, *clients])
     call_command("check_ledger", stdout=StringIO())
 
@@ -171,8 +173,7 @@ def test_sixteen_workers_posting_on_the_same_cash_box_all_post_without_a_deadloc
     assert sorted(results) == list(range(HOT_WORKERS))
     assert Payment.objects.filter(method=PaymentMethod.CASH).count() == HOT_WORKERS * 10
     assert Transaction.objects.filter(kind=TransactionKind.ORDER).count() == HOT_WORKERS * 10
-    cash.refresh_from_db()
-    assert cash.balance == Payment.objects.aggregate(total=Sum("amount"))["total"]
+    assert account_balance(cash) == Payment.objects.aggregate(total=Sum("amount"))["total"]
     assert_balances_match_entries([cash, sales, *clients])
     out = StringIO()
     call_command("check_ledger", stdout=out)

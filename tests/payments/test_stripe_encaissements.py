@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from distributions.cash.summary import summary_read
-from payments.ledger import market_account
+from payments.ledger import account_balance, market_account
 from payments.models import AccountKind
 from payments.stripe.refunds import refund_request
 from tests.jobs import run_jobs
@@ -39,7 +39,7 @@ def test_a_refund_to_the_card_shows_net_of_the_refund_everywhere(
 
     assert summary.online.total == Decimal("13.60")
     assert summary.online_refunded == Decimal("5.00")
-    assert summary.online_net == market_account(online_market, AccountKind.ONLINE).balance
+    assert summary.online_net == account_balance(market_account(online_market, AccountKind.ONLINE))
     assert [(gap.order_id, gap.received) for gap in summary.partial] == [
         (order.pk, Decimal("8.60"))
     ]

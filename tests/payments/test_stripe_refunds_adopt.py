@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F
 
-from payments.ledger import client_account, market_account
+from payments.ledger import account_balance, client_account, market_account
 from payments.models import AccountKind, StripeCheckout, StripeRefund, Transaction
 from payments.stripe.refund_events import _post_refund
 from payments.stripe.refunds import refund_request
@@ -157,7 +157,7 @@ def test_an_adopted_refund_that_fails_afterwards_gives_the_money_back_once(
 
     payment = received.received_payment
     assert client_account(payment.membership).held == Decimal("0.00")
-    assert market_account(payment.market, AccountKind.ONLINE).balance == Decimal("13.60")
+    assert account_balance(market_account(payment.market, AccountKind.ONLINE)) == Decimal("13.60")
     received.refresh_from_db()
     assert received.refunded == Decimal("0.00")
     assert _check_ledger().startswith("Checking")

@@ -13,7 +13,7 @@ from django.urls import reverse
 from distributions.cash.online import online_split
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
-from payments.ledger import Leg, market_account, sales_account, transaction_post
+from payments.ledger import Leg, account_balance, market_account, sales_account, transaction_post
 from payments.models import AccountKind, Payment, ProducerTransfer, Transaction
 from payments.stripe.refunds import refund_request
 from payments.stripe.shares import commission_of, shares_of
@@ -95,12 +95,13 @@ def test_each_connected_producer_is_sent_their_share_less_the_commission(
 
     # The ledger: each share leaves the producer's sales account and the online account.
     market = online_market
-    assert sales_account(market, hives).balance == Decimal("0.00")
-    assert sales_account(market, farm).balance == Decimal("0.00")
-    assert sales_account(market, producers["greens"]).balance == Decimal("-1.20")  # still owed
-    assert sales_account(market).balance == Decimal("-0.59")  # the commission kept
+    assert account_balance(sales_account(market, hives)) == Decimal("0.00")
+    assert account_balance(sales_account(market, farm)) == Decimal("0.00")
+    greens = sales_account(market, producers["greens"])
+    assert account_balance(greens) == Decimal("-1.20")  # still owed
+    assert account_balance(sales_account(market)) == Decimal("-0.59")  # the commission kept
     online = market_account(market, AccountKind.ONLINE)
-    assert online.balance == Decimal("24.85") - Decimal("13.26") - Decimal("9.80")
+    assert account_balance(online) == Decimal("24.85") - Decimal("13.26") - Decimal("9.80")
     postings = Transaction.objects.filter(kind="producer_transfer")
     assert sorted(postings.values_list("idempotency_key", flat=True)) == sorted(
         [f"producer-transfer-{payment.pk}-{hives.pk}", f"producer-transfer-{payment.pk}-{farm.pk}"]
@@ -149,7 +150,7 @@ def test_a_partial_payment_is_split_in_proportion_and_the_cents_left_stay_with_t
     # 13,60 × 10 / 24,85 = 5,4728… and 10,05 × 10 / 24,85 = 4,0442…, rounded down.
     assert amounts == {"acct_1Hives": "547", "acct_1Farm": "404"}
     online = market_account(online_market, AccountKind.ONLINE)
-    assert online.balance == Decimal("10.00") - Decimal("5.47") - Decimal("4.04")
+    assert account_balance(online) == Decimal("10.00") - Decimal("5.47") - Decimal("4.04")
     call_command("check_ledger", stdout=StringIO())
 
 
@@ -185,8 +186,8 @@ def test_a_complement_pays_only_what_is_still_unpaid(
     # The salad's producer has no account: the market pays them; the honey is paid already.
     assert [c.params["amount"] for c in _transfer_calls(fake_stripe)] == ["1360"]
     assert not complement.producer_transfers.exists()
-    assert sales_account(online_market, producers["hives"]).balance == Decimal("0.00")
-    assert market_account(online_market, AccountKind.ONLINE).balance == Decimal("10.00")
+    assert account_balance(sales_account(online_market, producers["hives"])) == Decimal("0.00")
+    assert account_balance(market_account(online_market, AccountKind.ONLINE)) == Decimal("10.00")
 
 
 def test_shares_add_up_to_no_more_than_the_payment():
@@ -326,7 +327,7 @@ def test_encaissements_shows_refused_transfers_and_leaves_refunds_out_of_what_st
     assert f"Remboursé aux clients : 10,00{NBSP}€" in kept
     refused = page[page.index('id="online-refused"') :]
     assert "Ferme du Bois" in refused and "No such destination" in refused
-    assert market_account(online_market, AccountKind.ONLINE).balance == Decimal("6.72")
+    assert account_balance(market_account(online_market, AccountKind.ONLINE)) == Decimal("6.72")
 
 
 def test_the_split_keeps_apart_two_producers_of_the_same_name(

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from distributions.day.baskets import day_baskets
 from distributions.day.bulk import bulk_plan
-from payments.ledger import client_account, market_account
+from payments.ledger import account_balance, client_account, market_account
 from payments.models import (
     AccountKind,
     Payment,
@@ -76,7 +76,7 @@ def test_a_signed_completed_event_receives_the_payment(checkout, fake_stripe, de
     payment = _payment(checkout)
     assert (payment.status, payment.amount) == ("received", Decimal("13.60"))
     assert _postings(checkout) == 1
-    assert market_account(payment.market, AccountKind.ONLINE).balance == Decimal("13.60")
+    assert account_balance(market_account(payment.market, AccountKind.ONLINE)) == Decimal("13.60")
     assert client_account(payment.membership).held == Decimal("0.00")
     stored = StripeEvent.objects.get()
     assert (stored.event_id, stored.type, stored.object_id) == (
@@ -429,7 +429,7 @@ def test_a_refund_confirmed_by_stripe_is_posted_once(received, fake_stripe, deli
     assert _refunds(received) == [Decimal("13.60")]
     payment = _payment(received)
     assert payment.status == "received"  # it was paid; the money went back later
-    assert market_account(payment.market, AccountKind.ONLINE).balance == Decimal("0.00")
+    assert account_balance(market_account(payment.market, AccountKind.ONLINE)) == Decimal("0.00")
     assert client_account(payment.membership).held == Decimal("-13.60")
     call_command("check_ledger", stdout=StringIO())
 
@@ -706,7 +706,7 @@ def test_a_refund_failing_after_it_was_posted_gives_the_money_back_once(
     assert reversal.reverses.kind == "refund"
     payment = _payment(received)
     assert client_account(payment.membership).held == Decimal("0.00")
-    assert market_account(payment.market, AccountKind.ONLINE).balance == Decimal("13.60")
+    assert account_balance(market_account(payment.market, AccountKind.ONLINE)) == Decimal("13.60")
     received.refresh_from_db()
     assert received.refunded == Decimal("0.00")
     assert refundable(received) == Decimal("13.60")  # it can be asked again
