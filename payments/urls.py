@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .exports import views as exports
-from .views import balances, bank_transfers, clients, settings
+from .views import balances, bank, bank_transfers, clients, settings
 
 urlpatterns = [
     path("clients/soldes/", balances.balance_list, name="balance_list"),
@@ -26,6 +26,7 @@ urlpatterns += [
     path("virements/", bank_transfers.transfer_list, name="pending_transfers"),
     path("virements/recus/", bank_transfers.transfers_received, name="transfers_received"),
     path("virements/relance/", bank_transfers.transfers_remind, name="transfers_remind"),
+    path("banque/", bank.bank_statements, name="bank_statements"),
 ]
 
 urlpatterns.append(

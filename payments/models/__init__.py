@@ -4,13 +4,15 @@
   convention and the invariants are told there);
 - `records`: payments as records of their own, their reminders and re-choices;
 - `stripe`: Checkout Sessions, refunds, events and producers' payouts;
-- `exports`: files built by a job (PDF exports), with their progress.
+- `exports`: files built by a job (PDF exports), with their progress;
+- `bank`: the market's bank statements as imported, each bank line once.
 
 May import `accounts`, `cagette` and `payments.methods` / `payments.labels`;
 other apps' rows are named by string (``"orders.Order"``).
 """
 
 from ..methods import PaymentMethod
+from .bank import BankLine, BankStatement, StatementFormat
 from .exports import ACTIVE as EXPORT_ACTIVE
 from .exports import Export, ExportKind, ExportStatus
 from .ledger import (
@@ -50,6 +52,8 @@ __all__ = [
     "Account",
     "AccountKind",
     "BalanceSlot",
+    "BankLine",
+    "BankStatement",
     "CheckoutStatus",
     "EXPORT_ACTIVE",
     "Entry",
@@ -67,6 +71,7 @@ __all__ = [
     "ProducerTransferStatus",
     "RefundStatus",
     "RejectedStripeEvent",
+    "StatementFormat",
     "StripeCheckout",
     "StripeCheckoutQuerySet",
     "StripeEvent",

@@ -1,0 +1,32 @@
+"""The form that takes a bank statement file, and reads it."""
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import ParsedStatement, StatementError, statement_parse
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class StatementUploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Relevé bancaire"),
+        help_text=gettext_lazy(
+            "Le fichier exporté par la banque : CAMT.053 (XML), OFX, CFONB 120 ou CSV, "
+            "10 Mo au plus."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("Ce fichier dépasse 10 Mo : ce n'est pas un relevé."))
+        self.data_bytes = upload.read()
+        try:
+            self.parsed: ParsedStatement = statement_parse(self.data_bytes)
+        except StatementError as error:
+            raise forms.ValidationError(str(error)) from None
+        if not self.parsed.lines:
+            raise forms.ValidationError(_("Ce relevé ne contient aucune opération."))
+        return upload

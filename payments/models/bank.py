@@ -1,0 +1,93 @@
+"""The market's bank statements, as imported, and each bank line once.
+
+A `BankStatement` is one file the treasurer imported (what it said of the
+account and its balances, who imported it and when); a `BankLine` is one
+movement on the market's bank account. A line is stored once per market,
+whichever statement brought it first: its ``fingerprint`` is the bank's own id
+of the line where the format gives one, else a digest of its date, amount and
+label and of its rank among the identical lines of its statement, so the same
+statement imported twice, or two statements that overlap, add nothing twice.
+Statements and lines are append-only, like the ledger (migration 0023).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Market
+
+from .ledger import MONEY
+
+
+class StatementFormat(models.TextChoices):
+    CAMT053 = "camt053", "CAMT.053"
+    OFX = "ofx", "OFX"
+    CFONB120 = "cfonb120", "CFONB 120"
+    CSV = "csv", "CSV"
+
+
+class BankStatement(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="bank_statements")
+    format = models.CharField(_("format"), max_length=10, choices=StatementFormat.choices)
+    filename = models.CharField(_("fichier"), max_length=200, blank=True)
+    digest = models.CharField(max_length=64, help_text=_("SHA-256 du fichier importé."))
+    account = models.CharField(_("compte"), max_length=64, blank=True)
+    currency = models.CharField(_("devise"), max_length=3, blank=True)
+    opening = models.DecimalField(_("solde d'ouverture"), null=True, blank=True, **MONEY)
+    closing = models.DecimalField(_("solde de clôture"), null=True, blank=True, **MONEY)
+    opening_on = models.DateField(null=True, blank=True)
+    closing_on = models.DateField(null=True, blank=True)
+    lines_in_file = models.PositiveIntegerField(default=0)
+    lines_total = models.DecimalField(
+        default=0, help_text=_("Somme des lignes du fichier."), **MONEY
+    )
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("relevé bancaire")
+        verbose_name_plural = _("relevés bancaires")
+        ordering = ["-imported_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_format_display()} {self.filename} ({self.market})"
+
+    @property
+    def balances_agree(self) -> bool | None:
+        """Whether the opening balance plus the lines make the closing balance
+        (None when the file gives no balances to check)."""
+        if self.opening is None or self.closing is None:
+            return None
+        return self.opening + self.lines_total == self.closing
+
+
+class BankLine(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="bank_lines")
+    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField(help_text=_("Rang de la ligne dans son relevé."))
+    fingerprint = models.CharField(max_length=200)
+    booked_on = models.DateField(_("date"))
+    value_on = models.DateField(_("date de valeur"), null=True, blank=True)
+    amount = models.DecimalField(_("montant"), **MONEY)  # credit (money in) positive
+    label = models.TextField(_("libellé"))
+    bank_id = models.CharField(max_length=140, blank=True)
+    payer = models.CharField(_("émetteur"), max_length=140, blank=True)
+    reference = models.TextField(_("référence"), blank=True)
+
+    class Meta:
+        verbose_name = _("ligne bancaire")
+        verbose_name_plural = _("lignes bancaires")
+        ordering = ["-booked_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "fingerprint"], name="bank_line_once_per_market"
+            ),
+            models.CheckConstraint(condition=~models.Q(amount=0), name="bank_line_not_zero"),
+        ]
+        indexes = [models.Index(fields=["market", "booked_on"])]
+
+    def __str__(self):
+        return f"{self.booked_on} {self.amount} {self.label[:40]}"

@@ -1,0 +1,75 @@
+"""« Banque »: the market's bank statements imported, and the bank lines they brought."""
+
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.access import staff_view
+from cagette.money import format_euros
+
+from ..bank.forms import StatementUploadForm
+from ..bank.store import statement_seen, statement_store
+from ..ledger import account_balance, market_account
+from ..models import AccountKind, BankLine, BankStatement
+
+LINES_SHOWN = 100
+
+
+@staff_view
+def bank_statements(request):
+    market = request.market
+    form = StatementUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        _import(request, form)
+        return redirect("bank_statements", market.slug)
+    statements = BankStatement.objects.filter(market=market).annotate(lines_new=Count("lines"))
+    context = {
+        "form": form,
+        "statements": statements[:20],
+        "last": statements.filter(closing__isnull=False).order_by("-closing_on", "-pk").first(),
+        "ledger_balance": account_balance(market_account(market, AccountKind.BANK)),
+        "lines": BankLine.objects.filter(market=market)[:LINES_SHOWN],
+        "lines_count": BankLine.objects.filter(market=market).count(),
+    }
+    return render(request, "payments/bank.html", context, status=400 if form.errors else 200)
+
+
+def _import(request, form) -> None:
+    earlier = statement_seen(request.market, form.data_bytes)
+    if earlier is not None:
+        when = formats.date_format(timezone.localtime(earlier.imported_at), "SHORT_DATE_FORMAT")
+        text = _("Ce fichier a déjà été importé le %(date)s : rien de nouveau.")
+        messages.info(request, text % {"date": when})
+        return
+    statement, new = statement_store(
+        market=request.market,
+        parsed=form.parsed,
+        data=form.data_bytes,
+        filename=form.cleaned_data["file"].name,
+        imported_by=request.user,
+    )
+    messages.success(
+        request,
+        ngettext(
+            "Relevé importé : %(new)d ligne nouvelle sur %(total)d.",
+            "Relevé importé : %(new)d lignes nouvelles sur %(total)d.",
+            new,
+        )
+        % {"new": new, "total": statement.lines_in_file},
+    )
+    if statement.balances_agree is False:
+        messages.warning(
+            request,
+            _(
+                "Le solde d'ouverture (%(opening)s) plus les opérations (%(lines)s) ne font pas le "
+                "solde de clôture du relevé (%(closing)s) : le fichier est peut-être incomplet."
+            )
+            % {
+                "opening": format_euros(statement.opening),
+                "lines": format_euros(statement.lines_total),
+                "closing": format_euros(statement.closing),
+            },
+        )
