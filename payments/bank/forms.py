@@ -5,11 +5,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import ParsedStatement, StatementError, statement_parse
+from .store import account_check
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 class StatementUploadForm(forms.Form):
+    """Reads the file (`statement_parse`) and refuses one of another account than ``market``'s."""
+
     file = forms.FileField(
         label=gettext_lazy("Relevé bancaire"),
         help_text=gettext_lazy(
@@ -18,6 +21,10 @@ class StatementUploadForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, market, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.market = market
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
@@ -25,6 +32,7 @@ class StatementUploadForm(forms.Form):
         self.data_bytes = upload.read()
         try:
             self.parsed: ParsedStatement = statement_parse(self.data_bytes)
+            account_check(self.market, self.parsed)
         except StatementError as error:
             raise forms.ValidationError(str(error)) from None
         if not self.parsed.lines:

@@ -21,7 +21,7 @@ LINES_SHOWN = 100
 @staff_view
 def bank_statements(request):
     market = request.market
-    form = StatementUploadForm(request.POST or None, request.FILES or None)
+    form = StatementUploadForm(request.POST or None, request.FILES or None, market=market)
     if request.method == "POST" and form.is_valid():
         _import(request, form)
         return redirect("bank_statements", market.slug)
