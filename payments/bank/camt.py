@@ -94,7 +94,7 @@ def _line(tree: _Tree, entry: Element) -> ParsedLine:
     details = tree.all(entry, "NtryDtls/TxDtls")
     role = "Dbtr" if amount > 0 else "Cdtr"
     payers = [name for d in details if (name := _party(tree, d, role))]
-    texts = [tree.text(u) for d in details for u in tree.all(d, "RmtInf/Ustrd")]
+    texts = [u.text or "" for d in details for u in tree.all(d, "RmtInf/Ustrd")]
     ends = [tree.text(d, "Refs/EndToEndId") for d in details]
     ends = [end for end in ends if end and end.upper() != "NOTPROVIDED"]
     label = tree.text(entry, "AddtlNtryInf") or collapse(
