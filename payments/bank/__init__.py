@@ -1,36 +1,37 @@
-"""The market's bank statements: parsing the files a bank exports."""
+"""Bank statements read into plain data, for the bank reconciliation (« rapprochement bancaire »).
 
-import datetime
-from dataclasses import dataclass
-from decimal import Decimal
+The treasurer uploads the file the bank gives; `statement_parse` tells its
+format from the content and returns a `ParsedStatement`, or refuses it with a
+`StatementError` whose text is a French sentence for the form. Parsing only:
+no model, no view, no database.
 
+- `parsed`: the data returned (`ParsedStatement`, `ParsedLine`) and the errors;
+- `amounts`: amounts and dates as written in the files, exact to the cent;
+- `camt`, `ofx`, `cfonb`: CAMT.053 (ISO 20022), OFX 1.x and 2.x, CFONB 120;
+- `csv_layouts`, `csv_reader`: French banks' CSV exports and their presets;
+- `detect`: `statement_parse`, the entry point.
 
-@dataclass(frozen=True)
-class ParsedLine:
-    booked_on: datetime.date
-    value_on: datetime.date | None
-    amount: Decimal
-    label: str
-    bank_id: str
-    payer: str
-    reference: str
+May import `cagette` (money helpers), the standard library, `defusedxml` and
+`ofxtools`; nothing else of `payments` nor of any other app.
+"""
 
+from .csv_layouts import CSV_PRESETS, CsvLayout
+from .detect import statement_parse
+from .parsed import (
+    MAX_STATEMENT_BYTES,
+    CsvLayoutNeeded,
+    ParsedLine,
+    ParsedStatement,
+    StatementError,
+)
 
-@dataclass(frozen=True)
-class ParsedStatement:
-    format: str
-    account: str
-    currency: str
-    opening: Decimal | None
-    closing: Decimal | None
-    opening_on: datetime.date | None
-    closing_on: datetime.date | None
-    lines: tuple[ParsedLine, ...]
-
-
-class StatementError(Exception):
-    pass
-
-
-def statement_parse(data: bytes, *, layout=None) -> ParsedStatement:
-    raise StatementError("not yet")
+__all__ = [
+    "CSV_PRESETS",
+    "MAX_STATEMENT_BYTES",
+    "CsvLayout",
+    "CsvLayoutNeeded",
+    "ParsedLine",
+    "ParsedStatement",
+    "StatementError",
+    "statement_parse",
+]
