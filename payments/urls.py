@@ -27,6 +27,8 @@ urlpatterns += [
     path("virements/recus/", bank_transfers.transfers_received, name="transfers_received"),
     path("virements/relance/", bank_transfers.transfers_remind, name="transfers_remind"),
     path("banque/", bank.bank_statements, name="bank_statements"),
+    path("banque/confirmer/", bank.bank_confirm, name="bank_confirm"),
+    path("banque/lignes/<int:line_id>/confirmer/", bank.bank_confirm, name="bank_line_confirm"),
 ]
 
 urlpatterns.append(

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..bank_transfer_forms import IdListField
 from . import ParsedStatement, StatementError, statement_parse
 from .store import account_check
 
@@ -38,3 +39,10 @@ class StatementUploadForm(forms.Form):
         if not self.parsed.lines:
             raise forms.ValidationError(_("Ce relevé ne contient aucune opération."))
         return upload
+
+
+class LineSelectionForm(forms.Form):
+    """The bank lines whose sure matches are confirmed, or a line's proposed payments."""
+
+    lines = IdListField(required=False)
+    payments = IdListField(required=False)

@@ -9,12 +9,16 @@ rules are `payments.bank.matching`'s.
 import datetime
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Market
+from cagette.money import ZERO
 
 from ..bank_transfers import expected_transfers
+from ..methods import PaymentMethod
 from ..models import BankLine, Payment, PaymentStatus
+from ..services import PaymentStateError, payment_receive
 from .matching import (
     CHECK,
     RECEIVED,
@@ -61,14 +65,16 @@ def _credit(line: BankLine) -> Credit:
     return Credit(line.pk, line.amount, f"{line.label} {line.reference}", line.payer or line.label)
 
 
-def bank_proposals(market: Market, today: datetime.date | None = None) -> Proposals:
-    """The recent credits of ``market``'s bank, grouped (see `payments.bank.matching`)."""
-    since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
-    lines = list(
-        BankLine.objects.filter(market=market, amount__gt=0, booked_on__gte=since).order_by(
-            "-booked_on", "-pk"
-        )[:MOST_LINES]
-    )
+def bank_proposals(market: Market, today: datetime.date | None = None, line_ids=None) -> Proposals:
+    """The recent credits of ``market``'s bank, grouped (see `payments.bank.matching`);
+    with ``line_ids``, those lines only (the market's credits among them)."""
+    lines = BankLine.objects.filter(market=market, amount__gt=0)
+    if line_ids is not None:
+        lines = lines.filter(pk__in=line_ids)
+    else:
+        since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
+        lines = lines.filter(booked_on__gte=since)
+    lines = list(lines.order_by("-booked_on", "-pk")[:MOST_LINES])
     credits = [_credit(line) for line in lines]
     written = {ref for c in credits for ref in references_in(c.text)}
     payments = {
@@ -88,3 +94,48 @@ def bank_proposals(market: Market, today: datetime.date | None = None) -> Propos
     for proposal in match(credits, [_expected(p) for p in payments.values()]):
         groups[proposal.group].append(proposal)
     return found
+
+
+def proposals_confirm(
+    *, market: Market, line_ids, received_by, payment_ids=None, sure_only: bool = False
+) -> list[Payment]:
+    """Receive the payments the lines ``line_ids`` pay, as the rules propose them
+    now (not as a page showed them): each line's payments when the rules still
+    find them, all of them (``payment_ids``) when given, its amount when it pays
+    one. Sure proposals only with ``sure_only``. A payment no longer expected
+    (confirmed by another click meanwhile) is skipped: each is posted once."""
+    found = bank_proposals(market, line_ids=line_ids)
+    received = []
+    for proposal in found.sure + ([] if sure_only else found.check):
+        ids = [e.payment_id for e in proposal.payments]
+        if not ids or (payment_ids is not None and sorted(ids) != sorted(payment_ids)):
+            continue
+        total = sum((e.amount for e in proposal.payments), ZERO)
+        if len(ids) > 1 and total != proposal.credit.amount:
+            continue  # several payments, another amount: shared out by hand
+        line = found.lines[proposal.credit.line_id]
+        for payment_id in ids:
+            amount = line.amount if len(ids) == 1 else None
+            done = _receive(found.payments[payment_id], line, amount, received_by)
+            received.extend(done)
+    return received
+
+
+def _receive(payment: Payment, line: BankLine, amount, received_by) -> list[Payment]:
+    """``payment`` received from ``line``, if it is still expected when locked
+    (another click may have confirmed it meanwhile: then nothing is posted)."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
+        if locked.status != PaymentStatus.PENDING:
+            return []
+        try:
+            done = payment_receive(
+                payment=locked,
+                received_by=received_by,
+                method=PaymentMethod.TRANSFER,
+                amount=amount,
+                paid_on=line.booked_on,
+            )
+        except PaymentStateError:  # an online payment, say: confirmed by Stripe only
+            return []
+    return [done]

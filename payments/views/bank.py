@@ -2,15 +2,18 @@
 
 from django.contrib import messages
 from django.db.models import Count
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.access import staff_view
-from cagette.money import format_euros
+from cagette.http import post_only
+from cagette.money import ZERO, format_euros
 
-from ..bank.forms import StatementUploadForm
+from ..bank.forms import LineSelectionForm, StatementUploadForm
+from ..bank.proposals import bank_proposals, proposals_confirm
+from ..bank.rows import match_rows
 from ..bank.store import statement_seen, statement_store
 from ..ledger import account_balance, market_account
 from ..models import AccountKind, BankLine, BankStatement
@@ -26,7 +29,12 @@ def bank_statements(request):
         _import(request, form)
         return redirect("bank_statements", market.slug)
     statements = BankStatement.objects.filter(market=market).annotate(lines_new=Count("lines"))
+    found = bank_proposals(market)
     context = {
+        "sure": match_rows(found, found.sure),
+        "check": match_rows(found, found.check),
+        "unknown": [found.lines[p.credit.line_id] for p in found.unknown],
+        "received": match_rows(found, found.received),
         "form": form,
         "statements": statements[:20],
         "last": statements.filter(closing__isnull=False).order_by("-closing_on", "-pk").first(),
@@ -73,3 +81,38 @@ def _import(request, form) -> None:
                 "closing": format_euros(statement.closing),
             },
         )
+
+
+@post_only("bank_statements")
+@staff_view
+def bank_confirm(request, line_id: int | None = None):
+    """Confirm the sure matches ticked, or one line's proposal (``line_id``)."""
+    form = LineSelectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Sélection invalide : rechargez la page et recommencez."))
+        return redirect("bank_statements", request.market.slug)
+    lines, payments = form.cleaned_data["lines"], None
+    if line_id is not None:  # one line's proposal, with the payments the page showed
+        get_object_or_404(BankLine, market=request.market, pk=line_id, amount__gt=0)
+        lines, payments = [line_id], form.cleaned_data["payments"]
+    received = proposals_confirm(
+        market=request.market,
+        line_ids=lines,
+        payment_ids=payments,
+        received_by=request.user,
+        sure_only=line_id is None,
+    )
+    if received:
+        total = sum((p.amount for p in received), ZERO)
+        text = ngettext(
+            "%(count)s virement reçu (%(amount)s).",
+            "%(count)s virements reçus (%(amount)s).",
+            len(received),
+        )
+        messages.success(request, text % {"count": len(received), "amount": format_euros(total)})
+    else:
+        messages.info(
+            request,
+            _("Rien à confirmer : ces virements sont déjà reçus ou n'ont plus de correspondance."),
+        )
+    return redirect("bank_statements", request.market.slug)

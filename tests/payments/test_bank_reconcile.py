@@ -1,0 +1,200 @@
+"""The treasurer imports the bank's statement and confirms the transfers it shows."""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from orders.models import Unit
+from orders.services import basket_read, order_checkout
+from payments.bank.proposals import bank_proposals, proposals_confirm
+from payments.ledger import account_balance, client_account, market_account
+from payments.models import AccountKind, Payment, PaymentStatus
+from tests.factories import MembershipFactory, UserFactory
+from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
+from tests.payments.bank.builders import camt_balance, camt_document, camt_party, camt_statement
+from tests.threads import run_together
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+IBAN = "FR7630006000011234567890189"
+
+
+@pytest.fixture
+def market(market):
+    market.payment_methods = ["transfer", "cheque"]
+    market.iban = "FR76 3000 6000 0112 3456 7890 189"
+    market.save()
+    return market
+
+
+@pytest.fixture
+def basket(market):
+    farm = ProducerFactory(market=market, name="Ferme du Bois")
+    carrots = ProductFactory(producer=farm, unit=Unit.KG, unit_price=Decimal("2.50"))
+    distribution = DistributionFactory(market=market)
+
+    def order(first_name, last_name, kilos):
+        user = UserFactory(first_name=first_name, last_name=last_name)
+        member = MembershipFactory(market=market, user=user, role=Role.CLIENT)
+        placed = order_checkout(
+            membership=member,
+            distribution=distribution,
+            lines=basket_read(market, {str(carrots.pk): kilos}),
+            choice="transfer",
+            token=uuid.uuid4().hex,
+            notify=False,
+        )
+        return placed.payments.get()
+
+    return order
+
+
+def entry(n: int, amount: str, text: str, payer: str = "") -> str:
+    day = (timezone.localdate() - datetime.timedelta(days=2)).isoformat()
+    party = f"<RltdPties>{camt_party('08', 'Dbtr', payer)}</RltdPties>" if payer else ""
+    return (
+        f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        f"<BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>BQ-{n}</AcctSvcrRef>"
+        f"<NtryDtls><TxDtls>{party}<RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls></NtryDtls>"
+        f"<AddtlNtryInf>VIR SEPA RECU</AddtlNtryInf></Ntry>"
+    )
+
+
+def statement_file(*entries: str) -> bytes:
+    day = timezone.localdate().isoformat()
+    balances = camt_balance("OPBD", "0.00", "CRDT", day) + camt_balance("CLBD", "0.00", "CRDT", day)
+    return camt_document("08", camt_statement(IBAN, balances, "".join(entries)))
+
+
+def page(market):
+    return reverse("bank_statements", args=[market.slug])
+
+
+def import_file(client, market, data: bytes):
+    upload = SimpleUploadedFile("releve.xml", data, content_type="application/xml")
+    return client.post(page(market), {"file": upload}, follow=True)
+
+
+@pytest.fixture
+def statement(basket):
+    """Five credits: sure, paid in part, a typo, the name alone, unknown."""
+    sure, partial = basket("Marie", "Dupont", "10"), basket("Paul", "Martin", "4")
+    typo, named = basket("Zoé", "Lefèvre", "2"), basket("Inès", "Petit", "6")
+    broken = typo.reference[:-2] + typo.reference[-1] + typo.reference[-2]  # two digits swapped
+    data = statement_file(
+        entry(1, "25.00", f"MOTIF {sure.reference.replace('-', '')}"),
+        entry(2, "5.00", partial.reference),
+        entry(3, "5.00", broken, payer="LEFEVRE ZOE"),
+        entry(4, "15.00", "COURSES", payer="MME INES PETIT"),
+        entry(5, "80.00", "REMISE DE CHEQUES"),
+    )
+    return data, {"sure": sure, "partial": partial, "typo": typo, "named": named}
+
+
+def test_the_treasurer_confirms_the_sure_transfers_in_one_click(
+    login, market, treasurer, statement
+):
+    data, payments = statement
+    client = login(treasurer)
+    text = import_file(client, market, data).content.decode()
+    assert "1 sûr" in text and "3 à vérifier" in text and "1 inconnu" in text
+
+    lines = client.get(page(market)).context["sure"]
+    response = client.post(
+        reverse("bank_confirm", args=[market.slug]),
+        {"lines": [str(row.line.pk) for row in lines]},
+        follow=True,
+    )
+
+    assert "1 virement reçu (25,00" in response.content.decode()
+    sure = Payment.objects.get(pk=payments["sure"].pk)
+    assert sure.status == PaymentStatus.RECEIVED and sure.amount == Decimal("25.00")
+    assert sure.paid_on == timezone.localdate() - datetime.timedelta(days=2)  # the bank's date
+    assert client_account(sure.membership).held == Decimal("0.00")
+    assert Payment.objects.filter(status=PaymentStatus.RECEIVED).count() == 1
+    assert account_balance(market_account(market, AccountKind.BANK)) == Decimal("25.00")
+
+
+def test_a_proposal_to_check_is_confirmed_with_the_amount_the_bank_shows(
+    login, market, treasurer, statement
+):
+    data, payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    rows = {row.payments[0].pk: row for row in client.get(page(market)).context["check"]}
+    partial, typo = rows[payments["partial"].pk], rows[payments["typo"].pk]
+    assert "Payé en partie" in partial.why and "un caractère près" in typo.why
+    assert "même montant et même nom" in rows[payments["named"].pk].why
+
+    for row in (partial, typo):
+        url = reverse("bank_line_confirm", args=[market.slug, row.line.pk])
+        client.post(url, {"payments": [str(row.payments[0].pk)]})
+
+    paid = Payment.objects.get(pk=payments["partial"].pk)
+    assert (paid.status, paid.amount) == (PaymentStatus.RECEIVED, Decimal("5.00"))
+    assert client_account(paid.membership).held == Decimal("-5.00")  # the rest still owed
+    assert Payment.objects.get(pk=payments["typo"].pk).status == PaymentStatus.RECEIVED
+    assert Payment.objects.get(pk=payments["named"].pk).status == PaymentStatus.PENDING
+
+
+def test_a_line_confirmed_again_posts_nothing_more(login, market, treasurer, statement):
+    data, payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (row,) = client.get(page(market)).context["sure"]
+    confirm = reverse("bank_confirm", args=[market.slug])
+
+    client.post(confirm, {"lines": [str(row.line.pk)]})
+    again = client.post(confirm, {"lines": [str(row.line.pk)]}, follow=True)
+
+    assert "Rien à confirmer" in again.content.decode()
+    assert account_balance(market_account(market, AccountKind.BANK)) == Decimal("25.00")
+    assert client.get(page(market)).context["received"][0].line == row.line
+
+
+def test_a_proposal_posted_with_other_payments_than_the_rules_find_is_refused(
+    login, market, treasurer, statement
+):
+    data, payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (row,) = client.get(page(market)).context["sure"]
+
+    url = reverse("bank_line_confirm", args=[market.slug, row.line.pk])
+    client.post(url, {"payments": [str(payments["named"].pk)]})
+
+    assert not Payment.objects.filter(status=PaymentStatus.RECEIVED).exists()
+
+
+def test_another_markets_line_is_not_found(login, market, treasurer, statement, other_market):
+    data, _payments = statement
+    import_file(login(treasurer), market, data)
+    stranger = MembershipFactory(market=other_market, role=Role.TREASURER)
+    line = login(treasurer).get(page(market)).context["sure"][0].line
+
+    response = login(stranger).post(
+        reverse("bank_line_confirm", args=[other_market.slug, line.pk]), {"payments": []}
+    )
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_confirmations_at_once_post_the_transfer_once(login, market, treasurer, statement):
+    data, payments = statement
+    import_file(login(treasurer), market, data)
+    line_ids = [p.credit.line_id for p in bank_proposals(market).sure]
+
+    def confirm(_):
+        return len(proposals_confirm(market=market, line_ids=line_ids, received_by=treasurer.user))
+
+    results, errors = run_together(confirm, 2)
+
+    assert errors == [] and sorted(results) == [0, 1]
+    assert account_balance(market_account(market, AccountKind.BANK)) == Decimal("25.00")
