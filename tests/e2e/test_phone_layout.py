@@ -13,11 +13,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from distributions.cash.till import cash_count_record
 from orders.models import Unit
 from orders.services import basket_read, order_checkout
+from payments.bank import ParsedLine, ParsedStatement
+from payments.bank.store import statement_store
+from payments.models import Payment, PaymentStatus
 from payments.services import opening_balance_record, payment_record
 from tests.e2e.conftest import ARTIFACTS
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
@@ -246,3 +250,25 @@ def test_a_treasurer_reads_the_balances_on_a_phone(phone, market, treasurer, lan
     _visit(phone, reverse("balance_list", args=[market.slug]), f"balances-{language}")
     _visit(phone, reverse("pending_transfers", args=[market.slug]), f"transfers-{language}")
     _visit(phone, reverse("client_history", args=[market.slug, client.pk]), f"history-{language}")
+    _bank_statement(market, treasurer)
+    _visit(phone, reverse("bank_statements", args=[market.slug]), f"bank-{language}")
+
+
+def _bank_statement(market, treasurer) -> None:
+    """A statement with a long label, a large credit, and one paying a transfer expected."""
+    expected = Payment.objects.filter(market=market, status=PaymentStatus.PENDING).first()
+    day = timezone.localdate()
+    credit = ParsedLine(
+        day, None, Decimal("12345.67"), "VIR SEPA " + "TRES LONG LIBELLE " * 8, "B1", "", ""
+    )
+    lines = [credit]
+    if expected is not None:
+        lines.append(ParsedLine(day, None, expected.amount, "VIR", "B2", "", expected.reference))
+    parsed = ParsedStatement("camt053", "", "EUR", None, None, None, None, tuple(lines))
+    statement_store(
+        market=market,
+        parsed=parsed,
+        data=b"x",
+        filename="releve-de-compte-decembre-2026.xml",
+        imported_by=treasurer.user,
+    )
