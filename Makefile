@@ -50,6 +50,7 @@ bench: install
 	$(PY) bench/posting.py $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
 	$(PY) bench/distribution_day.py
 	$(PY) bench/pages.py $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
+	$(PY) bench/bank_import.py
 
 bench-balance: install
 	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cagette_bench} $(PY) bench/balance_page.py
