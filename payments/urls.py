@@ -28,6 +28,7 @@ urlpatterns += [
     path("virements/relance/", bank_transfers.transfers_remind, name="transfers_remind"),
     path("banque/", bank.bank_statements, name="bank_statements"),
     path("banque/confirmer/", bank.bank_confirm, name="bank_confirm"),
+    path("banque/colonnes/<int:upload_id>/", bank.bank_columns, name="bank_columns"),
     path("banque/lignes/<int:line_id>/confirmer/", bank.bank_confirm, name="bank_line_confirm"),
 ]
 

@@ -12,7 +12,7 @@ other apps' rows are named by string (``"orders.Order"``).
 """
 
 from ..methods import PaymentMethod
-from .bank import BankLine, BankStatement, StatementFormat
+from .bank import BankCsvLayout, BankLine, BankStatement, StatementFormat, StatementUpload
 from .exports import ACTIVE as EXPORT_ACTIVE
 from .exports import Export, ExportKind, ExportStatus
 from .ledger import (
@@ -52,6 +52,7 @@ __all__ = [
     "Account",
     "AccountKind",
     "BalanceSlot",
+    "BankCsvLayout",
     "BankLine",
     "BankStatement",
     "CheckoutStatus",
@@ -72,6 +73,7 @@ __all__ = [
     "RefundStatus",
     "RejectedStripeEvent",
     "StatementFormat",
+    "StatementUpload",
     "StripeCheckout",
     "StripeCheckoutQuerySet",
     "StripeEvent",

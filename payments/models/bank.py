@@ -91,3 +91,48 @@ class BankLine(models.Model):
 
     def __str__(self):
         return f"{self.booked_on} {self.amount} {self.label[:40]}"
+
+
+class BankCsvLayout(models.Model):
+    """How the market's bank writes its CSV export, once the treasurer has said
+    which column is which (a layout no preset knew): used for the next files."""
+
+    market = models.OneToOneField(Market, on_delete=models.CASCADE, related_name="bank_csv_layout")
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    date_column = models.CharField(_("colonne de la date"), max_length=100)
+    label_column = models.CharField(_("colonne du libellé"), max_length=100)
+    amount_column = models.CharField(_("colonne du montant"), max_length=100, blank=True)
+    debit_column = models.CharField(_("colonne des débits"), max_length=100, blank=True)
+    credit_column = models.CharField(_("colonne des crédits"), max_length=100, blank=True)
+    date_format = models.CharField(_("format des dates"), max_length=20, default="%d/%m/%Y")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("colonnes du relevé CSV")
+        verbose_name_plural = _("colonnes des relevés CSV")
+
+    def __str__(self):
+        return f"{self.market}: {self.date_column} / {self.label_column}"
+
+
+class StatementUpload(models.Model):
+    """A CSV file waiting for the treasurer to say which column is which: kept
+    until it is imported (then deleted), never read as a statement before."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(max_length=200, blank=True)
+    data = models.BinaryField()
+    header = models.JSONField(default=list)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.filename} ({self.market})"

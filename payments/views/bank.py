@@ -11,12 +11,12 @@ from accounts.access import staff_view
 from cagette.http import post_only
 from cagette.money import ZERO, format_euros
 
-from ..bank.forms import LineSelectionForm, StatementUploadForm
+from ..bank.forms import ColumnsForm, LineSelectionForm, StatementUploadForm
 from ..bank.proposals import bank_proposals, proposals_confirm
 from ..bank.rows import match_rows
 from ..bank.store import statement_seen, statement_store
 from ..ledger import account_balance, market_account
-from ..models import AccountKind, BankLine, BankStatement
+from ..models import AccountKind, BankCsvLayout, BankLine, BankStatement, StatementUpload
 
 LINES_SHOWN = 100
 
@@ -26,7 +26,11 @@ def bank_statements(request):
     market = request.market
     form = StatementUploadForm(request.POST or None, request.FILES or None, market=market)
     if request.method == "POST" and form.is_valid():
-        _import(request, form)
+        if form.layout_needed is not None:
+            upload = _upload_keep(request, form)
+            return redirect("bank_columns", market.slug, upload.pk)
+        name = form.cleaned_data["file"].name
+        _import(request, form.parsed, form.data_bytes, name)
         return redirect("bank_statements", market.slug)
     statements = BankStatement.objects.filter(market=market).annotate(lines_new=Count("lines"))
     found = bank_proposals(market)
@@ -45,19 +49,74 @@ def bank_statements(request):
     return render(request, "payments/bank.html", context, status=400 if form.errors else 200)
 
 
-def _import(request, form) -> None:
-    earlier = statement_seen(request.market, form.data_bytes)
+def _upload_keep(request, form) -> StatementUpload:
+    needed = form.layout_needed
+    return StatementUpload.objects.create(
+        market=request.market,
+        uploaded_by=request.user,
+        filename=form.cleaned_data["file"].name[:200],
+        data=form.data_bytes,
+        header=list(needed.header),
+        encoding=needed.encoding,
+        delimiter=needed.delimiter,
+    )
+
+
+@staff_view
+def bank_columns(request, upload_id: int):
+    """The columns of a CSV file no known layout reads, said once for the market."""
+    upload = StatementUpload.objects.filter(market=request.market, pk=upload_id).first()
+    if upload is None:  # imported meanwhile (a second click), or never this market's
+        messages.info(request, _("Ce fichier a déjà été importé."))
+        return redirect("bank_statements", request.market.slug)
+    form = ColumnsForm(request.POST or None, upload=upload, initial=_columns_known(upload))
+    if request.method == "POST" and form.is_valid():
+        _layout_save(request, form)
+        _import(request, form.parsed, bytes(upload.data), upload.filename)
+        upload.delete()
+        return redirect("bank_statements", request.market.slug)
+    context = {"form": form, "upload": upload}
+    return render(
+        request, "payments/bank_columns.html", context, status=400 if form.errors else 200
+    )
+
+
+def _columns_known(upload: StatementUpload) -> dict:
+    saved = BankCsvLayout.objects.filter(market=upload.market).first()
+    if saved is None:
+        return {}
+    names = ("date_column", "label_column", "amount_column", "debit_column", "credit_column")
+    known = {name: getattr(saved, name) for name in names if getattr(saved, name) in upload.header}
+    return known | {"date_format": saved.date_format}
+
+
+def _layout_save(request, form) -> None:
+    layout = form.layout
+    BankCsvLayout.objects.update_or_create(
+        market=request.market,
+        defaults={
+            "encoding": layout.encoding,
+            "delimiter": layout.delimiter,
+            "date_column": layout.date_column,
+            "label_column": layout.label_columns[0],
+            "amount_column": layout.amount_column,
+            "debit_column": layout.debit_column,
+            "credit_column": layout.credit_column,
+            "date_format": layout.date_format,
+            "updated_by": request.user,
+        },
+    )
+
+
+def _import(request, parsed, data: bytes, filename: str) -> None:
+    earlier = statement_seen(request.market, data)
     if earlier is not None:
         when = formats.date_format(timezone.localtime(earlier.imported_at), "SHORT_DATE_FORMAT")
         text = _("Ce fichier a déjà été importé le %(date)s : rien de nouveau.")
         messages.info(request, text % {"date": when})
         return
     statement, new = statement_store(
-        market=request.market,
-        parsed=form.parsed,
-        data=form.data_bytes,
-        filename=form.cleaned_data["file"].name,
-        imported_by=request.user,
+        market=request.market, parsed=parsed, data=data, filename=filename, imported_by=request.user
     )
     messages.success(
         request,
