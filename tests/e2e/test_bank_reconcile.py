@@ -17,7 +17,7 @@ from tests.payments.test_bank_reconcile import entry, statement_file
 
 @pytest.fixture
 def expected(market):
-    """Three transfers expected: Marie 25,00 €, Zoé 5,00 €, Paul 10,00 €."""
+    """Four transfers expected: Marie 25,00 €, Zoé 5,00 €, Paul 10,00 €, Léa 7,50 €."""
     market.payment_methods = ["transfer", "cheque"]
     market.iban = "FR7630006000011234567890189"
     market.save()
@@ -39,18 +39,19 @@ def expected(market):
         ).payments.get()
 
     marie, zoe = order("Marie", "Dupont", "10"), order("Zoé", "Lefèvre", "2")
-    return marie, zoe, order("Paul", "Martin", "4")
+    return marie, zoe, order("Paul", "Martin", "4"), order("Léa", "Moreau", "3")
 
 
 def test_the_treasurer_imports_the_statement_and_confirms_the_transfers(
     page, log_in, market, treasurer, expected
 ):
-    marie, zoe, paul = expected
+    marie, zoe, paul, lea = expected
     swapped = zoe.reference[:-2] + zoe.reference[-1] + zoe.reference[-2]
     data = statement_file(
         entry(1, "25.00", f"MOTIF {marie.reference}"),
         entry(2, "5.00", swapped, payer="LEFEVRE ZOE"),
         entry(3, "42.00", "REMISE DE CHEQUES"),
+        entry(4, "10.00", "COURSES DU JEUDI", payer="M PAUL MARTIN"),
     )
     log_in(treasurer)
     page.goto(f"/m/{market.slug}/virements/")
@@ -60,7 +61,7 @@ def test_the_treasurer_imports_the_statement_and_confirms_the_transfers(
         files=[{"name": "releve.xml", "mimeType": "application/xml", "buffer": data}]
     )
     page.get_by_role("button", name="Importer", exact=True).click()
-    expect(page.get_by_role("alert").first).to_contain_text("3 lignes nouvelles sur 3")
+    expect(page.get_by_role("alert").first).to_contain_text("4 lignes nouvelles sur 4")
     expect(page.locator("#sure-title")).to_have_text("1 sûr")
     expect(page.locator("#unknown")).to_contain_text("REMISE DE CHEQUES")
 
@@ -73,9 +74,15 @@ def test_the_treasurer_imports_the_statement_and_confirms_the_transfers(
     expect(page.get_by_role("alert").first).to_contain_text("1 virement reçu (5,00")
     expect(page.locator("#matching")).to_contain_text("Aucun virement sûr à confirmer.")
 
+    row = page.locator("#check li", has_text="M PAUL MARTIN")
+    expect(row).to_contain_text("Sans référence reconnue : même montant et même nom.")
+    row.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_role("alert").first).to_contain_text("1 virement reçu (10,00")
+    expect(page.locator("#check")).to_contain_text("Rien à vérifier.")
+
     page.get_by_role("main").get_by_role("link", name="Virements attendus").click()
-    expect(page.locator("#upcoming")).to_contain_text(paul.membership.user.display_name)
+    expect(page.locator("#upcoming")).to_contain_text(lea.membership.user.display_name)
     expect(page.locator("#upcoming")).not_to_contain_text(marie.membership.user.display_name)
     statuses = dict(Payment.objects.values_list("pk", "status"))
-    assert statuses[marie.pk] == statuses[zoe.pk] == PaymentStatus.RECEIVED
-    assert statuses[paul.pk] == PaymentStatus.PENDING
+    assert statuses[marie.pk] == statuses[zoe.pk] == statuses[paul.pk] == PaymentStatus.RECEIVED
+    assert statuses[lea.pk] == PaymentStatus.PENDING
