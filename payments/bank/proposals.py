@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Market
@@ -17,7 +18,7 @@ from cagette.money import ZERO
 
 from ..bank_transfers import expected_transfers
 from ..methods import PaymentMethod
-from ..models import BankLine, Payment, PaymentStatus
+from ..models import BankLine, BankMatch, Payment, PaymentStatus
 from ..services import PaymentStateError, payment_receive
 from .matching import (
     CHECK,
@@ -33,6 +34,7 @@ from .matching import (
 
 RECENT_DAYS = 90
 MOST_LINES = 500
+# A line confirmed (`BankMatch`) is no longer proposed: `matched_lines` lists them.
 
 
 @dataclass
@@ -68,7 +70,9 @@ def _credit(line: BankLine) -> Credit:
 def bank_proposals(market: Market, today: datetime.date | None = None, line_ids=None) -> Proposals:
     """The recent credits of ``market``'s bank, grouped (see `payments.bank.matching`);
     with ``line_ids``, those lines only (the market's credits among them)."""
-    lines = BankLine.objects.filter(market=market, amount__gt=0)
+    lines = BankLine.objects.filter(market=market, amount__gt=0).exclude(
+        Exists(BankMatch.objects.filter(line=OuterRef("pk")))
+    )
     if line_ids is not None:
         lines = lines.filter(pk__in=line_ids)
     else:
@@ -138,4 +142,21 @@ def _receive(payment: Payment, line: BankLine, amount, received_by) -> list[Paym
             )
         except PaymentStateError:  # an online payment, say: confirmed by Stripe only
             return []
+        BankMatch.objects.create(
+            market_id=line.market_id, line=line, payment=done, created_by=received_by
+        )
     return [done]
+
+
+def matched_lines(market: Market, today: datetime.date | None = None) -> list[tuple]:
+    """The recent bank lines confirmed as payments: ``(line, payments)`` pairs."""
+    since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
+    matches = (
+        BankMatch.objects.filter(market=market, line__booked_on__gte=since)
+        .select_related("line", "payment__membership__user")
+        .order_by("-line__booked_on", "-line_id", "payment_id")[:MOST_LINES]
+    )
+    lines: dict[int, tuple] = {}
+    for confirmed in matches:
+        lines.setdefault(confirmed.line_id, (confirmed.line, []))[1].append(confirmed.payment)
+    return list(lines.values())

@@ -12,7 +12,14 @@ other apps' rows are named by string (``"orders.Order"``).
 """
 
 from ..methods import PaymentMethod
-from .bank import BankCsvLayout, BankLine, BankStatement, StatementFormat, StatementUpload
+from .bank import (
+    BankCsvLayout,
+    BankLine,
+    BankMatch,
+    BankStatement,
+    StatementFormat,
+    StatementUpload,
+)
 from .exports import ACTIVE as EXPORT_ACTIVE
 from .exports import Export, ExportKind, ExportStatus
 from .ledger import (
@@ -54,6 +61,7 @@ __all__ = [
     "BalanceSlot",
     "BankCsvLayout",
     "BankLine",
+    "BankMatch",
     "BankStatement",
     "CheckoutStatus",
     "EXPORT_ACTIVE",

@@ -93,6 +93,28 @@ class BankLine(models.Model):
         return f"{self.booked_on} {self.amount} {self.label[:40]}"
 
 
+class BankMatch(models.Model):
+    """A bank line confirmed as the payment of an expected transfer: the line
+    is then no longer proposed, and the payment is received once."""
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(BankLine, on_delete=models.PROTECT, related_name="matches")
+    payment = models.OneToOneField(
+        "payments.Payment", on_delete=models.PROTECT, related_name="bank_match"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rapprochement")
+        verbose_name_plural = _("rapprochements")
+
+    def __str__(self):
+        return f"{self.line_id} → {self.payment_id}"
+
+
 class BankCsvLayout(models.Model):
     """How the market's bank writes its CSV export, once the treasurer has said
     which column is which (a layout no preset knew): used for the next files."""

@@ -12,8 +12,8 @@ from cagette.http import post_only
 from cagette.money import ZERO, format_euros
 
 from ..bank.forms import ColumnsForm, LineSelectionForm, StatementUploadForm
-from ..bank.proposals import bank_proposals, proposals_confirm
-from ..bank.rows import match_rows
+from ..bank.proposals import bank_proposals, matched_lines, proposals_confirm
+from ..bank.rows import MatchRow, match_rows
 from ..bank.store import statement_seen, statement_store
 from ..ledger import account_balance, market_account
 from ..models import AccountKind, BankCsvLayout, BankLine, BankStatement, StatementUpload
@@ -38,7 +38,10 @@ def bank_statements(request):
         "sure": match_rows(found, found.sure),
         "check": match_rows(found, found.check),
         "unknown": [found.lines[p.credit.line_id] for p in found.unknown],
-        "received": match_rows(found, found.received),
+        "received": [
+            *(MatchRow(line, paid, "", False) for line, paid in matched_lines(market)),
+            *match_rows(found, found.received),
+        ],
         "form": form,
         "statements": statements[:20],
         "last": statements.filter(closing__isnull=False).order_by("-closing_on", "-pk").first(),

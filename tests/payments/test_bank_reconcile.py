@@ -198,3 +198,23 @@ def test_two_confirmations_at_once_post_the_transfer_once(login, market, treasur
 
     assert errors == [] and sorted(results) == [0, 1]
     assert account_balance(market_account(market, AccountKind.BANK)) == Decimal("25.00")
+
+
+def test_a_line_confirmed_is_listed_as_received_and_no_longer_proposed(
+    login, market, treasurer, statement
+):
+    data, payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    rows = {row.payments[0].pk: row for row in client.get(page(market)).context["check"]}
+    named = rows[payments["named"].pk]
+
+    url = reverse("bank_line_confirm", args=[market.slug, named.line.pk])
+    client.post(url, {"payments": [str(payments["named"].pk)]})
+
+    context = client.get(page(market)).context
+    assert named.line.pk not in [row.line.pk for row in context["check"]]
+    assert named.line.pk not in [line.pk for line in context["unknown"]]
+    (received,) = [row for row in context["received"] if row.line.pk == named.line.pk]
+    assert [p.pk for p in received.payments] == [payments["named"].pk]
+    assert Payment.objects.get(pk=payments["named"].pk).bank_match.line == named.line
