@@ -1,5 +1,7 @@
 """« Banque »: the market's bank statements imported, and the bank lines they brought."""
 
+import datetime
+
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
@@ -53,7 +55,10 @@ def bank_statements(request):
 
 
 def _upload_keep(request, form) -> StatementUpload:
+    """The file kept for its columns to be said; the market's files left so for a day go."""
     needed = form.layout_needed
+    stale = timezone.now() - datetime.timedelta(days=1)
+    StatementUpload.objects.filter(market=request.market, created_at__lt=stale).delete()
     return StatementUpload.objects.create(
         market=request.market,
         uploaded_by=request.user,
