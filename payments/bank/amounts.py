@@ -20,7 +20,7 @@ MAX_AMOUNT = Decimal("1000000000000")
 
 def amount_refused(text) -> StatementError:
     return StatementError(
-        _("Le montant « %(text)s » du relevé n'est pas un montant valide.")
+        _("Le montant « %(text)s » du relevé n'est pas un montant valide.")
         % {"text": typed_back(text)}
     )
 
@@ -51,6 +51,6 @@ def date_read(text: str, date_format: str) -> datetime.date:
         return datetime.datetime.strptime(text.strip(), date_format).date()
     except ValueError:
         raise StatementError(
-            _("La date « %(text)s » du relevé n'est pas une date valide.")
+            _("La date « %(text)s » du relevé n'est pas une date valide.")
             % {"text": typed_back(text)}
         ) from None

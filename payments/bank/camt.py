@@ -55,7 +55,7 @@ class _Tree:
             return datetime.date.fromisoformat(text[:10])
         except ValueError:
             raise StatementError(
-                _("La date « %(text)s » du relevé n'est pas une date valide.") % {"text": text[:40]}
+                _("La date « %(text)s » du relevé n'est pas une date valide.") % {"text": text[:40]}
             ) from None
 
     def signed(self, element: Element) -> Decimal:
@@ -142,7 +142,7 @@ def camt_parse(data: bytes) -> ParsedStatement:
     accounts = {_account(tree, statement) for statement in statements}
     if len(accounts) > 1:
         raise StatementError(
-            _("Le fichier contient les relevés de plusieurs comptes : importez-les un par un.")
+            _("Le fichier contient les relevés de plusieurs comptes : importez-les un par un.")
         )
     opening, opening_on = _balance(tree, statements[0], "OPBD", "PRCD")
     closing, closing_on = _balance(tree, statements[-1], "CLBD")

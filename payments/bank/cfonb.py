@@ -144,7 +144,7 @@ def cfonb_parse(data: bytes) -> ParsedStatement:
         _read(reading, record, number)
     if len(reading.accounts) > 1:
         raise StatementError(
-            _("Le fichier contient les relevés de plusieurs comptes : importez-les un par un.")
+            _("Le fichier contient les relevés de plusieurs comptes : importez-les un par un.")
         )
     opening, opening_on = reading.opening or (None, None)
     closing, closing_on = reading.closing or (None, None)

@@ -78,7 +78,7 @@ def _guessed_header(rows: list[list[str]]) -> tuple[str, ...]:
 def _layout_needed(rows, encoding: str, delimiter: str) -> CsvLayoutNeeded:
     return CsvLayoutNeeded(
         _(
-            "Les colonnes de ce fichier CSV ne correspondent à aucune banque connue : "
+            "Les colonnes de ce fichier CSV ne correspondent à aucune banque connue : "
             "indiquez quelles colonnes donnent la date, le libellé et le montant."
         ),
         header=_guessed_header(rows),

@@ -29,7 +29,7 @@ def statement_parse(data: bytes, *, layout: CsvLayout | None = None) -> ParsedSt
     the header row, else `CsvLayoutNeeded` carrying the header for a mapping form.
     """
     if len(data) > MAX_STATEMENT_BYTES:
-        raise StatementError(_("Le fichier dépasse 10 Mo : ce n'est pas un relevé de compte."))
+        raise StatementError(_("Le fichier dépasse 10 Mo : ce n'est pas un relevé de compte."))
     head = data[:_HEAD_BYTES].removeprefix(_BOM).lstrip()
     if not head or not _is_text(data):
         raise StatementError(

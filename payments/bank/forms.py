@@ -18,7 +18,7 @@ class StatementUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Relevé bancaire"),
         help_text=gettext_lazy(
-            "Le fichier exporté par la banque : CAMT.053 (XML), OFX, CFONB 120 ou CSV, "
+            "Le fichier exporté par la banque : CAMT.053 (XML), OFX, CFONB 120 ou CSV, "
             "10 Mo au plus."
         ),
     )
@@ -30,7 +30,7 @@ class StatementUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("Ce fichier dépasse 10 Mo : ce n'est pas un relevé."))
+            raise forms.ValidationError(_("Ce fichier dépasse 10 Mo : ce n'est pas un relevé."))
         self.data_bytes = upload.read()
         self.layout_needed: CsvLayoutNeeded | None = None
         try:
@@ -104,7 +104,7 @@ class ColumnsForm(forms.Form):
     amount_column = forms.ChoiceField(
         label=gettext_lazy("Montant (une colonne, négatif pour un débit)"), required=False
     )
-    debit_column = forms.ChoiceField(label=gettext_lazy("ou : colonne des débits"), required=False)
+    debit_column = forms.ChoiceField(label=gettext_lazy("ou : colonne des débits"), required=False)
     credit_column = forms.ChoiceField(label=gettext_lazy("et colonne des crédits"), required=False)
     date_format = forms.ChoiceField(
         label=gettext_lazy("Les dates s'écrivent"), choices=DATE_FORMATS

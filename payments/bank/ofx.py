@@ -66,7 +66,7 @@ def _date(text: str) -> datetime.date | None:
         return datetime.datetime.strptime(text[:8], "%Y%m%d").date()
     except ValueError:
         raise StatementError(
-            _("La date « %(text)s » du relevé n'est pas une date valide.") % {"text": text[:40]}
+            _("La date « %(text)s » du relevé n'est pas une date valide.") % {"text": text[:40]}
         ) from None
 
 
@@ -93,7 +93,7 @@ def _statements_of(root: Element) -> list[Element]:
     accounts = {_account(statement) for statement in statements}
     if len(accounts) > 1:
         raise StatementError(
-            _("Le fichier contient les relevés de plusieurs comptes : importez-les un par un.")
+            _("Le fichier contient les relevés de plusieurs comptes : importez-les un par un.")
         )
     return statements
 

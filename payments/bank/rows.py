@@ -26,14 +26,14 @@ class MatchRow:
 
 def _why(proposal: Proposal, expected: Decimal) -> str:
     reasons = {
-        "partial": _("Payé en partie : %(expected)s attendus, le reste restera dû."),
-        "over": _("Payé en plus : %(expected)s attendus, le reste ira sur le solde du client."),
+        "partial": _("Payé en partie : %(expected)s attendus, le reste restera dû."),
+        "over": _("Payé en plus : %(expected)s attendus, le reste ira sur le solde du client."),
         "several": _("Un virement pour plusieurs paiements (%(expected)s attendus en tout)."),
         "complement": _(
-            "Référence du premier paiement, déjà reçu : c'est sans doute le complément attendu."
+            "Référence du premier paiement, déjà reçu : c'est sans doute le complément attendu."
         ),
         "typo": _("Référence à un caractère près, même montant et même nom."),
-        "name": _("Sans référence reconnue : même montant et même nom."),
+        "name": _("Sans référence reconnue : même montant et même nom."),
     }
     text = reasons.get(proposal.reason, "")
     return text % {"expected": format_euros(expected)} if "%(" in text else text

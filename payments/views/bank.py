@@ -120,7 +120,7 @@ def _import(request, parsed, data: bytes, filename: str) -> None:
     earlier = statement_seen(request.market, data)
     if earlier is not None:
         when = formats.date_format(timezone.localtime(earlier.imported_at), "SHORT_DATE_FORMAT")
-        text = _("Ce fichier a déjà été importé le %(date)s : rien de nouveau.")
+        text = _("Ce fichier a déjà été importé le %(date)s : rien de nouveau.")
         messages.info(request, text % {"date": when})
         return
     statement, new = statement_store(
@@ -129,8 +129,8 @@ def _import(request, parsed, data: bytes, filename: str) -> None:
     messages.success(
         request,
         ngettext(
-            "Relevé importé : %(new)d ligne nouvelle sur %(total)d.",
-            "Relevé importé : %(new)d lignes nouvelles sur %(total)d.",
+            "Relevé importé : %(new)d ligne nouvelle sur %(total)d.",
+            "Relevé importé : %(new)d lignes nouvelles sur %(total)d.",
             new,
         )
         % {"new": new, "total": statement.lines_in_file},
@@ -140,7 +140,7 @@ def _import(request, parsed, data: bytes, filename: str) -> None:
             request,
             _(
                 "Le solde d'ouverture (%(opening)s) plus les opérations (%(lines)s) ne font pas le "
-                "solde de clôture du relevé (%(closing)s) : le fichier est peut-être incomplet."
+                "solde de clôture du relevé (%(closing)s) : le fichier est peut-être incomplet."
             )
             % {
                 "opening": format_euros(statement.opening),
@@ -156,7 +156,7 @@ def bank_confirm(request, line_id: int | None = None):
     """Confirm the sure matches ticked, or one line's proposal (``line_id``)."""
     form = LineSelectionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Sélection invalide : rechargez la page et recommencez."))
+        messages.error(request, _("Sélection invalide : rechargez la page et recommencez."))
         return redirect("bank_statements", request.market.slug)
     lines, payments = form.cleaned_data["lines"], None
     if line_id is not None:  # one line's proposal, with the payments the page showed
@@ -180,6 +180,6 @@ def bank_confirm(request, line_id: int | None = None):
     else:
         messages.info(
             request,
-            _("Rien à confirmer : ces virements sont déjà reçus ou n'ont plus de correspondance."),
+            _("Rien à confirmer : ces virements sont déjà reçus ou n'ont plus de correspondance."),
         )
     return redirect("bank_statements", request.market.slug)

@@ -45,7 +45,7 @@ def test_the_treasurer_says_the_columns_once_and_the_next_file_is_read_with_them
 
     done = client.post(response.url, columns(amount_column="Somme"), follow=True)
 
-    assert "Relevé importé : 2 lignes nouvelles sur 2." in done.content.decode()
+    assert "Relevé importé\u00a0: 2 lignes nouvelles sur 2." in done.content.decode()
     amounts = sorted(BankLine.objects.values_list("amount", flat=True))
     assert amounts == [Decimal("-4.50"), Decimal("25.00")]
     assert not StatementUpload.objects.exists()

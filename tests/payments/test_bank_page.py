@@ -84,7 +84,7 @@ def test_the_treasurer_imports_a_statement_and_sees_its_lines(login, market, tre
 
     text = page.content.decode()
     assert page.redirect_chain[-1][0] == url(market)
-    assert "Relevé importé : 2 lignes nouvelles sur 2." in text
+    assert "Relevé importé\u00a0: 2 lignes nouvelles sur 2." in text
     assert "VIR SEPA DUPONT MARIE" in text and "25,00" in text and "-4,50" in text
     assert "soldes cohérents" in text and "120,50" in text
     assert BankLine.objects.filter(market=market).count() == 2
