@@ -30,6 +30,7 @@ urlpatterns += [
     path("banque/confirmer/", bank.bank_confirm, name="bank_confirm"),
     path("banque/colonnes/<int:upload_id>/", bank.bank_columns, name="bank_columns"),
     path("banque/lignes/<int:line_id>/confirmer/", bank.bank_confirm, name="bank_line_confirm"),
+    path("banque/lignes/<int:line_id>/de-cote/", bank.bank_line_aside, name="bank_line_aside"),
 ]
 
 urlpatterns.append(

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..bank_transfer_forms import IdListField
-from ..models import BankCsvLayout, StatementUpload
+from ..models import BankCsvLayout, SetAsideReason, StatementUpload
 from . import CsvLayout, CsvLayoutNeeded, ParsedStatement, StatementError, statement_parse
 from .store import account_check
 
@@ -155,3 +155,10 @@ class ColumnsForm(forms.Form):
             credit_column=data.get("credit_column", "") if not data.get("amount_column") else "",
             date_format=data["date_format"],
         )
+
+
+class AsideForm(forms.Form):
+    """Why a bank line pays no client's payment (bank fees, a cheque deposit…)."""
+
+    reason = forms.ChoiceField(label=gettext_lazy("Raison"), choices=SetAsideReason.choices)
+    note = forms.CharField(label=gettext_lazy("Précision"), max_length=200, required=False)

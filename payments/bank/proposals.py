@@ -1,8 +1,10 @@
 """The market's recent bank credits, each with the payment it seems to pay.
 
-Reads the credit lines of the last `RECENT_DAYS` days and the payments they
-may pay, in three queries whatever their number: the lines, the transfers
-still expected, the payments received whose reference a line carries. The
+Reads the lines of the last `RECENT_DAYS` days still open (neither
+confirmed as a payment, `BankMatch`, nor set aside, `BankLineAside`) and the
+payments they may pay, in three queries whatever their number: the lines,
+the transfers still expected, the payments received whose reference a line
+carries. The
 rules are `payments.bank.matching`'s.
 """
 
@@ -18,7 +20,7 @@ from cagette.money import ZERO
 
 from ..bank_transfers import expected_transfers
 from ..methods import PaymentMethod
-from ..models import BankLine, BankMatch, Payment, PaymentStatus
+from ..models import BankLine, BankLineAside, BankMatch, Payment, PaymentStatus
 from ..services import PaymentStateError, payment_receive
 from .matching import (
     CHECK,
@@ -67,36 +69,49 @@ def _credit(line: BankLine) -> Credit:
     return Credit(line.pk, line.amount, f"{line.label} {line.reference}", line.payer or line.label)
 
 
-def bank_proposals(market: Market, today: datetime.date | None = None, line_ids=None) -> Proposals:
-    """The recent credits of ``market``'s bank, grouped (see `payments.bank.matching`);
-    with ``line_ids``, those lines only (the market's credits among them)."""
-    lines = BankLine.objects.filter(market=market, amount__gt=0).exclude(
+def _open_lines(market: Market, today, line_ids) -> list[BankLine]:
+    """The market's bank lines neither confirmed as a payment nor set aside:
+    those of the last `RECENT_DAYS` days, or those of ``line_ids``."""
+    lines = BankLine.objects.filter(market=market).exclude(
         Exists(BankMatch.objects.filter(line=OuterRef("pk")))
     )
+    lines = lines.exclude(Exists(BankLineAside.objects.filter(line=OuterRef("pk"))))
     if line_ids is not None:
         lines = lines.filter(pk__in=line_ids)
     else:
         since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
         lines = lines.filter(booked_on__gte=since)
-    lines = list(lines.order_by("-booked_on", "-pk")[:MOST_LINES])
-    credits = [_credit(line) for line in lines]
+    return list(lines.order_by("-booked_on", "-pk")[:MOST_LINES])
+
+
+def _payments(market: Market, credits: list[Credit]) -> dict[int, Payment]:
+    """The transfers still expected, and the payments received whose reference a credit carries."""
     written = {ref for c in credits for ref in references_in(c.text)}
-    payments = {
-        p.pk: p
-        for p in (
-            list(expected_transfers(market).select_related("membership__user"))
-            + list(
-                Payment.objects.filter(
-                    market=market, status=PaymentStatus.RECEIVED, reference__in=written
-                ).select_related("membership__user")
-            )
-        )
-    }
+    received = Payment.objects.filter(
+        market=market, status=PaymentStatus.RECEIVED, reference__in=written
+    )
+    expected = expected_transfers(market)
+    found = [
+        *expected.select_related("membership__user"),
+        *received.select_related("membership__user"),
+    ]
+    return {p.pk: p for p in found}
+
+
+def bank_proposals(market: Market, today: datetime.date | None = None, line_ids=None) -> Proposals:
+    """The recent lines of ``market``'s bank still open, grouped: each credit as
+    `payments.bank.matching` proposes it, each debit with the unknown ones; with
+    ``line_ids``, those lines only."""
+    lines = _open_lines(market, today, line_ids)
+    credits = [_credit(line) for line in lines if line.amount > 0]
+    payments = _payments(market, credits)
     found = Proposals(lines={line.pk: line for line in lines}, payments=payments)
     groups = {SURE: found.sure, CHECK: found.check, UNKNOWN: found.unknown}
     groups[RECEIVED] = found.received
     for proposal in match(credits, [_expected(p) for p in payments.values()]):
         groups[proposal.group].append(proposal)
+    debits = [Proposal(_credit(line), UNKNOWN) for line in lines if line.amount < 0]
+    found.unknown.extend(debits)
     return found
 
 

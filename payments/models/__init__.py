@@ -15,8 +15,10 @@ from ..methods import PaymentMethod
 from .bank import (
     BankCsvLayout,
     BankLine,
+    BankLineAside,
     BankMatch,
     BankStatement,
+    SetAsideReason,
     StatementFormat,
     StatementUpload,
 )
@@ -61,6 +63,7 @@ __all__ = [
     "BalanceSlot",
     "BankCsvLayout",
     "BankLine",
+    "BankLineAside",
     "BankMatch",
     "BankStatement",
     "CheckoutStatus",
@@ -80,6 +83,7 @@ __all__ = [
     "ProducerTransferStatus",
     "RefundStatus",
     "RejectedStripeEvent",
+    "SetAsideReason",
     "StatementFormat",
     "StatementUpload",
     "StripeCheckout",

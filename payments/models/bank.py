@@ -115,6 +115,35 @@ class BankMatch(models.Model):
         return f"{self.line_id} → {self.payment_id}"
 
 
+class SetAsideReason(models.TextChoices):
+    BANK_FEES = "bank_fees", _("Frais bancaires")
+    CHEQUE_DEPOSIT = "cheque_deposit", _("Remise de chèques")
+    CARD_SETTLEMENT = "card_settlement", _("Remise du terminal de paiement")
+    PRODUCER_REFUND = "producer_refund", _("Remboursement d'un producteur")
+    OTHER = "other", _("Autre")
+
+
+class BankLineAside(models.Model):
+    """A bank line that pays no client's payment, set aside with why: it is no
+    longer proposed, and the « Banque » page lists it apart."""
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="+")
+    line = models.OneToOneField(BankLine, on_delete=models.PROTECT, related_name="aside")
+    reason = models.CharField(_("raison"), max_length=20, choices=SetAsideReason.choices)
+    note = models.CharField(_("précision"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ligne mise de côté")
+        verbose_name_plural = _("lignes mises de côté")
+
+    def __str__(self):
+        return f"{self.line_id}: {self.reason}"
+
+
 class BankCsvLayout(models.Model):
     """How the market's bank writes its CSV export, once the treasurer has said
     which column is which (a layout no preset knew): used for the next files."""

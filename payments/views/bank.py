@@ -13,12 +13,20 @@ from accounts.access import staff_view
 from cagette.http import post_only
 from cagette.money import ZERO, format_euros
 
-from ..bank.forms import ColumnsForm, LineSelectionForm, StatementUploadForm
+from ..bank.forms import AsideForm, ColumnsForm, LineSelectionForm, StatementUploadForm
 from ..bank.proposals import bank_proposals, matched_lines, proposals_confirm
 from ..bank.rows import MatchRow, match_rows
 from ..bank.store import statement_seen, statement_store
 from ..ledger import account_balance, market_account
-from ..models import AccountKind, BankCsvLayout, BankLine, BankStatement, StatementUpload
+from ..models import (
+    AccountKind,
+    BankCsvLayout,
+    BankLine,
+    BankLineAside,
+    BankMatch,
+    BankStatement,
+    StatementUpload,
+)
 
 LINES_SHOWN = 100
 
@@ -40,6 +48,10 @@ def bank_statements(request):
         "sure": match_rows(found, found.sure),
         "check": match_rows(found, found.check),
         "unknown": [found.lines[p.credit.line_id] for p in found.unknown],
+        "aside_form": AsideForm(),
+        "aside": BankLineAside.objects.filter(market=market)
+        .select_related("line", "created_by")
+        .order_by("-created_at")[:LINES_SHOWN],
         "received": [
             *(MatchRow(line, paid, "", False) for line, paid in matched_lines(market)),
             *match_rows(found, found.received),
@@ -182,4 +194,29 @@ def bank_confirm(request, line_id: int | None = None):
             request,
             _("Rien à confirmer : ces virements sont déjà reçus ou n'ont plus de correspondance."),
         )
+    return redirect("bank_statements", request.market.slug)
+
+
+@post_only("bank_statements")
+@staff_view
+def bank_line_aside(request, line_id: int):
+    """Set a bank line aside, with why: it pays no client's payment."""
+    line = get_object_or_404(BankLine, market=request.market, pk=line_id)
+    form = AsideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choisissez pourquoi cette opération est mise de côté."))
+    elif BankMatch.objects.filter(line=line).exists():
+        messages.info(request, _("Cette opération est déjà rapprochée d'un paiement."))
+    else:
+        _aside, created = BankLineAside.objects.get_or_create(
+            line=line,
+            defaults={
+                "market": request.market,
+                "reason": form.cleaned_data["reason"],
+                "note": form.cleaned_data["note"],
+                "created_by": request.user,
+            },
+        )
+        if created:
+            messages.success(request, _("Opération mise de côté."))
     return redirect("bank_statements", request.market.slug)

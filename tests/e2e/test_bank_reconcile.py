@@ -52,6 +52,7 @@ def test_the_treasurer_imports_the_statement_and_confirms_the_transfers(
         entry(2, "5.00", swapped, payer="LEFEVRE ZOE"),
         entry(3, "42.00", "REMISE DE CHEQUES"),
         entry(4, "10.00", "COURSES DU JEUDI", payer="M PAUL MARTIN"),
+        entry(5, "4.50", "FRAIS TENUE DE COMPTE", indicator="DBIT"),
     )
     log_in(treasurer)
     page.goto(f"/m/{market.slug}/virements/")
@@ -61,7 +62,7 @@ def test_the_treasurer_imports_the_statement_and_confirms_the_transfers(
         files=[{"name": "releve.xml", "mimeType": "application/xml", "buffer": data}]
     )
     page.get_by_role("button", name="Importer", exact=True).click()
-    expect(page.get_by_role("alert").first).to_contain_text("4 lignes nouvelles sur 4")
+    expect(page.get_by_role("alert").first).to_contain_text("5 lignes nouvelles sur 5")
     expect(page.locator("#sure-title")).to_have_text("1 sûr")
     expect(page.locator("#unknown")).to_contain_text("REMISE DE CHEQUES")
 
@@ -79,6 +80,14 @@ def test_the_treasurer_imports_the_statement_and_confirms_the_transfers(
     row.get_by_role("button", name="Confirmer").click()
     expect(page.get_by_role("alert").first).to_contain_text("1 virement reçu (10,00")
     expect(page.locator("#check")).to_contain_text("Rien à vérifier.")
+
+    fee = page.locator("#unknown li", has_text="FRAIS TENUE DE COMPTE")
+    fee.get_by_text("Mettre de côté").first.click()
+    fee.get_by_label("Raison").select_option(label="Frais bancaires")
+    fee.get_by_role("button", name="Mettre de côté").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Opération mise de côté.")
+    expect(page.locator("#unknown")).not_to_contain_text("FRAIS TENUE DE COMPTE")
+    expect(page.locator("#unknown")).to_contain_text("REMISE DE CHEQUES")
 
     page.get_by_role("main").get_by_role("link", name="Virements attendus").click()
     expect(page.locator("#upcoming")).to_contain_text(lea.membership.user.display_name)

@@ -55,11 +55,11 @@ def basket(market):
     return order
 
 
-def entry(n: int, amount: str, text: str, payer: str = "") -> str:
+def entry(n: int, amount: str, text: str, payer: str = "", indicator: str = "CRDT") -> str:
     day = (timezone.localdate() - datetime.timedelta(days=2)).isoformat()
     party = f"<RltdPties>{camt_party('08', 'Dbtr', payer)}</RltdPties>" if payer else ""
     return (
-        f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>'
         f"<BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>BQ-{n}</AcctSvcrRef>"
         f"<NtryDtls><TxDtls>{party}<RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls></NtryDtls>"
         f"<AddtlNtryInf>VIR SEPA RECU</AddtlNtryInf></Ntry>"
@@ -218,3 +218,52 @@ def test_a_line_confirmed_is_listed_as_received_and_no_longer_proposed(
     (received,) = [row for row in context["received"] if row.line.pk == named.line.pk]
     assert [p.pk for p in received.payments] == [payments["named"].pk]
     assert Payment.objects.get(pk=payments["named"].pk).bank_match.line == named.line
+
+
+def test_an_unknown_line_is_set_aside_with_why_once(login, market, treasurer, statement):
+    data, _payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (deposit,) = [line for line in client.get(page(market)).context["unknown"]]
+    url = reverse("bank_line_aside", args=[market.slug, deposit.pk])
+
+    refused = client.post(url, {"reason": "lottery"}, follow=True)
+    assert "Choisissez pourquoi" in refused.content.decode()
+    client.post(url, {"reason": "cheque_deposit", "note": "Distribution du 4"})
+    client.post(url, {"reason": "other"})
+
+    context = client.get(page(market)).context
+    assert context["unknown"] == []
+    (aside,) = context["aside"]
+    assert (aside.line, aside.reason, aside.note) == (
+        deposit,
+        "cheque_deposit",
+        "Distribution du 4",
+    )
+    assert aside.created_by == treasurer.user
+
+
+def test_a_bank_fee_is_listed_among_the_unknown_lines_to_set_aside(login, market, treasurer):
+    data = statement_file(entry(9, "4.50", "FRAIS TENUE DE COMPTE", indicator="DBIT"))
+    client = login(treasurer)
+    import_file(client, market, data)
+
+    (fee,) = client.get(page(market)).context["unknown"]
+
+    assert fee.amount == Decimal("-4.50")
+    client.post(reverse("bank_line_aside", args=[market.slug, fee.pk]), {"reason": "bank_fees"})
+    assert client.get(page(market)).context["unknown"] == []
+
+
+def test_another_markets_line_cannot_be_set_aside(
+    login, market, treasurer, statement, other_market
+):
+    data, _payments = statement
+    import_file(login(treasurer), market, data)
+    (line,) = login(treasurer).get(page(market)).context["unknown"]
+    stranger = MembershipFactory(market=other_market, role=Role.TREASURER)
+
+    url = reverse("bank_line_aside", args=[other_market.slug, line.pk])
+    response = login(stranger).post(url, {"reason": "bank_fees"})
+
+    assert response.status_code == 404
