@@ -21,7 +21,7 @@ from cagette.money import ZERO
 from ..bank_transfers import expected_transfers
 from ..methods import PaymentMethod
 from ..models import BankLine, BankLineAside, BankMatch, Payment, PaymentStatus
-from ..services import PaymentStateError, payment_receive
+from ..services import PaymentStateError, payment_receive, payment_record
 from .matching import (
     CHECK,
     RECEIVED,
@@ -175,3 +175,23 @@ def matched_lines(market: Market, today: datetime.date | None = None) -> list[tu
     for confirmed in matches:
         lines.setdefault(confirmed.line_id, (confirmed.line, []))[1].append(confirmed.payment)
     return list(lines.values())
+
+
+def line_assign(*, line: BankLine, membership, received_by) -> Payment:
+    """A credit no expected payment explains, received from ``membership``: a
+    transfer recorded on the bank's date, crediting the client's account.
+    Keyed on the line: sent twice, it records once."""
+    with transaction.atomic():
+        payment = payment_record(
+            membership=membership,
+            method=PaymentMethod.TRANSFER,
+            amount=line.amount,
+            recorded_by=received_by,
+            paid_on=line.booked_on,
+            idempotency_key=f"bank-line-{line.pk}",
+        )
+        BankMatch.objects.get_or_create(
+            payment=payment,
+            defaults={"market_id": line.market_id, "line": line, "created_by": received_by},
+        )
+    return payment

@@ -4,17 +4,21 @@ import datetime
 
 from django.contrib import messages
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.access import staff_view
+from accounts.models import Membership, Role
 from cagette.http import post_only
+from cagette.ids import is_id
 from cagette.money import ZERO, format_euros
+from cagette.search import clean_search
 
 from ..bank.forms import AsideForm, ColumnsForm, LineSelectionForm, StatementUploadForm
-from ..bank.proposals import bank_proposals, matched_lines, proposals_confirm
+from ..bank.proposals import bank_proposals, line_assign, matched_lines, proposals_confirm
 from ..bank.rows import MatchRow, match_rows
 from ..bank.store import statement_seen, statement_store
 from ..ledger import account_balance, market_account
@@ -220,3 +224,38 @@ def bank_line_aside(request, line_id: int):
         if created:
             messages.success(request, _("Opération mise de côté."))
     return redirect("bank_statements", request.market.slug)
+
+
+ASSIGN_SHOWN = 20
+
+
+@staff_view
+def bank_line_assign(request, line_id: int):
+    """A credit no expected payment explains, given to the client who paid it."""
+    market = request.market
+    line = get_object_or_404(BankLine, market=market, pk=line_id, amount__gt=0)
+    if (
+        BankMatch.objects.filter(line=line).exists()
+        or BankLineAside.objects.filter(line=line).exists()
+    ):
+        messages.info(request, _("Cette opération est déjà traitée."))
+        return redirect("bank_statements", market.slug)
+    clients = Membership.objects.filter(market=market, role=Role.CLIENT).select_related("user")
+    if request.method == "POST":
+        membership = get_object_or_404(clients, pk=_posted_id(request, "membership"))
+        payment = line_assign(line=line, membership=membership, received_by=request.user)
+        text = _("%(amount)s reçus de %(name)s, sur son compte.")
+        name = membership.user.display_name
+        messages.success(request, text % {"amount": format_euros(payment.amount), "name": name})
+        return redirect("bank_statements", market.slug)
+    query = clean_search(request.GET.get("q")) or line.payer
+    found = clients.search(query).order_by("user__last_name", "user__first_name")[:ASSIGN_SHOWN]
+    context = {"line": line, "query": query, "clients": found}
+    return render(request, "payments/bank_assign.html", context)
+
+
+def _posted_id(request, name: str) -> int:
+    value = request.POST.get(name, "")
+    if not value.isdigit() or not is_id(int(value)):
+        raise Http404("No such client")
+    return int(value)

@@ -267,3 +267,41 @@ def test_another_markets_line_cannot_be_set_aside(
     response = login(stranger).post(url, {"reason": "bank_fees"})
 
     assert response.status_code == 404
+
+
+def test_an_unknown_credit_is_given_to_the_client_who_paid_it_once(
+    login, market, treasurer, statement, basket
+):
+    data, _payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (deposit,) = client.get(page(market)).context["unknown"]
+    payer = basket("Hugo", "Bernard", "2").membership
+    url = reverse("bank_line_assign", args=[market.slug, deposit.pk])
+
+    found = client.get(url, {"q": "bernard"}).context["clients"]
+    assert list(found) == [payer]
+    client.post(url, {"membership": str(payer.pk)})
+    again = client.post(url, {"membership": str(payer.pk)}, follow=True)
+
+    assert "déjà traitée" in again.content.decode()
+    credited = Payment.objects.get(membership=payer, status=PaymentStatus.RECEIVED)
+    assert (credited.amount, credited.method) == (Decimal("80.00"), "transfer")
+    assert credited.bank_match.line == deposit
+    assert client_account(payer).held == Decimal("75.00")  # 80 paid, 5 ordered
+    assert client.get(page(market)).context["unknown"] == []
+
+
+def test_a_credit_is_given_to_a_client_of_the_market_only(
+    login, market, treasurer, statement, other_market
+):
+    data, _payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (deposit,) = client.get(page(market)).context["unknown"]
+    url = reverse("bank_line_assign", args=[market.slug, deposit.pk])
+    stranger = MembershipFactory(market=other_market)
+
+    for pk in (stranger.pk, treasurer.pk, "x", "99999999999999999999"):
+        assert client.post(url, {"membership": str(pk)}).status_code == 404
+    assert not Payment.objects.filter(status=PaymentStatus.RECEIVED).exists()
