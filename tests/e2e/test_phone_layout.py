@@ -250,11 +250,13 @@ def test_a_treasurer_reads_the_balances_on_a_phone(phone, market, treasurer, lan
     _visit(phone, reverse("balance_list", args=[market.slug]), f"balances-{language}")
     _visit(phone, reverse("pending_transfers", args=[market.slug]), f"transfers-{language}")
     _visit(phone, reverse("client_history", args=[market.slug, client.pk]), f"history-{language}")
-    _bank_statement(market, treasurer)
+    line = _bank_statement(market, treasurer)
     _visit(phone, reverse("bank_statements", args=[market.slug]), f"bank-{language}")
+    assign = reverse("bank_line_assign", args=[market.slug, line.pk])
+    _visit(phone, assign, f"bank-assign-{language}")
 
 
-def _bank_statement(market, treasurer) -> None:
+def _bank_statement(market, treasurer):
     """A statement with a long label, a large credit, and one paying a transfer expected."""
     expected = Payment.objects.filter(market=market, status=PaymentStatus.PENDING).first()
     day = timezone.localdate()
@@ -265,10 +267,11 @@ def _bank_statement(market, treasurer) -> None:
     if expected is not None:
         lines.append(ParsedLine(day, None, expected.amount, "VIR", "B2", "", expected.reference))
     parsed = ParsedStatement("camt053", "", "EUR", None, None, None, None, tuple(lines))
-    statement_store(
+    statement, _new = statement_store(
         market=market,
         parsed=parsed,
         data=b"x",
         filename="releve-de-compte-decembre-2026.xml",
         imported_by=treasurer.user,
     )
+    return statement.lines.get(amount=Decimal("12345.67"), bank_id="B1")
