@@ -305,3 +305,22 @@ def test_a_credit_is_given_to_a_client_of_the_market_only(
     for pk in (stranger.pk, treasurer.pk, "x", "99999999999999999999"):
         assert client.post(url, {"membership": str(pk)}).status_code == 404
     assert not Payment.objects.filter(status=PaymentStatus.RECEIVED).exists()
+
+
+def test_one_transfer_for_two_baskets_is_confirmed_for_both_when_it_pays_both(
+    login, market, treasurer, basket
+):
+    first, second = basket("Léa", "Moreau", "2"), basket("Léa", "Moreau", "4")
+    both = f"PANIERS {first.reference} ET {second.reference}"
+    client = login(treasurer)
+    import_file(client, market, statement_file(entry(1, "15.00", both), entry(2, "9.00", both)))
+    rows = {row.line.amount: row for row in client.get(page(market)).context["check"]}
+    assert rows[Decimal("15.00")].confirmable and not rows[Decimal("9.00")].confirmable
+
+    exact = rows[Decimal("15.00")]
+    url = reverse("bank_line_confirm", args=[market.slug, exact.line.pk])
+    client.post(url, {"payments": [str(first.pk), str(second.pk)]})
+
+    paid = Payment.objects.filter(pk__in=[first.pk, second.pk], status=PaymentStatus.RECEIVED)
+    assert sorted(p.amount for p in paid) == [Decimal("5.00"), Decimal("10.00")]
+    assert {p.bank_match.line_id for p in paid} == {exact.line.pk}
