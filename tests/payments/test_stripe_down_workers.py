@@ -79,6 +79,11 @@ def hanging():
     server.stop()
 
 
+# "At once": well under one try against a hanging Stripe (STRIPE_TIMEOUT, 4 s),
+# with room for a loaded machine.
+AT_ONCE = 3
+
+
 def _timed(request):
     started = time.monotonic()
     response = request()
@@ -118,7 +123,7 @@ def test_with_stripe_hanging_pages_answer_at_once_and_its_return_makes_each_effe
     # Stripe now hangs. Its webhook says the payment is received: the producers'
     # transfers are decided, and left to the worker.
     response, seconds = _timed(lambda: deliver(paid, run=False))  # the worker applies it
-    assert response.status_code == 200 and seconds < 1
+    assert response.status_code == 200 and seconds < AT_ONCE
     wait_until(
         lambda: StripeCheckout.objects.get(pk=checkout.pk).received_payment_id,
         what="the worker to apply the stored event",
@@ -137,9 +142,9 @@ def test_with_stripe_hanging_pages_answer_at_once_and_its_return_makes_each_effe
     )
     data = {f"{form['prefix']}-amount": "4,60", f"{form['prefix']}-form_token": form["token"]}
     response, seconds = _timed(lambda: admin_client.post(refund_url, data))
-    assert response.status_code == 302 and seconds < 1
+    assert response.status_code == 302 and seconds < AT_ONCE
     response, seconds = _timed(lambda: admin_client.post(refund_url, data))  # a double click
-    assert seconds < 1
+    assert seconds < AT_ONCE
 
     # The worker tries, Stripe does not answer: marked failed, tried again later.
     wait_until(
@@ -188,11 +193,11 @@ def test_with_stripe_hanging_the_client_waits_at_once_and_is_sent_to_stripe_once
         lambda: shopper.post(pay_url, {"choice": "online_card", "form_token": token})
     )
 
-    assert response.status_code == 302 and seconds < 1
+    assert response.status_code == 302 and seconds < AT_ONCE
     wait_url = response.url
     wait_until(lambda: hanging.accepted >= 1, what="a first try against the hanging Stripe")
     page, seconds = _timed(lambda: shopper.get(wait_url))
-    assert seconds < 1 and "Connexion au paiement sécurisé…" in page.text
+    assert seconds < AT_ONCE and "Connexion au paiement sécurisé…" in page.text
 
     down.stop()
     start_worker(concurrency=3, **_worker_env(fake_stripe.url))
