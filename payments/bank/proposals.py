@@ -69,12 +69,16 @@ def _credit(line: BankLine) -> Credit:
     return Credit(line.pk, line.amount, f"{line.label} {line.reference}", line.payer or line.label)
 
 
+def _standing(line):
+    """The line's matches whose payment still stands: one cancelled by « Annuler »
+    in the client's history (its posting reversed) frees the line again."""
+    return BankMatch.objects.filter(line=line).exclude(payment__status=PaymentStatus.CANCELLED)
+
+
 def _open_lines(market: Market, today, line_ids) -> list[BankLine]:
     """The market's bank lines neither confirmed as a payment nor set aside:
     those of the last `RECENT_DAYS` days, or those of ``line_ids``."""
-    lines = BankLine.objects.filter(market=market).exclude(
-        Exists(BankMatch.objects.filter(line=OuterRef("pk")))
-    )
+    lines = BankLine.objects.filter(market=market).exclude(Exists(_standing(OuterRef("pk"))))
     lines = lines.exclude(Exists(BankLineAside.objects.filter(line=OuterRef("pk"))))
     if line_ids is not None:
         lines = lines.filter(pk__in=line_ids)
@@ -168,6 +172,7 @@ def matched_lines(market: Market, today: datetime.date | None = None) -> list[tu
     since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
     matches = (
         BankMatch.objects.filter(market=market, line__booked_on__gte=since)
+        .exclude(payment__status=PaymentStatus.CANCELLED)
         .select_related("line", "payment__membership__user")
         .order_by("-line__booked_on", "-line_id", "payment_id")[:MOST_LINES]
     )
@@ -188,10 +193,16 @@ def line_assign(*, line: BankLine, membership, received_by) -> Payment:
             amount=line.amount,
             recorded_by=received_by,
             paid_on=line.booked_on,
-            idempotency_key=f"bank-line-{line.pk}",
+            # The same for a second click; another once « Annuler » cancelled an earlier one.
+            idempotency_key=f"bank-line-{line.pk}-{BankMatch.objects.filter(line=line).count()}",
         )
         BankMatch.objects.get_or_create(
             payment=payment,
             defaults={"market_id": line.market_id, "line": line, "created_by": received_by},
         )
     return payment
+
+
+def line_standing(line: BankLine) -> bool:
+    """Whether the line is the payment of a payment that still stands."""
+    return _standing(line).exists()

@@ -18,7 +18,13 @@ from cagette.money import ZERO, format_euros
 from cagette.search import clean_search
 
 from ..bank.forms import AsideForm, ColumnsForm, LineSelectionForm, StatementUploadForm
-from ..bank.proposals import bank_proposals, line_assign, matched_lines, proposals_confirm
+from ..bank.proposals import (
+    bank_proposals,
+    line_assign,
+    line_standing,
+    matched_lines,
+    proposals_confirm,
+)
 from ..bank.rows import MatchRow, match_rows
 from ..bank.store import statement_seen, statement_store
 from ..ledger import account_balance, market_account
@@ -27,7 +33,6 @@ from ..models import (
     BankCsvLayout,
     BankLine,
     BankLineAside,
-    BankMatch,
     BankStatement,
     StatementUpload,
 )
@@ -209,7 +214,7 @@ def bank_line_aside(request, line_id: int):
     form = AsideForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choisissez pourquoi cette opération est mise de côté."))
-    elif BankMatch.objects.filter(line=line).exists():
+    elif line_standing(line):
         messages.info(request, _("Cette opération est déjà rapprochée d'un paiement."))
     else:
         _aside, created = BankLineAside.objects.get_or_create(
@@ -234,10 +239,7 @@ def bank_line_assign(request, line_id: int):
     """A credit no expected payment explains, given to the client who paid it."""
     market = request.market
     line = get_object_or_404(BankLine, market=market, pk=line_id, amount__gt=0)
-    if (
-        BankMatch.objects.filter(line=line).exists()
-        or BankLineAside.objects.filter(line=line).exists()
-    ):
+    if line_standing(line) or BankLineAside.objects.filter(line=line).exists():
         messages.info(request, _("Cette opération est déjà traitée."))
         return redirect("bank_statements", market.slug)
     clients = Membership.objects.filter(market=market, role=Role.CLIENT).select_related("user")

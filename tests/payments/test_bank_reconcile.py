@@ -14,6 +14,7 @@ from orders.models import Unit
 from orders.services import basket_read, order_checkout
 from payments.bank.proposals import bank_proposals, proposals_confirm
 from payments.ledger import account_balance, client_account, market_account
+from payments.ledger.corrections import transaction_correct
 from payments.models import AccountKind, Payment, PaymentStatus
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
@@ -324,3 +325,24 @@ def test_one_transfer_for_two_baskets_is_confirmed_for_both_when_it_pays_both(
     paid = Payment.objects.filter(pk__in=[first.pk, second.pk], status=PaymentStatus.RECEIVED)
     assert sorted(p.amount for p in paid) == [Decimal("5.00"), Decimal("10.00")]
     assert {p.bank_match.line_id for p in paid} == {exact.line.pk}
+
+
+def test_a_match_cancelled_by_annuler_frees_its_line_again(
+    login, market, treasurer, statement, basket
+):
+    data, payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (deposit,) = client.get(page(market)).context["unknown"]
+    first, second = basket("Hugo", "Bernard", "2").membership, basket("Ana", "Roux", "2").membership
+    url = reverse("bank_line_assign", args=[market.slug, deposit.pk])
+    client.post(url, {"membership": str(first.pk)})
+    wrong = Payment.objects.get(bank_match__line=deposit)
+
+    transaction_correct(txn=wrong.transaction, reason="Pas ce client", corrected_by=treasurer.user)
+
+    assert deposit in client.get(page(market)).context["unknown"]
+    client.post(url, {"membership": str(second.pk)})
+    right = Payment.objects.get(bank_match__line=deposit, status=PaymentStatus.RECEIVED)
+    assert right.membership == second and client_account(first).held == Decimal("-5.00")
+    assert client_account(second).held == Decimal("75.00")
