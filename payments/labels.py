@@ -38,6 +38,8 @@ ONLINE_REFUND = gettext_noop("Remboursement carte bancaire en ligne")
 OPENING_BALANCE = gettext_noop("Reprise de solde")
 REVERSAL = gettext_noop("Annulation : %(label)s")
 PRODUCER_PAYOUT = gettext_noop("Versement en ligne à %(producer)s — panier n° %(number)s")
+CHEQUE_DEPOSIT = gettext_noop("Remise de chèques en banque")
+CARD_SETTLEMENT = gettext_noop("Remise du terminal de paiement en banque")
 
 _DATE_SUFFIX = re.compile(r" \(\d{2}/\d{2}/\d{4}\)$")
 # Stored labels are cut to the column's length.
@@ -158,3 +160,7 @@ def _related(txn, name: str):
 
 
 WordingsOf = Callable[[object], list[Wording]]
+
+
+def deposit_wordings(txn) -> list[Wording]:
+    return [Wording(CHEQUE_DEPOSIT), Wording(CARD_SETTLEMENT)]

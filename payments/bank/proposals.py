@@ -12,8 +12,9 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.db.models import Exists, OuterRef, Sum
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import Market
 from cagette.money import ZERO
@@ -35,6 +36,12 @@ from .matching import (
 )
 
 RECENT_DAYS = 90
+_DEPOSIT_HINTS = {
+    PaymentMethod.CHEQUE: gettext_noop("Autant que les chèques de la distribution du %(date)s."),
+    PaymentMethod.CARD_TERMINAL: gettext_noop(
+        "Autant que le terminal de paiement de la distribution du %(date)s."
+    ),
+}
 MOST_LINES = 500
 # A line confirmed (`BankMatch`) is no longer proposed: `matched_lines` lists them.
 
@@ -206,3 +213,29 @@ def line_assign(*, line: BankLine, membership, received_by) -> Payment:
 def line_standing(line: BankLine) -> bool:
     """Whether the line is the payment of a payment that still stands."""
     return _standing(line).exists()
+
+
+def deposit_hints(market: Market, lines: list[BankLine], today=None) -> dict[int, str]:
+    """For each credit of ``lines`` worth exactly the cheques, or the card
+    terminal's takings, of one recent distribution: a sentence saying so."""
+    since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
+    takings = (
+        Payment.objects.filter(
+            market=market,
+            status=PaymentStatus.RECEIVED,
+            method__in=[PaymentMethod.CHEQUE, PaymentMethod.CARD_TERMINAL],
+            distribution__date__gte=since,
+        )
+        .values("method", "distribution__date")
+        .annotate(total=Sum("amount"))
+    )
+    found = {(row["total"], row["method"]): row["distribution__date"] for row in takings}
+    hints = {}
+    for line in lines:
+        for method, text in _DEPOSIT_HINTS.items():
+            day = found.get((line.amount, method))
+            if day is not None and line.pk not in hints:
+                hints[line.pk] = gettext(text) % {
+                    "date": formats.date_format(day, "SHORT_DATE_FORMAT")
+                }
+    return hints

@@ -131,6 +131,15 @@ class BankLineAside(models.Model):
     line = models.OneToOneField(BankLine, on_delete=models.PROTECT, related_name="aside")
     reason = models.CharField(_("raison"), max_length=20, choices=SetAsideReason.choices)
     note = models.CharField(_("précision"), max_length=200, blank=True)
+    # A cheque deposit or the card terminal's settlement: the money moved from
+    # that account to the bank's, posted with the line's amount.
+    transaction = models.OneToOneField(
+        "payments.Transaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bank_aside",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

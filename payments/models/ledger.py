@@ -181,6 +181,7 @@ class TransactionKind(models.TextChoices):
     OPENING_BALANCE = "opening_balance", _("Reprise de solde")
     REVERSAL = "reversal", _("Annulation")
     PRODUCER_TRANSFER = "producer_transfer", _("Versement au producteur")
+    DEPOSIT = "deposit", _("Remise en banque")
 
 
 class Transaction(models.Model):
@@ -255,6 +256,7 @@ LABEL_WORDINGS: dict[str, labels.WordingsOf] = {
     TransactionKind.OPENING_BALANCE: labels.opening_wordings,
     TransactionKind.REVERSAL: labels.reversal_wordings,
     TransactionKind.PRODUCER_TRANSFER: labels.producer_transfer_wordings,
+    TransactionKind.DEPOSIT: labels.deposit_wordings,
 }
 
 

@@ -17,9 +17,11 @@ from cagette.ids import is_id
 from cagette.money import ZERO, format_euros
 from cagette.search import clean_search
 
+from ..bank.aside import DEPOSITS, line_aside
 from ..bank.forms import AsideForm, ColumnsForm, LineSelectionForm, StatementUploadForm
 from ..bank.proposals import (
     bank_proposals,
+    deposit_hints,
     line_assign,
     line_standing,
     matched_lines,
@@ -53,10 +55,13 @@ def bank_statements(request):
         return redirect("bank_statements", market.slug)
     statements = BankStatement.objects.filter(market=market).annotate(lines_new=Count("lines"))
     found = bank_proposals(market)
+    unknown = [found.lines[p.credit.line_id] for p in found.unknown]
+    hints = deposit_hints(market, unknown)
     context = {
         "sure": match_rows(found, found.sure),
         "check": match_rows(found, found.check),
-        "unknown": [found.lines[p.credit.line_id] for p in found.unknown],
+        "unknown": unknown,
+        "unknown_rows": [(line, hints.get(line.pk, "")) for line in unknown],
         "aside_form": AsideForm(),
         "aside": BankLineAside.objects.filter(market=market)
         .select_related("line", "created_by")
@@ -217,16 +222,19 @@ def bank_line_aside(request, line_id: int):
     elif line_standing(line):
         messages.info(request, _("Cette opération est déjà rapprochée d'un paiement."))
     else:
-        _aside, created = BankLineAside.objects.get_or_create(
+        aside, created = line_aside(
             line=line,
-            defaults={
-                "market": request.market,
-                "reason": form.cleaned_data["reason"],
-                "note": form.cleaned_data["note"],
-                "created_by": request.user,
-            },
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            by=request.user,
         )
-        if created:
+        if created and aside.transaction is not None:
+            text = _("%(amount)s passés du compte « %(account)s » à la banque.")
+            account = DEPOSITS[aside.reason][0].label
+            messages.success(
+                request, text % {"amount": format_euros(line.amount), "account": account}
+            )
+        elif created:
             messages.success(request, _("Opération mise de côté."))
     return redirect("bank_statements", request.market.slug)
 

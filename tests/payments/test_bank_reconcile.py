@@ -3,9 +3,11 @@
 import datetime
 import uuid
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +17,8 @@ from orders.services import basket_read, order_checkout
 from payments.bank.proposals import bank_proposals, proposals_confirm
 from payments.ledger import account_balance, client_account, market_account
 from payments.ledger.corrections import transaction_correct
-from payments.models import AccountKind, Payment, PaymentStatus
+from payments.models import AccountKind, Payment, PaymentStatus, Transaction, TransactionKind
+from payments.services import payment_record
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories_catalog import DistributionFactory, ProducerFactory, ProductFactory
 from tests.payments.bank.builders import camt_balance, camt_document, camt_party, camt_statement
@@ -346,3 +349,46 @@ def test_a_match_cancelled_by_annuler_frees_its_line_again(
     right = Payment.objects.get(bank_match__line=deposit, status=PaymentStatus.RECEIVED)
     assert right.membership == second and client_account(first).held == Decimal("-5.00")
     assert client_account(second).held == Decimal("75.00")
+
+
+def test_a_cheque_deposit_moves_the_cheques_to_the_bank_once(login, market, treasurer, basket):
+    orders = [basket("Léa", "Moreau", "2").order, basket("Hugo", "Bernard", "4").order]
+    for order, amount in zip(orders, ("5.00", "10.00"), strict=True):
+        payment_record(
+            membership=order.membership,
+            method="cheque",
+            amount=Decimal(amount),
+            recorded_by=treasurer.user,
+            cheque_number="000123",
+            order=order,
+        )
+    cheques = market_account(market, AccountKind.CHEQUES)
+    assert account_balance(cheques) == Decimal("15.00")
+    client = login(treasurer)
+    import_file(client, market, statement_file(entry(1, "15.00", "REMISE CHEQUES N 4521")))
+    page_text = client.get(page(market)).content.decode()
+    assert "Autant que les chèques de la distribution du" in page_text
+    (deposit,) = client.get(page(market)).context["unknown"]
+
+    url = reverse("bank_line_aside", args=[market.slug, deposit.pk])
+    done = client.post(url, {"reason": "cheque_deposit"}, follow=True)
+    client.post(url, {"reason": "cheque_deposit"})
+
+    assert "passés du compte" in done.content.decode()
+    assert account_balance(cheques) == Decimal("0.00")
+    assert account_balance(market_account(market, AccountKind.BANK)) == Decimal("15.00")
+    assert Transaction.objects.filter(kind=TransactionKind.DEPOSIT).count() == 1
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_fees_set_aside_post_nothing(login, market, treasurer):
+    client = login(treasurer)
+    import_file(client, market, statement_file(entry(1, "4.50", "FRAIS", indicator="DBIT")))
+    (fee,) = client.get(page(market)).context["unknown"]
+
+    client.post(
+        reverse("bank_line_aside", args=[market.slug, fee.pk]), {"reason": "cheque_deposit"}
+    )
+
+    assert not Transaction.objects.filter(kind=TransactionKind.DEPOSIT).exists()
+    assert client.get(page(market)).context["unknown"] == []
