@@ -19,8 +19,16 @@ SESSION_MARKET_KEY = "market_slug"
 
 
 def memberships_of(user) -> list[Membership]:
-    """The person's memberships with their markets, by market name."""
-    return list(user.memberships.select_related("market", "user").order_by("market__name"))
+    """The person's memberships with their markets, by market name.
+
+    Each membership's ``user`` is ``user`` itself, not a copy read again by a join.
+    """
+    memberships = list(
+        Membership.objects.filter(user_id=user.pk).select_related("market").order_by("market__name")
+    )
+    for membership in memberships:
+        membership.user = user
+    return memberships
 
 
 def get_membership_for_user(user, market_slug: str, memberships=None) -> Membership:
