@@ -7,9 +7,8 @@ from django.utils.translation import gettext as _
 
 from accounts.access import member_view, staff_view
 from accounts.models import Membership
-from cagette.http import post_only
+from cagette.http import page_with_count, post_only
 from cagette.money import format_euros
-from cagette.paging import page_with_count
 
 from ..forms import OpeningBalanceForm, PaymentForm, ReversalForm
 from ..ledger import LedgerError, client_account

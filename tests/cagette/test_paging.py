@@ -1,9 +1,9 @@
-"""One page of a list and its length in one query (cagette.paging)."""
+"""One page of a list and its length in one query (cagette.http)."""
 
 import pytest
 
 from accounts.models import Membership
-from cagette.paging import page_with_count
+from cagette.http import page_with_count
 from tests.factories import MembershipFactory
 
 
