@@ -18,10 +18,11 @@ from orders.money import money_totals, with_money
 from ..models import Distribution
 
 
-def day_baskets(distribution: Distribution) -> QuerySet[Order]:
+def day_baskets(distribution: Distribution | int) -> QuerySet[Order]:
     """The baskets of a distribution with, on each, in one query, the money as
     `orders.money.with_money` reads it (``received``, ``pending``, ``paid``,
     ``due``...) and ``is_new``: the client's first order in this market (no lower number).
+    ``distribution`` may be given by its id.
     """
     # A membership is of one market: its earlier orders are this market's. Matched
     # on the membership alone, they are read by its index, a few rows per basket,

@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 
 from accounts.access import staff_view
-from accounts.outbox import email_latest, emails_not_sent
+from accounts.outbox import emails_about
 from cagette.ids import is_id
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
@@ -51,11 +51,12 @@ def get_distribution(request, distribution_id) -> Distribution:
 
 
 def get_basket(request, distribution_id, order_id) -> Order:
-    """The basket, only within this market and this distribution (404 otherwise)."""
-    distribution = get_distribution(request, distribution_id)
+    """The basket, only within this market and this distribution (404 otherwise),
+    read with its distribution."""
     payments = Payment.objects.select_related("received_by").order_by("created_at", "pk")
     return get_object_or_404(
-        day_baskets(distribution)
+        day_baskets(checked_id(distribution_id))
+        .filter(distribution__market=request.market)
         .select_related("distribution")
         .prefetch_related(Prefetch("payments", queryset=payments)),
         pk=checked_id(order_id),
@@ -177,9 +178,8 @@ def render_basket(request, order: Order, *, bound=None, add_form=None, refund_fo
         "show_refund": refund_form is not None or (held > 0 and not settle),
         "settle_from_credit": settle,
         "can_validate": request.membership.is_admin,
-        "emails_not_sent": emails_not_sent(f"order:{order.pk}"),
-        "last_email": email_latest(f"order:{order.pk}"),
     }
+    context["last_email"], context["emails_not_sent"] = emails_about(f"order:{order.pk}")
     status = 400 if invalid else 200
     return render(request, "distributions/day/basket.html", context, status=status)
 

@@ -132,6 +132,21 @@ def test_a_basket_is_found_only_under_its_own_distribution(
     assert login(admin).get(url).status_code == 404
 
 
+def test_a_basket_page_reads_its_distribution_with_the_basket(login, admin, distribution, honey):
+    order = _order(_client(distribution.market), distribution, honey, "cheque")
+    browser = login(admin)
+    browser.get(_url("day_basket", order))  # the first visit also remembers the market
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(_url("day_basket", order)).status_code == 200
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in selects if sql.startswith('SELECT "distributions_distribution"')]
+    # Its emails (the last one, those not sent) in one query.
+    assert len([sql for sql in selects if 'FROM "accounts_outgoingemail"' in sql]) == 1
+    # The session, the person, their memberships, the basket, its payments, its
+    # emails, its lines, the cash given back.
+    assert len(queries) <= 8
+
+
 def test_ids_out_of_range_are_a_404(login, admin, market, distribution):
     huge = 2**70
     browser = login(admin)
