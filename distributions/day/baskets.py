@@ -13,7 +13,7 @@ from django.db.models import (
 from accounts.models import Membership
 from cagette.ids import id_from
 from orders.models import Order
-from orders.money import money_totals, with_money
+from orders.money import money_totals, money_totals_read, with_money, with_money_totals
 
 from ..models import Distribution
 
@@ -53,10 +53,23 @@ def day_baskets_search(baskets: QuerySet[Order], text: str) -> QuerySet[Order]:
     return baskets.filter(membership__in=members.values("pk")) if text else baskets
 
 
+def _day_counts() -> dict:
+    return {
+        "validated": Count("pk", filter=Q(validated_at__isnull=False)),
+        **{slug: Count("pk", filter=condition) for slug, condition in DAY_FILTERS.items()},
+    }
+
+
 def day_totals(baskets: QuerySet[Order]) -> dict:
     """The page's totals and the count behind each filter, in one query."""
-    return money_totals(
-        baskets,
-        validated=Count("pk", filter=Q(validated_at__isnull=False)),
-        **{slug: Count("pk", filter=condition) for slug, condition in DAY_FILTERS.items()},
-    )
+    return money_totals(baskets, **_day_counts())
+
+
+def with_day_totals(baskets: QuerySet[Order]) -> QuerySet[Order]:
+    """``baskets`` each carrying `day_totals` of them all (`day_totals_read`)."""
+    return with_money_totals(baskets, **_day_counts())
+
+
+def day_totals_read(rows: list[Order]) -> dict:
+    """`day_totals` of ``rows``, every row of a `with_day_totals` query."""
+    return money_totals_read(rows, **_day_counts())

@@ -25,7 +25,14 @@ from payments.stripe.forms import basket_online_refunds
 from ..models import Distribution
 from ..status import as_read
 from .basket_money import credit_covers, receive_prefills, refund_suggestion
-from .baskets import DAY_FILTERS, day_baskets, day_baskets_search, day_totals
+from .baskets import (
+    DAY_FILTERS,
+    day_baskets,
+    day_baskets_search,
+    day_totals,
+    day_totals_read,
+    with_day_totals,
+)
 from .forms import AddPaymentForm, ReceiveForm, RefundForm, manual_methods, on_site_methods
 from .pickup import (
     basket_blockers,
@@ -100,15 +107,17 @@ def day_distribution(request, distribution_id):
     active = active if active in DAY_FILTERS else ""
     search = clean_search(request.GET.get("q"))
     baskets = day_baskets(distribution)
-    shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
-    totals = day_totals(baskets)
+    where = {"market_slug": request.market.slug, "distribution_id": distribution.pk}
+    if active or search:
+        shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
+        rows = basket_rows(day_baskets_search(shown, search).order_by("number"), **where)
+        totals = day_totals(baskets)
+    else:  # every basket is listed: the totals come with the rows
+        rows = basket_rows(with_day_totals(baskets).order_by("number"), **where)
+        totals = day_totals_read(rows)
     context = {
         "distribution": as_read(distribution, count=totals["count"], validated=totals["validated"]),
-        "rows": basket_rows(
-            day_baskets_search(shown, search).order_by("number"),
-            market_slug=request.market.slug,
-            distribution_id=distribution.pk,
-        ),
+        "rows": rows,
         "totals": totals,
         "filter_links": _filter_links(active, search, totals),
         "active_filter": active,

@@ -276,6 +276,40 @@ def test_the_totals_count_every_basket_whatever_the_filter(
     assert totals["validated"] == 1
 
 
+def test_every_basket_listed_reads_the_totals_with_the_rows(
+    login, admin, market, distribution, honey
+):
+    first = _order(_client(market), distribution, honey, "cash")
+    _order(_client(market, "Hugo", "Petit"), distribution, honey, "cheque", quantity="1")
+    browser = login(admin)
+    _receive(browser, first, method="cash", amount="30,00")
+    _refund(browser, first, "5,00")
+    browser.post(_url("day_basket_validate", first))
+    filtered = browser.get(_day_url(distribution), {"filtre": "impayes"}).context["totals"]
+
+    with CaptureQueriesContext(connection) as queries:
+        unfiltered = browser.get(_day_url(distribution)).context["totals"]
+
+    assert unfiltered == filtered
+    assert (unfiltered["a-valider"], unfiltered["impayes"], unfiltered["nouveaux"]) == (1, 1, 2)
+    # No aggregate over the baskets beside the rows (Django wraps it in a subquery).
+    assert not [q for q in queries if "subquery" in q["sql"]]
+
+
+def test_an_empty_distribution_has_zero_totals(login, admin, distribution):
+    totals = login(admin).get(_day_url(distribution)).context["totals"]
+    assert totals == {
+        "validated": 0,
+        "a-valider": 0,
+        "impayes": 0,
+        "nouveaux": 0,
+        "count": 0,
+        "amount": Decimal("0.00"),
+        "received_total": Decimal("0.00"),
+        "due_total": Decimal("0.00"),
+    }
+
+
 def test_the_page_costs_the_same_queries_for_two_baskets_or_ten(
     login, admin, market, distribution, honey
 ):
