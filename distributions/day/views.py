@@ -6,7 +6,7 @@ treasurer already records payments in a client's history); validating a
 basket, alone or in bulk, locks it and stays with the admins.
 """
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
@@ -19,7 +19,7 @@ from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
 from orders.money import pending_payments, uncovered
 from payments.methods import PaymentMethod
-from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
+from payments.models import AccountKind, Payment, PaymentStatus, Transaction, TransactionKind
 from payments.stripe.forms import basket_online_refunds
 
 from ..models import Distribution
@@ -65,8 +65,17 @@ def get_basket(request, distribution_id, order_id) -> Order:
         day_baskets(checked_id(distribution_id))
         .filter(distribution__market=request.market)
         .select_related("distribution")
+        .annotate(has_cash_refunds=Exists(_cash_refunds(OuterRef("pk"))))
         .prefetch_related(Prefetch("payments", queryset=payments)),
         pk=checked_id(order_id),
+    )
+
+
+def _cash_refunds(order):
+    """Cash given back for the basket at the pickup (a refund to the card shows with
+    its online payment)."""
+    return Transaction.objects.filter(
+        order=order, kind=TransactionKind.REFUND, entries__account__kind=AccountKind.CASH
     )
 
 
@@ -172,13 +181,13 @@ def render_basket(request, order: Order, *, bound=None, add_form=None, refund_fo
         "received": [p for p in payments if p.status == PaymentStatus.RECEIVED],
         "online_refunds": basket_online_refunds(payments),
         "not_paid": [p for p in payments if p.status == PaymentStatus.CANCELLED],
-        # Cash given back (a refund to the card shows with its online payment).
-        "refunds": order.transactions.filter(
-            kind=TransactionKind.REFUND, entries__account__kind=AccountKind.CASH
-        )
+        # Looked for only when the basket has some (read with the basket).
+        "refunds": _cash_refunds(order)
         .select_related("created_by", "reversal")
         .prefetch_related("entries")
-        .order_by("pk"),
+        .order_by("pk")
+        if order.has_cash_refunds
+        else [],
         "held": held,
         "blockers": [] if order.is_validated else basket_blockers(order),
         "add_form": add_form,

@@ -358,6 +358,32 @@ def test_cash_received_settles_the_basket(login, admin, market, distribution, ho
     assert account_balance(market_account(market, AccountKind.CASH)) == Decimal("25.00")
 
 
+def test_the_change_given_back_is_listed_on_the_basket(login, admin, market, distribution, honey):
+    order = _order(_client(market), distribution, honey, "cash")
+    browser = login(admin)
+    page = _text(browser.get(_url("day_basket", order)))
+    assert "Monnaie rendue" not in page
+    _receive(browser, order, method="cash", amount="30,00")
+    assert _refund(browser, order, "5,00").status_code == 302
+
+    page = _text(browser.get(_url("day_basket", order)))
+
+    listed = page[page.index('id="refunds"') :]
+    listed = listed[: listed.index("</ul>")]
+    assert "Remboursement en espèces" in listed and "5,00 €" in listed
+
+
+def test_a_basket_without_change_given_back_does_not_look_for_it(
+    login, admin, market, distribution, honey
+):
+    order = _order(_client(market), distribution, honey, "cash")
+    browser = login(admin)
+    browser.get(_url("day_basket", order))  # the first visit also remembers the market
+    with CaptureQueriesContext(connection) as queries:
+        browser.get(_url("day_basket", order))
+    assert not [q for q in queries if q["sql"].startswith('SELECT "payments_transaction"')]
+
+
 def test_a_cheque_is_received_with_its_number_and_bank(login, admin, market, distribution, honey):
     order = _order(_client(market), distribution, honey, "cheque")
     browser = login(admin)
