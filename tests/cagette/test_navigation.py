@@ -4,6 +4,7 @@ import re
 
 from django.urls import reverse
 
+from accounts.models import Role
 from tests.factories import MembershipFactory
 
 
@@ -63,3 +64,27 @@ def test_the_switcher_marks_the_current_market(login, market, other_market, memb
     there = reverse("market_home", args=[other_market.slug])
     assert f'class="dropdown-item active" href="{here}"' in switcher
     assert f'class="dropdown-item" href="{there}"' in switcher
+
+
+def test_the_menu_follows_a_new_role_and_a_renamed_market_at_once(
+    login, market, other_market, treasurer
+):
+    MembershipFactory(market=other_market, user=treasurer.user)
+    assert "Solde des clients" in _menu(login, treasurer)
+    treasurer.role = Role.CLIENT
+    treasurer.save()
+    other_market.name = "AMAP des Lilas (Bagnolet)"
+    other_market.save()
+
+    menu = _menu(login, treasurer)
+
+    assert "Solde des clients" not in menu
+    assert "AMAP des Lilas (Bagnolet)" in menu
+
+
+def test_the_menu_speaks_the_chosen_language(login, member):
+    client = login(member)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("my_account", args=[member.market.slug])).content.decode()
+    menu = page[page.index('<nav class="navbar') : page.index("</nav>")]
+    assert "Sign out" in menu and "Se déconnecter" not in menu
