@@ -81,6 +81,11 @@ def email_failure_reason(email: OutgoingEmail) -> str:
     return _("message impossible à envoyer tel quel")
 
 
-def email_latest(about: str) -> OutgoingEmail | None:
-    """The last email decided about ``about`` (an order's recap or complement), if any."""
-    return OutgoingEmail.objects.filter(about=about).first()
+def emails_about(about: str) -> tuple[OutgoingEmail | None, list[OutgoingEmail]]:
+    """The last email decided about ``about`` (an order's recap or complement), if
+    any, and those about it that could not be sent (as `emails_not_sent`), newest
+    first, in one query: an object has a few emails. Their bodies are not read.
+    """
+    emails = list(OutgoingEmail.objects.filter(about=about).defer("body", "html"))
+    not_sent = [email for email in emails if email.status == EmailStatus.FAILED]
+    return (emails[0] if emails else None), not_sent

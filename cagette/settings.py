@@ -133,6 +133,8 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     # Hashing passwords properly is slow by design; tests log in a lot.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Django's database sessions, read in one plain statement (accounts.access).
+SESSION_ENGINE = "accounts.access"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

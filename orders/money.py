@@ -37,6 +37,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, Greatest
 
@@ -72,17 +73,46 @@ def with_money(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
+def _aggregates(more: dict) -> dict:
+    """The aggregates of `money_totals`, by name (sums without their zero)."""
+    return {
+        **more,
+        "count": Count("pk"),
+        "amount": Sum("total"),
+        "received_total": Sum("received"),
+        "due_total": Sum("due"),
+    }
+
+
+SUMS = ("amount", "received_total", "due_total")
+# Prefix of the totals `with_money_totals` puts on each row.
+TOTAL_OF_ALL = "all_"
+
+
 def money_totals(orders: QuerySet[Order], **more) -> dict:
     """Over `with_money` rows, in one query: ``count``, ``amount`` ordered,
     ``received_total`` and ``due_total`` (named apart from the rows' own
     ``received`` and ``due``), and the ``more`` aggregates the caller adds."""
-    return orders.aggregate(
-        **more,
-        count=Count("pk"),
-        amount=Coalesce(Sum("total"), Value(ZERO), output_field=MONEY_FIELD),
-        received_total=Coalesce(Sum("received"), Value(ZERO), output_field=MONEY_FIELD),
-        due_total=Coalesce(Sum("due"), Value(ZERO), output_field=MONEY_FIELD),
-    )
+    aggregates = _aggregates(more)
+    for name in SUMS:
+        aggregates[name] = Coalesce(aggregates[name], Value(ZERO), output_field=MONEY_FIELD)
+    return orders.aggregate(**aggregates)
+
+
+def with_money_totals(orders: QuerySet[Order], **more) -> QuerySet[Order]:
+    """`with_money` rows each carrying the `money_totals` of them all, as window
+    aggregates of the same query: a page listing every row reads its totals with
+    them (`money_totals_read`) instead of a second pass over the same rows."""
+    windows = {TOTAL_OF_ALL + name: Window(agg) for name, agg in _aggregates(more).items()}
+    return orders.annotate(**windows)
+
+
+def money_totals_read(rows: list[Order], **more) -> dict:
+    """`money_totals` of ``rows``, every row of a `with_money_totals` query."""
+    names = _aggregates(more)
+    if not rows:
+        return {name: ZERO if name in SUMS else 0 for name in names}
+    return {name: getattr(rows[0], TOTAL_OF_ALL + name) for name in names}
 
 
 def uncovered(order: Order) -> Decimal:

@@ -6,26 +6,33 @@ treasurer already records payments in a client's history); validating a
 basket, alone or in bulk, locks it and stays with the admins.
 """
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 
 from accounts.access import staff_view
-from accounts.outbox import email_latest, emails_not_sent
+from accounts.outbox import emails_about
 from cagette.ids import is_id
 from cagette.search import SEARCH_MAX_LENGTH, clean_search
 from orders.models import Order
 from orders.money import pending_payments, uncovered
 from payments.methods import PaymentMethod
-from payments.models import AccountKind, Payment, PaymentStatus, TransactionKind
+from payments.models import AccountKind, Payment, PaymentStatus, Transaction, TransactionKind
 from payments.stripe.forms import basket_online_refunds
 
 from ..models import Distribution
 from ..status import as_read
 from .basket_money import credit_covers, receive_prefills, refund_suggestion
-from .baskets import DAY_FILTERS, day_baskets, day_baskets_search, day_totals
+from .baskets import (
+    DAY_FILTERS,
+    day_baskets,
+    day_baskets_search,
+    day_totals,
+    day_totals_read,
+    with_day_totals,
+)
 from .forms import AddPaymentForm, ReceiveForm, RefundForm, manual_methods, on_site_methods
 from .pickup import (
     basket_blockers,
@@ -51,14 +58,24 @@ def get_distribution(request, distribution_id) -> Distribution:
 
 
 def get_basket(request, distribution_id, order_id) -> Order:
-    """The basket, only within this market and this distribution (404 otherwise)."""
-    distribution = get_distribution(request, distribution_id)
+    """The basket, only within this market and this distribution (404 otherwise),
+    read with its distribution."""
     payments = Payment.objects.select_related("received_by").order_by("created_at", "pk")
     return get_object_or_404(
-        day_baskets(distribution)
+        day_baskets(checked_id(distribution_id))
+        .filter(distribution__market=request.market)
         .select_related("distribution")
+        .annotate(has_cash_refunds=Exists(_cash_refunds(OuterRef("pk"))))
         .prefetch_related(Prefetch("payments", queryset=payments)),
         pk=checked_id(order_id),
+    )
+
+
+def _cash_refunds(order):
+    """Cash given back for the basket at the pickup (a refund to the card shows with
+    its online payment)."""
+    return Transaction.objects.filter(
+        order=order, kind=TransactionKind.REFUND, entries__account__kind=AccountKind.CASH
     )
 
 
@@ -99,15 +116,17 @@ def day_distribution(request, distribution_id):
     active = active if active in DAY_FILTERS else ""
     search = clean_search(request.GET.get("q"))
     baskets = day_baskets(distribution)
-    shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
-    totals = day_totals(baskets)
+    where = {"market_slug": request.market.slug, "distribution_id": distribution.pk}
+    if active or search:
+        shown = baskets.filter(DAY_FILTERS[active]) if active else baskets
+        rows = basket_rows(day_baskets_search(shown, search).order_by("number"), **where)
+        totals = day_totals(baskets)
+    else:  # every basket is listed: the totals come with the rows
+        rows = basket_rows(with_day_totals(baskets).order_by("number"), **where)
+        totals = day_totals_read(rows)
     context = {
         "distribution": as_read(distribution, count=totals["count"], validated=totals["validated"]),
-        "rows": basket_rows(
-            day_baskets_search(shown, search).order_by("number"),
-            market_slug=request.market.slug,
-            distribution_id=distribution.pk,
-        ),
+        "rows": rows,
         "totals": totals,
         "filter_links": _filter_links(active, search, totals),
         "active_filter": active,
@@ -162,13 +181,13 @@ def render_basket(request, order: Order, *, bound=None, add_form=None, refund_fo
         "received": [p for p in payments if p.status == PaymentStatus.RECEIVED],
         "online_refunds": basket_online_refunds(payments),
         "not_paid": [p for p in payments if p.status == PaymentStatus.CANCELLED],
-        # Cash given back (a refund to the card shows with its online payment).
-        "refunds": order.transactions.filter(
-            kind=TransactionKind.REFUND, entries__account__kind=AccountKind.CASH
-        )
+        # Looked for only when the basket has some (read with the basket).
+        "refunds": _cash_refunds(order)
         .select_related("created_by", "reversal")
         .prefetch_related("entries")
-        .order_by("pk"),
+        .order_by("pk")
+        if order.has_cash_refunds
+        else [],
         "held": held,
         "blockers": [] if order.is_validated else basket_blockers(order),
         "add_form": add_form,
@@ -177,9 +196,8 @@ def render_basket(request, order: Order, *, bound=None, add_form=None, refund_fo
         "show_refund": refund_form is not None or (held > 0 and not settle),
         "settle_from_credit": settle,
         "can_validate": request.membership.is_admin,
-        "emails_not_sent": emails_not_sent(f"order:{order.pk}"),
-        "last_email": email_latest(f"order:{order.pk}"),
     }
+    context["last_email"], context["emails_not_sent"] = emails_about(f"order:{order.pk}")
     status = 400 if invalid else 200
     return render(request, "distributions/day/basket.html", context, status=status)
 

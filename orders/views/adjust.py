@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.access import admin_view
-from accounts.outbox import email_latest, emails_not_sent
+from accounts.outbox import emails_about
 from payments.ledger import client_account
 
 from ..adjust_forms import OrderAdjustForm
@@ -52,8 +52,7 @@ def order_edit(request, order_id):
         "validated": validated,
         "held": client_account(order.membership).held,
         "adjustments": order.transactions.select_related("created_by").order_by("-pk"),
-        "emails_not_sent": emails_not_sent(f"order:{order.pk}"),
-        "last_email": email_latest(f"order:{order.pk}"),
     }
+    context["last_email"], context["emails_not_sent"] = emails_about(f"order:{order.pk}")
     status = 400 if request.method == "POST" else 200
     return render(request, "orders/manage/order_edit.html", context, status=status)

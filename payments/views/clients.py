@@ -1,25 +1,26 @@
 """A client's account: history and the operations staff record on it."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.access import member_view, staff_view
 from accounts.models import Membership
-from cagette.http import post_only
+from cagette.http import page_with_count, post_only
 from cagette.money import format_euros
 
 from ..forms import OpeningBalanceForm, PaymentForm, ReversalForm
 from ..ledger import LedgerError, client_account
 from ..ledger.balances import balance_sentence
-from ..models import Entry, Payment, PaymentMethod, PaymentStatus, Transaction
+from ..models import Account, Entry, Payment, PaymentMethod, PaymentStatus, Transaction
 from ..services import (
     correction_refusal,
     opening_balance_record,
     payment_record,
     transaction_correct,
 )
+from .history_rows import HistoryRows
 
 # Methods a person records by hand; online card payments arrive through Stripe.
 MANUAL_METHODS = [
@@ -32,9 +33,22 @@ HISTORY_PAGE_SIZE = 50
 
 
 def _get_client_for_staff(request, membership_id) -> Membership:
-    return get_object_or_404(
-        Membership.objects.select_related("user", "market"), pk=membership_id, market=request.market
+    """The client of this market (404 otherwise), with their account read in the same query."""
+    client = get_object_or_404(
+        Membership.objects.select_related("user", "account"),
+        pk=membership_id,
+        market=request.market,
     )
+    client.market = request.market
+    return client
+
+
+def _account_of(membership) -> Account:
+    """The client's account: joined by `_get_client_for_staff`, else read now."""
+    try:
+        return membership.account
+    except Account.DoesNotExist:
+        return client_account(membership)
 
 
 def _get_transaction_for_client(membership, transaction_id) -> Transaction:
@@ -90,13 +104,13 @@ def _mark_correctable(rows) -> None:
 
 def _history_context(request, membership, *, showing=None):
     """The history page asked for, or with ``showing``, the page holding that transaction."""
-    account = client_account(membership)
+    account = _account_of(membership)
     entries = Entry.objects.filter(account=account).history()
     number = request.GET.get("page")
     if showing is not None:
         row = Entry.objects.filter(account=account).history_rows([showing.pk]).get(showing.pk)
         number = _page_number(row) if row else number
-    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(number)
+    page = page_with_count(entries, number, HISTORY_PAGE_SIZE)
     _link_operations(account, list(page))
     pending = Payment.objects.filter(membership=membership, status=PaymentStatus.PENDING)
     return {
@@ -119,6 +133,14 @@ def _render_history(request, membership, **forms):
     # Nothing was posted when a form comes back with errors: a fresh token is
     # safe, and replaces a forged or missing one.
     context["reversal_token"] = fresh.initial["form_token"]
+    reversal = {
+        "target": target,
+        "form": context["reversal_form"],
+        "token": context["reversal_token"],
+        "csrf": get_token(request),
+    }
+    rows = HistoryRows(request, staff=True, client=membership, reversal=reversal)
+    context["history_rows"] = rows.render(context["page"])
     status = 400 if forms else 200
     return render(request, "payments/client_history.html", context, status=status)
 
@@ -210,4 +232,5 @@ def transaction_reverse(request, membership_id, transaction_id):
 def my_account(request):
     context = _history_context(request, request.membership)
     context["sentence"] = balance_sentence(context["account"].held)
+    context["history_rows"] = HistoryRows(request, staff=False).render(context["page"])
     return render(request, "payments/my_account.html", context)

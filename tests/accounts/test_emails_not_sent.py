@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import EmailStatus, OutgoingEmail
+from accounts.outbox import emails_about
 from orders.services import basket_read, order_checkout
 from payments.bank_transfers import transfer_reminders_send
 from payments.models import PaymentReminder
@@ -284,3 +285,12 @@ def test_the_order_page_says_where_the_last_email_stands(login, admin, order):
     page = login(admin).get(url).content.decode()
 
     assert "Dernier email au client" in page and "email non envoyé" in page
+
+
+def test_an_orders_last_email_and_those_not_sent_are_read_in_one_query(
+    order, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        latest, not_sent = emails_about(f"order:{order.pk}")
+    assert latest == order.recap and not_sent == [order.recap]
+    assert emails_about("order:0") == (None, [])

@@ -132,6 +132,21 @@ def test_a_basket_is_found_only_under_its_own_distribution(
     assert login(admin).get(url).status_code == 404
 
 
+def test_a_basket_page_reads_its_distribution_with_the_basket(login, admin, distribution, honey):
+    order = _order(_client(distribution.market), distribution, honey, "cheque")
+    browser = login(admin)
+    browser.get(_url("day_basket", order))  # the first visit also remembers the market
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(_url("day_basket", order)).status_code == 200
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in selects if sql.startswith('SELECT "distributions_distribution"')]
+    # Its emails (the last one, those not sent) in one query.
+    assert len([sql for sql in selects if 'FROM "accounts_outgoingemail"' in sql]) == 1
+    # The session, the person, their memberships, the basket, its payments, its
+    # emails, its lines, the cash given back.
+    assert len(queries) <= 8
+
+
 def test_ids_out_of_range_are_a_404(login, admin, market, distribution):
     huge = 2**70
     browser = login(admin)
@@ -261,6 +276,40 @@ def test_the_totals_count_every_basket_whatever_the_filter(
     assert totals["validated"] == 1
 
 
+def test_every_basket_listed_reads_the_totals_with_the_rows(
+    login, admin, market, distribution, honey
+):
+    first = _order(_client(market), distribution, honey, "cash")
+    _order(_client(market, "Hugo", "Petit"), distribution, honey, "cheque", quantity="1")
+    browser = login(admin)
+    _receive(browser, first, method="cash", amount="30,00")
+    _refund(browser, first, "5,00")
+    browser.post(_url("day_basket_validate", first))
+    filtered = browser.get(_day_url(distribution), {"filtre": "impayes"}).context["totals"]
+
+    with CaptureQueriesContext(connection) as queries:
+        unfiltered = browser.get(_day_url(distribution)).context["totals"]
+
+    assert unfiltered == filtered
+    assert (unfiltered["a-valider"], unfiltered["impayes"], unfiltered["nouveaux"]) == (1, 1, 2)
+    # No aggregate over the baskets beside the rows (Django wraps it in a subquery).
+    assert not [q for q in queries if "subquery" in q["sql"]]
+
+
+def test_an_empty_distribution_has_zero_totals(login, admin, distribution):
+    totals = login(admin).get(_day_url(distribution)).context["totals"]
+    assert totals == {
+        "validated": 0,
+        "a-valider": 0,
+        "impayes": 0,
+        "nouveaux": 0,
+        "count": 0,
+        "amount": Decimal("0.00"),
+        "received_total": Decimal("0.00"),
+        "due_total": Decimal("0.00"),
+    }
+
+
 def test_the_page_costs_the_same_queries_for_two_baskets_or_ten(
     login, admin, market, distribution, honey
 ):
@@ -307,6 +356,32 @@ def test_cash_received_settles_the_basket(login, admin, market, distribution, ho
     assert payment.received_by == admin.user
     assert client_account(member).held == Decimal("0.00")
     assert account_balance(market_account(market, AccountKind.CASH)) == Decimal("25.00")
+
+
+def test_the_change_given_back_is_listed_on_the_basket(login, admin, market, distribution, honey):
+    order = _order(_client(market), distribution, honey, "cash")
+    browser = login(admin)
+    page = _text(browser.get(_url("day_basket", order)))
+    assert "Monnaie rendue" not in page
+    _receive(browser, order, method="cash", amount="30,00")
+    assert _refund(browser, order, "5,00").status_code == 302
+
+    page = _text(browser.get(_url("day_basket", order)))
+
+    listed = page[page.index('id="refunds"') :]
+    listed = listed[: listed.index("</ul>")]
+    assert "Remboursement en espèces" in listed and "5,00 €" in listed
+
+
+def test_a_basket_without_change_given_back_does_not_look_for_it(
+    login, admin, market, distribution, honey
+):
+    order = _order(_client(market), distribution, honey, "cash")
+    browser = login(admin)
+    browser.get(_url("day_basket", order))  # the first visit also remembers the market
+    with CaptureQueriesContext(connection) as queries:
+        browser.get(_url("day_basket", order))
+    assert not [q for q in queries if q["sql"].startswith('SELECT "payments_transaction"')]
 
 
 def test_a_cheque_is_received_with_its_number_and_bank(login, admin, market, distribution, honey):

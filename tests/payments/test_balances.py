@@ -115,6 +115,20 @@ def test_client_name_links_to_their_history(treasurer_client, market, clients):
     assert f'href="{history}">Dupont Marie</a>' in html
 
 
+def test_what_people_typed_is_escaped_in_the_rows(treasurer_client, market):
+    user = UserFactory(first_name="<b>Léa</b>", last_name="O'Neil", email="lea&co@exemple.fr")
+    MembershipFactory(market=market, user=user)
+    html = treasurer_client.get(_url("balance_list", market)).content.decode()
+    assert "O&#x27;Neil &lt;b&gt;Léa&lt;/b&gt;</a>" in html
+    assert 'href="mailto:lea&amp;co@exemple.fr"' in html
+    assert "<b>Léa" not in html
+
+
+def test_a_search_that_finds_no_one_says_so(treasurer_client, market, clients):
+    html = treasurer_client.get(_url("balance_list", market, q="zzzz")).content.decode()
+    assert '<td colspan="4" class="text-muted">Aucun client ne correspond.</td>' in html
+
+
 def test_debtors_filter_lists_only_clients_who_owe(treasurer_client, market, clients):
     response = treasurer_client.get(_url("balance_list", market, etat="debiteurs"))
     assert _names(response) == ["Dupont Marie"]

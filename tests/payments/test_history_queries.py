@@ -77,3 +77,24 @@ def test_no_query_of_the_history_joins_many_tables(login, treasurer, member):
 
     joins = {sql.count(" JOIN ") for sql in queries}
     assert max(joins) <= MOST_JOINS
+
+
+def test_the_history_reads_its_page_and_length_in_one_query(login, treasurer, member):
+    _rows_of_every_kind(member, treasurer.user)
+    browser = login(treasurer)
+    _history(browser, member)  # the first visit of the market also records it
+
+    _page, queries = _history(browser, member)
+
+    counts = [sql for sql in queries if "COUNT(" in sql.upper()]
+    assert len(counts) == 1 and " OVER " in counts[0].upper()
+    # The session, the person, their memberships, the client with their account,
+    # the page, what its rows refer to (payments, baskets, cancelled operations),
+    # the payments still expected.
+    assert len(queries) <= 9
+
+
+def test_the_client_account_is_read_with_the_client(login, treasurer, member):
+    _page, queries = _history(login(treasurer), member)
+
+    assert not [sql for sql in queries if sql.startswith('SELECT "payments_account"')]
