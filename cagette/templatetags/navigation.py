@@ -51,6 +51,7 @@ def _market_links(slug: str, role: str) -> SafeString:
     staff = [
         ("distribution_list", slug, _("Distributions")),
         ("pending_transfers", slug, _("Virements attendus")),
+        ("bank_statements", slug, _("Banque")),
         ("client_list", slug, _("Clients")),
         ("balance_list", slug, _("Solde des clients")),
     ]
