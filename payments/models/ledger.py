@@ -288,7 +288,7 @@ class EntryQuerySet(models.QuerySet):
             # PostgreSQL spend several milliseconds planning each page of the history.
             self.select_related("transaction__created_by", "transaction__reversal")
             .prefetch_related(
-                _transaction_related("payment", "distribution"),
+                _transaction_related("payment", "distribution", "bank_match__line"),
                 _transaction_related("order", "distribution"),
                 # What the labels are rendered from (`Transaction.display_label`).
                 _transaction_related("reverses", "order__distribution", "payment"),

@@ -81,6 +81,7 @@ class HistoryRows:
             "distribution": _("Distribution du %(date)s"),
             "motive": _("motif : %(reason)s"),
             "reason": _("raison : %(reason)s"),
+            "bank_line": _("sur le relevé bancaire du %(date)s"),
         }
         self.words = {key: mark_safe(word) for key, word in self.words.items()}
 
@@ -172,6 +173,14 @@ class HistoryRows:
             parts.append(format_html(" · {}", payment.bank))
         if payment.reference:
             parts.append(format_html(" · {} {}", self.words["reference"], payment.reference))
+        match = _related(payment, "bank_match")
+        if match is not None:  # confirmed from the bank's statement (« Banque »)
+            line = match.line
+            parts.append(
+                format_html(" · {}", _filled(self.words["bank_line"], date=_day(line.booked_on)))
+            )
+            if self.staff:
+                parts.append(format_html(" ({})", line.label))
         return format_html('<div class="small text-muted">{}</div>', mark_safe("".join(parts)))
 
     def _order(self, txn) -> SafeString:

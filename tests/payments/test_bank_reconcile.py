@@ -392,3 +392,20 @@ def test_fees_set_aside_post_nothing(login, market, treasurer):
 
     assert not Transaction.objects.filter(kind=TransactionKind.DEPOSIT).exists()
     assert client.get(page(market)).context["unknown"] == []
+
+
+def test_the_clients_history_says_which_bank_line_paid(login, market, treasurer, statement):
+    data, payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (row,) = client.get(page(market)).context["sure"]
+    client.post(reverse("bank_confirm", args=[market.slug]), {"lines": [str(row.line.pk)]})
+    member = payments["sure"].membership
+    day = row.line.booked_on.strftime("%d/%m/%Y")
+
+    staff_page = client.get(reverse("client_history", args=[market.slug, member.pk]))
+    own_page = login(member).get(reverse("my_account", args=[market.slug]))
+
+    assert f"sur le relevé bancaire du {day} (VIR SEPA RECU)" in staff_page.content.decode()
+    own = own_page.content.decode()
+    assert f"sur le relevé bancaire du {day}" in own and "VIR SEPA RECU" not in own
