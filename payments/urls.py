@@ -31,6 +31,11 @@ urlpatterns += [
     path("banque/colonnes/<int:upload_id>/", bank.bank_columns, name="bank_columns"),
     path("banque/lignes/<int:line_id>/confirmer/", bank.bank_confirm, name="bank_line_confirm"),
     path("banque/lignes/<int:line_id>/de-cote/", bank.bank_line_aside, name="bank_line_aside"),
+    path(
+        "banque/lignes/<int:line_id>/reprendre/",
+        bank.bank_line_take_back,
+        name="bank_line_take_back",
+    ),
     path("banque/lignes/<int:line_id>/attribuer/", bank.bank_line_assign, name="bank_line_assign"),
 ]
 

@@ -162,3 +162,9 @@ class AsideForm(forms.Form):
 
     reason = forms.ChoiceField(label=gettext_lazy("Raison"), choices=SetAsideReason.choices)
     note = forms.CharField(label=gettext_lazy("Précision"), max_length=200, required=False)
+
+
+class TakeBackForm(forms.Form):
+    """Why a line set aside is taken back (its deposit, if any, is reversed with it)."""
+
+    reason = forms.CharField(label=gettext_lazy("Motif"), max_length=200)

@@ -17,8 +17,14 @@ from cagette.ids import is_id
 from cagette.money import ZERO, format_euros
 from cagette.search import clean_search
 
-from ..bank.aside import DEPOSITS, line_aside
-from ..bank.forms import AsideForm, ColumnsForm, LineSelectionForm, StatementUploadForm
+from ..bank.aside import DEPOSITS, line_aside, line_take_back
+from ..bank.forms import (
+    AsideForm,
+    ColumnsForm,
+    LineSelectionForm,
+    StatementUploadForm,
+    TakeBackForm,
+)
 from ..bank.proposals import (
     bank_proposals,
     deposit_hints,
@@ -236,6 +242,19 @@ def bank_line_aside(request, line_id: int):
             )
         elif created:
             messages.success(request, _("Opération mise de côté."))
+    return redirect("bank_statements", request.market.slug)
+
+
+@post_only("bank_statements")
+@staff_view
+def bank_line_take_back(request, line_id: int):
+    """A line set aside by mistake, proposed again; its deposit reversed."""
+    line = get_object_or_404(BankLine, market=request.market, pk=line_id)
+    form = TakeBackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Dites pourquoi cette opération est reprise."))
+    elif line_take_back(line=line, reason=form.cleaned_data["reason"], by=request.user):
+        messages.success(request, _("Opération reprise : elle est de nouveau proposée."))
     return redirect("bank_statements", request.market.slug)
 
 

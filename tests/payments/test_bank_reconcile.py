@@ -409,3 +409,37 @@ def test_the_clients_history_says_which_bank_line_paid(login, market, treasurer,
     assert f"sur le relevé bancaire du {day} (VIR SEPA RECU)" in staff_page.content.decode()
     own = own_page.content.decode()
     assert f"sur le relevé bancaire du {day}" in own and "VIR SEPA RECU" not in own
+
+
+def test_a_line_set_aside_by_mistake_is_taken_back_its_deposit_reversed(
+    login, market, treasurer, basket
+):
+    order = basket("Léa", "Moreau", "2").order
+    payment_record(
+        membership=order.membership,
+        method="cheque",
+        amount=Decimal("15.00"),
+        recorded_by=treasurer.user,
+        order=order,
+    )
+    cheques, bank = (
+        market_account(market, kind) for kind in (AccountKind.CHEQUES, AccountKind.BANK)
+    )
+    client = login(treasurer)
+    import_file(client, market, statement_file(entry(1, "15.00", "REMISE CHEQUES")))
+    (line,) = client.get(page(market)).context["unknown"]
+    aside = reverse("bank_line_aside", args=[market.slug, line.pk])
+    take_back = reverse("bank_line_take_back", args=[market.slug, line.pk])
+    client.post(aside, {"reason": "cheque_deposit"})
+
+    refused = client.post(take_back, {"reason": ""}, follow=True)
+    assert "Dites pourquoi" in refused.content.decode()
+    assert account_balance(cheques) == Decimal("0.00")
+    client.post(take_back, {"reason": "Ce n'était pas cette remise"})
+
+    assert [account_balance(cheques), account_balance(bank)] == [Decimal("15.00"), Decimal("0")]
+    assert client.get(page(market)).context["unknown"] == [line]
+    client.post(aside, {"reason": "cheque_deposit"})  # set aside again: posted again
+    assert [account_balance(cheques), account_balance(bank)] == [Decimal("0"), Decimal("15.00")]
+    assert Transaction.objects.filter(kind=TransactionKind.DEPOSIT).count() == 2
+    call_command("check_ledger", stdout=StringIO())
