@@ -443,3 +443,21 @@ def test_a_line_set_aside_by_mistake_is_taken_back_its_deposit_reversed(
     assert [account_balance(cheques), account_balance(bank)] == [Decimal("0"), Decimal("15.00")]
     assert Transaction.objects.filter(kind=TransactionKind.DEPOSIT).count() == 2
     call_command("check_ledger", stdout=StringIO())
+
+
+def test_the_demo_statement_shows_every_group_of_the_reconciliation(
+    login, market, treasurer, basket
+):
+    for name in ("Marie Dupont", "Paul Martin", "Zoé Lefèvre", "Inès Petit"):
+        basket(*name.split(), "4")
+    out = StringIO()
+    call_command("demo_bank_statement", market.slug, stdout=out)
+    client = login(treasurer)
+
+    import_file(client, market, out.getvalue().encode())
+
+    context = client.get(page(market)).context
+    reasons = sorted(row.why.split()[0] for row in context["check"])
+    assert len(context["sure"]) == 1 and len(context["check"]) == 3
+    assert reasons == ["Payé", "Référence", "Sans"]  # in part, a typo, the name alone
+    assert [line.label for line in context["unknown"]] == ["PRLV"]  # the bank's fees
