@@ -111,10 +111,15 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHEC
 # prepared at its first use on each connection, with the one plan that suits
 # every posting (PostgreSQL would otherwise plan it again each time, as it
 # does for an unprepared statement). Behind a pooler in transaction mode, that
-# needs one that keeps prepared statements (PgBouncer 1.21 and later).
+# needs one that keeps prepared statements (PgBouncer 1.21 and later); a pooler
+# that refuses the connection's startup options wants DB_GENERIC_PLANS=0 and
+# the same setting on the database role instead
+# (ALTER ROLE … SET plan_cache_mode = force_generic_plan).
 _options = DATABASES["default"].setdefault("OPTIONS", {})
 _options.setdefault("prepare_threshold", 0)
-_options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+if env.bool("DB_GENERIC_PLANS", default=True):
+    _generic = "-c plan_cache_mode=force_generic_plan"
+    _options["options"] = f"{_options.get('options', '')} {_generic}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
