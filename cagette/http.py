@@ -10,6 +10,8 @@ from django.db.models import Count, QuerySet, Window
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 
+from .ids import id_from, is_id
+
 
 def post_only(page: str, *names: str):
     """Like ``require_POST``, but a visit to the address sends the person back to ``page``.
@@ -67,10 +69,9 @@ def page_with_count(queryset: QuerySet, number, per_page: int) -> Page:
     integer, goes the `Paginator` way (it shows the last page, or the first).
     """
     paginator = Paginator(queryset, per_page)
-    text = "1" if number is None else str(number)
-    if not text.isdigit() or int(text) < 1:
-        return paginator.get_page(number)
-    page_number = int(text)
+    page_number = id_from("1" if number is None else str(number))
+    if page_number is None or not is_id(page_number * per_page):
+        return paginator.get_page(number)  # past any row the database could hold, too
     start = (page_number - 1) * per_page
     rows = list(queryset.annotate(**{TOTAL: Window(Count("*"))})[start : start + per_page])
     if rows:

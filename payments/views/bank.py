@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from accounts.access import staff_view
 from accounts.models import Membership, Role
 from cagette.http import post_only
-from cagette.ids import is_id
+from cagette.ids import id_from
 from cagette.money import ZERO, format_euros
 from cagette.search import clean_search
 
@@ -284,7 +284,7 @@ def bank_line_assign(request, line_id: int):
 
 
 def _posted_id(request, name: str) -> int:
-    value = request.POST.get(name, "")
-    if not value.isdigit() or not is_id(int(value)):
+    pk = id_from(request.POST.get(name, ""))
+    if pk is None:
         raise Http404("No such client")
-    return int(value)
+    return pk

@@ -44,3 +44,10 @@ def test_an_empty_list_has_one_empty_page(market, django_assert_num_queries):
     with django_assert_num_queries(1):
         page = page_with_count(Membership.objects.filter(market=market).order_by("pk"), "1", 3)
         assert list(page) == [] and page.paginator.count == 0 and page.paginator.num_pages == 1
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "99999999999999999999", str(2**62)])
+def test_digits_of_other_scripts_or_past_any_page_go_the_paginator_way(seven, number):
+    page = page_with_count(seven, number, 3)
+    assert page.number in (1, 3)
+    assert page.paginator.count == 7

@@ -461,3 +461,14 @@ def test_the_demo_statement_shows_every_group_of_the_reconciliation(
     assert len(context["sure"]) == 1 and len(context["check"]) == 3
     assert reasons == ["Payé", "Référence", "Sans"]  # in part, a typo, the name alone
     assert [line.label for line in context["unknown"]] == ["PRLV"]  # the bank's fees
+
+
+@pytest.mark.parametrize("posted", ["²", "٣", "-1", ""])
+def test_a_client_id_that_is_not_one_is_not_found(login, market, treasurer, statement, posted):
+    data, _payments = statement
+    client = login(treasurer)
+    import_file(client, market, data)
+    (deposit,) = client.get(page(market)).context["unknown"]
+    url = reverse("bank_line_assign", args=[market.slug, deposit.pk])
+
+    assert client.post(url, {"membership": posted}).status_code == 404
