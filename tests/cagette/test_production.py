@@ -333,6 +333,20 @@ def _open_distribution(environment) -> int:
     return row[0]
 
 
+def _recap_states(environment) -> tuple[list, list]:
+    """The client's recap emails' states, and the sending jobs'."""
+    with psycopg.connect(environment["DATABASE_URL"]) as connection:
+        statuses = connection.execute(
+            "SELECT e.status FROM accounts_outgoingemail e JOIN accounts_user u"
+            " ON u.id = e.user_id WHERE u.email = %s",
+            [CLIENT],
+        ).fetchall()
+        jobs = connection.execute(
+            "SELECT status FROM procrastinate_jobs WHERE task_name = 'email_send'"
+        ).fetchall()
+    return statuses, jobs
+
+
 def test_an_order_s_recap_is_sent_by_the_worker_beside_gunicorn(
     server, worker, environment, mail_server
 ):
@@ -347,14 +361,10 @@ def test_an_order_s_recap_is_sent_by_the_worker_beside_gunicorn(
         time.sleep(0.2)
     [message] = [m for m in mail_server.messages if m["To"] == CLIENT] or [None]
     assert message is not None, worker.read_text()
-    with psycopg.connect(environment["DATABASE_URL"]) as connection:
-        statuses = connection.execute(
-            "SELECT e.status FROM accounts_outgoingemail e JOIN accounts_user u"
-            " ON u.id = e.user_id WHERE u.email = %s",
-            [CLIENT],
-        ).fetchall()
-        jobs = connection.execute(
-            "SELECT status FROM procrastinate_jobs WHERE task_name = 'email_send'"
-        ).fetchall()
+    # The mail server has the message; the worker records it sent just after.
+    statuses, jobs = _recap_states(environment)
+    while (statuses == [("pending",)] or jobs == [("doing",)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        statuses, jobs = _recap_states(environment)
     assert statuses == [("sent",)]
     assert jobs == [("succeeded",)]
