@@ -68,6 +68,24 @@ def saved_layout(market) -> CsvLayout | None:
     )
 
 
+def layout_save(market, layout: CsvLayout, by) -> None:
+    """Keep ``layout`` as the market's CSV columns (`saved_layout` reads them)."""
+    BankCsvLayout.objects.update_or_create(
+        market=market,
+        defaults={
+            "encoding": layout.encoding,
+            "delimiter": layout.delimiter,
+            "date_column": layout.date_column,
+            "label_column": layout.label_columns[0],
+            "amount_column": layout.amount_column,
+            "debit_column": layout.debit_column,
+            "credit_column": layout.credit_column,
+            "date_format": layout.date_format,
+            "updated_by": by,
+        },
+    )
+
+
 def statement_read(market, data: bytes) -> ParsedStatement:
     """The file read as its format, a CSV by a known bank's layout, else by
     the columns the market said last time; `CsvLayoutNeeded` when none fits."""

@@ -4,8 +4,8 @@ Reads the lines of the last `RECENT_DAYS` days still open (neither
 confirmed as a payment, `BankMatch`, nor set aside, `BankLineAside`) and the
 payments they may pay, in three queries whatever their number: the lines,
 the transfers still expected, the payments received whose reference a line
-carries. The
-rules are `payments.bank.matching`'s.
+carries. The rules are `payments.bank.matching`'s. A line confirmed
+(`BankMatch`) is no longer proposed: `matched_lines` lists them.
 """
 
 import datetime
@@ -43,7 +43,6 @@ _DEPOSIT_HINTS = {
     ),
 }
 MOST_LINES = 500
-# A line confirmed (`BankMatch`) is no longer proposed: `matched_lines` lists them.
 
 
 @dataclass
@@ -55,9 +54,10 @@ class Proposals:
     lines: dict[int, BankLine] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
 
-    @property
-    def sure_ids(self) -> list[int]:
-        return [p.payments[0].payment_id for p in self.sure]
+
+def _since(today: datetime.date | None) -> datetime.date:
+    """The first day of the lines the page reads."""
+    return (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
 
 
 def _expected(payment: Payment) -> Expected:
@@ -90,8 +90,7 @@ def _open_lines(market: Market, today, line_ids) -> list[BankLine]:
     if line_ids is not None:
         lines = lines.filter(pk__in=line_ids)
     else:
-        since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
-        lines = lines.filter(booked_on__gte=since)
+        lines = lines.filter(booked_on__gte=_since(today))
     return list(lines.order_by("-booked_on", "-pk")[:MOST_LINES])
 
 
@@ -176,9 +175,8 @@ def _receive(payment: Payment, line: BankLine, amount, received_by) -> list[Paym
 
 def matched_lines(market: Market, today: datetime.date | None = None) -> list[tuple]:
     """The recent bank lines confirmed as payments: ``(line, payments)`` pairs."""
-    since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
     matches = (
-        BankMatch.objects.filter(market=market, line__booked_on__gte=since)
+        BankMatch.objects.filter(market=market, line__booked_on__gte=_since(today))
         .exclude(payment__status=PaymentStatus.CANCELLED)
         .select_related("line", "payment__membership__user")
         .order_by("-line__booked_on", "-line_id", "payment_id")[:MOST_LINES]
@@ -218,13 +216,12 @@ def line_standing(line: BankLine) -> bool:
 def deposit_hints(market: Market, lines: list[BankLine], today=None) -> dict[int, str]:
     """For each credit of ``lines`` worth exactly the cheques, or the card
     terminal's takings, of one recent distribution: a sentence saying so."""
-    since = (today or timezone.localdate()) - datetime.timedelta(days=RECENT_DAYS)
     takings = (
         Payment.objects.filter(
             market=market,
             status=PaymentStatus.RECEIVED,
             method__in=[PaymentMethod.CHEQUE, PaymentMethod.CARD_TERMINAL],
-            distribution__date__gte=since,
+            distribution__date__gte=_since(today),
         )
         .values("method", "distribution__date")
         .annotate(total=Sum("amount"))

@@ -19,10 +19,6 @@ class MatchRow:
     why: str
     confirmable: bool  # one click posts it: the payments' amounts are the line's
 
-    @property
-    def expected(self) -> Decimal:
-        return sum((p.amount for p in self.payments), Decimal("0.00"))
-
 
 def _why(proposal: Proposal, expected: Decimal) -> str:
     reasons = {

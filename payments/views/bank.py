@@ -24,6 +24,7 @@ from ..bank.forms import (
     LineSelectionForm,
     StatementUploadForm,
     TakeBackForm,
+    layout_save,
 )
 from ..bank.proposals import (
     bank_proposals,
@@ -111,7 +112,7 @@ def bank_columns(request, upload_id: int):
         return redirect("bank_statements", request.market.slug)
     form = ColumnsForm(request.POST or None, upload=upload, initial=_columns_known(upload))
     if request.method == "POST" and form.is_valid():
-        _layout_save(request, form)
+        layout_save(request.market, form.layout, request.user)
         _import(request, form.parsed, bytes(upload.data), upload.filename)
         upload.delete()
         return redirect("bank_statements", request.market.slug)
@@ -128,24 +129,6 @@ def _columns_known(upload: StatementUpload) -> dict:
     names = ("date_column", "label_column", "amount_column", "debit_column", "credit_column")
     known = {name: getattr(saved, name) for name in names if getattr(saved, name) in upload.header}
     return known | {"date_format": saved.date_format}
-
-
-def _layout_save(request, form) -> None:
-    layout = form.layout
-    BankCsvLayout.objects.update_or_create(
-        market=request.market,
-        defaults={
-            "encoding": layout.encoding,
-            "delimiter": layout.delimiter,
-            "date_column": layout.date_column,
-            "label_column": layout.label_columns[0],
-            "amount_column": layout.amount_column,
-            "debit_column": layout.debit_column,
-            "credit_column": layout.credit_column,
-            "date_format": layout.date_format,
-            "updated_by": request.user,
-        },
-    )
 
 
 def _import(request, parsed, data: bytes, filename: str) -> None:
